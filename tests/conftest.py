@@ -1,0 +1,15 @@
+import pytest
+
+from tests.factories import make_org
+
+
+@pytest.fixture
+def org(db):
+    return make_org()
+
+
+@pytest.fixture(autouse=True)
+def _fast_settings(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.SEARCH_INDEX_DIR = tmp_path / "search-index"

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+
+def navigation(request: HttpRequest) -> dict:
+    """Counts shown in the header (the inbox badge)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    from workflow import access
+
+    return {"inbox_count": access.inbox(user).count()}

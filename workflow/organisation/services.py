@@ -1,0 +1,115 @@
+"""Changes to the organisation tree. Every change writes an audit record."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from workflow.audit.services import record
+
+from .models import Department, Level, Membership, Unit, User
+
+
+@transaction.atomic
+def create_unit(
+    *,
+    name: str,
+    code: str,
+    level: Level,
+    abbreviation: str,
+    parent: Unit | None = None,
+    parent_name: str = "",
+    place_name: str = "",
+    actor: User | None = None,
+) -> Unit:
+    unit = Unit.objects.create(
+        name=name,
+        code=code,
+        level=level,
+        abbreviation=abbreviation,
+        parent=parent,
+        parent_name=parent_name,
+        place_name=place_name,
+    )
+    unit.path = unit.compute_path()
+    unit.save(update_fields=["path"])
+    record(unit, "unit.create", actor=actor, comment=name)
+    return unit
+
+
+@transaction.atomic
+def rename_unit(unit: Unit, *, name: str, abbreviation: str | None = None, actor=None) -> Unit:
+    old = unit.name
+    unit.name = name
+    if abbreviation is not None:
+        unit.abbreviation = abbreviation
+    unit.save(update_fields=["name", "abbreviation"])
+    record(unit, "unit.rename", actor=actor, comment=f"{old} → {name}")
+    return unit
+
+
+@transaction.atomic
+def move_unit(unit: Unit, *, new_parent: Unit | None, actor=None) -> Unit:
+    """Re-hang a unit (and its subtree) under another parent, e.g. when a level disappears."""
+    if new_parent is not None and new_parent.path.startswith(unit.path):
+        raise ValueError("A unit cannot be moved under itself.")
+    old_path = unit.path
+    unit.parent = new_parent
+    unit.path = unit.compute_path()
+    unit.save(update_fields=["parent", "path"])
+    for child in Unit.objects.filter(path__startswith=old_path).exclude(pk=unit.pk):
+        child.path = unit.path + child.path[len(old_path) :]
+        child.save(update_fields=["path"])
+    record(unit, "unit.move", actor=actor, comment=f"{old_path} → {unit.path}")
+    return unit
+
+
+@transaction.atomic
+def retire_unit(unit: Unit, *, actor=None) -> Unit:
+    unit.is_active = False
+    unit.retired_at = timezone.now()
+    unit.save(update_fields=["is_active", "retired_at"])
+    record(unit, "unit.retire", actor=actor)
+    return unit
+
+
+@transaction.atomic
+def merge_units(sources: list[Unit], *, into: Unit, actor=None) -> Unit:
+    """Merge units into ``into``: children, departments and people move; documents stay.
+
+    Documents keep pointing at the unit that issued them; access rules treat the
+    merged unit as part of ``into`` (see :func:`workflow.access.unit_scope_ids`).
+    """
+    for source in sources:
+        if source.pk == into.pk:
+            continue
+        for child in list(source.children.all()):
+            move_unit(child, new_parent=into, actor=actor)
+        for membership in Membership.objects.filter(unit=source, is_active=True):
+            # Departments stay with the unit whose documents name them; people join the
+            # department of the same name in the receiving unit when there is one.
+            department = None
+            if membership.department_id:
+                department = Department.objects.filter(
+                    unit=into, name=membership.department.name
+                ).first()
+            target = Membership.objects.filter(
+                user=membership.user, unit=into, department=department, role=membership.role
+            )
+            if not target.exists():
+                Membership.objects.create(
+                    user=membership.user,
+                    unit=into,
+                    department=department,
+                    role=membership.role,
+                    title=membership.title,
+                )
+            membership.is_active = False
+            membership.save(update_fields=["is_active"])
+        Department.objects.filter(unit=source).update(is_active=False)
+        source.merged_into = into
+        source.is_active = False
+        source.retired_at = timezone.now()
+        source.save(update_fields=["merged_into", "is_active", "retired_at"])
+        record(source, "unit.merge", actor=actor, comment=f"{source.name} → {into.name}")
+    return into
