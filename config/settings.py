@@ -41,8 +41,10 @@ INSTALLED_APPS = [
     "workflow.organisation",
     "workflow.audit",
     "workflow.documents",
+    "workflow.oversight",
     "signing",
     "search",
+    "workflow.meetings",
 ]
 
 MIDDLEWARE = [
@@ -128,12 +130,23 @@ MTTQ_MAX_UPLOAD_BYTES = env_int("MTTQ_MAX_UPLOAD_MB", 50) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
+# The size check runs first so an oversized upload stops before it is spooled to disk.
+FILE_UPLOAD_HANDLERS = [
+    "workflow.documents.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Security: strict by default, relaxed only when DEBUG is asked for.
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "SAMEORIGIN"
+# SAMEORIGIN (not DENY) is deliberate: the document pages frame this site's own PDF
+# previews. Other sites still cannot frame it, so the deploy check's advice is silenced.
+# models.W047: SQLite cannot build the NULLS NOT DISTINCT review-rule constraint;
+# PostgreSQL (the production database) enforces it and seeding uses get_or_create.
+SILENCED_SYSTEM_CHECKS = ["security.W019", "models.W047"]
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
@@ -164,6 +177,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for the document states wherever they appear (state, expected_state, filters).
+    "ENUM_NAME_OVERRIDES": {"DocumentStateEnum": "workflow.documents.models.State"},
 }
 
 TINYMCE_DEFAULT_CONFIG = {
@@ -189,11 +204,30 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+# Oversight (critique, supervision, recommendations): deadlines are rules in force, so
+# they are configuration; see workflow/oversight/conf.py for every key and default.
+CELERY_BEAT_SCHEDULE["oversight-flag-overdue"] = {
+    "task": "oversight.flag_overdue",
+    "schedule": env_int("OVERSIGHT_OVERDUE_CHECK_SECONDS", 3600),
+}
 
 # Search backend: "embedded" (tantivy on local disk) unless SEARCH_URL / ES_URL points
 # at an Elasticsearch cluster.
 SEARCH_URL = env_str("SEARCH_URL") or env_str("ES_URL")
 SEARCH_INDEX_DIR = Path(env_str("SEARCH_INDEX_DIR", str(VAR_DIR / "search-index")))
+# Elasticsearch alias name (indexes behind it are <alias>-<timestamp>).
+SEARCH_ES_INDEX = env_str("SEARCH_ES_INDEX", "mttq-docs")
+# "auto" picks pdftotext (poppler, measured faster) when installed, else pypdf.
+SEARCH_PDF_EXTRACTOR = env_str("SEARCH_PDF_EXTRACTOR", "auto")
+SEARCH_OCR_LANG = env_str("SEARCH_OCR_LANG", "vie")
+SEARCH_WRITER_LOCK_TIMEOUT = float(env_int("SEARCH_WRITER_LOCK_TIMEOUT", 10))
+# Redis redelivers a message a killed worker had not acknowledged after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# The periodic safety net: re-index whatever is missing or stale.
+CELERY_BEAT_SCHEDULE["search-reconcile"] = {
+    "task": "search.tasks.reconcile_index",
+    "schedule": env_int("SEARCH_RECONCILE_SECONDS", 300),
+}
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -4,6 +4,14 @@ from django.urls import include, path
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/search/", include("search.api_urls")),
+    path("api/signing/", include("signing.api_urls")),
+    path("api/", include("workflow.api.urls")),
+    path("search/", include("search.urls")),
     path("tinymce/", include("tinymce.urls")),
+    path("signing/", include("signing.urls")),
     path("", include("workflow.urls")),
 ]
+
+# JSON for unknown /api/ addresses, the normal page elsewhere.
+handler404 = "workflow.api.views.not_found"

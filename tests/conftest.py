@@ -1,6 +1,7 @@
 import pytest
 
 from tests.factories import make_org
+from tests.signing_fixtures import signing_env, signing_pki, softhsm  # noqa: F401 - fixtures
 
 
 @pytest.fixture

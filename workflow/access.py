@@ -7,11 +7,16 @@ its state.
 
 The rules, in words:
 
-* A draft is private to its drafter until it is submitted.
+* A draft is private to its drafter until it is submitted, and again once withdrawn.
+* Whoever holds the role of the current review step (a head, a leader, or e.g. a
+  clerk checking form) sees the document while it waits for them.
 * In the document's own unit: leaders see everything submitted; a department
   head sees what their department drafted once submitted; the clerk sees what
   is approved onwards; everybody else with a role there sees what is issued.
 * People in an ancestor unit and in recipient units see issued documents only.
+* Confidential documents, once issued, stay with the leaders, the drafting
+  department's head and the clerk of their unit, and the leaders and clerks of
+  recipient units.
 * Child and sibling units see nothing of another unit unless they are recipients.
 * A unit merged into another counts as part of it, so its documents stay
   reachable after the 2025-style mergers.
@@ -42,7 +47,6 @@ SUBMITTED_ONWARDS = [
     State.ISSUED,
     State.ARCHIVED,
     State.RETURNED,
-    State.WITHDRAWN,
 ]
 APPROVED_ONWARDS = [State.APPROVED, State.SIGNED, State.ISSUED, State.ARCHIVED]
 
@@ -175,8 +179,11 @@ def forget(user) -> None:
 # --- single-object decisions ---------------------------------------------------------------
 
 
-def _recipient_of(actor: Actor, document: Document) -> bool:
-    ids = actor.scope()
+CONFIDENTIAL_READERS = (Role.LEADER, Role.CLERK)
+
+
+def _recipient_of(actor: Actor, document: Document, roles: tuple[str, ...] = ()) -> bool:
+    ids = actor.scope(*roles)
     return bool(ids) and DocumentRecipient.objects.filter(document=document, unit_id__in=ids).exists()
 
 
@@ -187,7 +194,7 @@ def can_view(actor: Actor, document: Document) -> bool:
         return True
     state = document.state
     unit_id = document.unit_id
-    if state == State.DRAFT:
+    if state in (State.DRAFT, State.WITHDRAWN):
         return False
     if actor.has(Role.LEADER, unit_id):
         return True
@@ -195,13 +202,20 @@ def can_view(actor: Actor, document: Document) -> bool:
         return True
     if state in APPROVED_ONWARDS and actor.has(Role.CLERK, unit_id):
         return True
+    if state == State.SUBMITTED and _is_reviewer_now(actor, document):
+        return True
     if state in PUBLISHED_STATES:
-        return (
+        if document.confidential:
+            if _recipient_of(actor, document, CONFIDENTIAL_READERS):
+                return True
+        elif (
             actor.any_role_in(unit_id)
             or actor.in_ancestor_of(document.unit)
             or _recipient_of(actor, document)
-        )
-    return False
+        ):
+            return True
+    # Meetings hook: participants of a published meeting read its papers.
+    return state in APPROVED_ONWARDS and _meeting_paper_reader(actor, document)
 
 
 def can_create_in(user, unit: Unit) -> bool:
@@ -291,6 +305,14 @@ def _descendant_q(paths: list[str]) -> Q:
     return q
 
 
+def _awaiting_my_role_q(actor: Actor) -> Q:
+    """Submitted documents whose current review step is a (non-head) role this person holds."""
+    q = Q(pk__in=[])
+    for role in {g.role for g in actor.grants} - {Role.HEAD}:
+        q |= Q(state=State.SUBMITTED, awaiting_role=role, unit_id__in=actor.scope(role))
+    return q
+
+
 def visible_documents_q(user) -> Q:
     """A filter for :class:`Document` equal to :func:`can_view`, for lists, counts and search."""
     actor = actor_for(user)
@@ -305,12 +327,21 @@ def visible_documents_q(user) -> Q:
     )
     q |= Q(unit_id__in=actor.head_units_without_department(), state__in=SUBMITTED_ONWARDS)
     q |= Q(unit_id__in=actor.scope(Role.CLERK), state__in=APPROVED_ONWARDS)
+    q |= _awaiting_my_role_q(actor)
     published = Q(unit_id__in=actor.scope()) | _descendant_q(actor.paths())
     if actor.grants:
         published |= Exists(
             DocumentRecipient.objects.filter(document=OuterRef("pk"), unit_id__in=actor.scope())
         )
-    q |= Q(state__in=PUBLISHED_STATES) & published
+    q |= Q(state__in=PUBLISHED_STATES, confidential=False) & published
+    confidential_readers = actor.scope(*CONFIDENTIAL_READERS)
+    if confidential_readers:
+        q |= Q(state__in=PUBLISHED_STATES, confidential=True) & Exists(
+            DocumentRecipient.objects.filter(
+                document=OuterRef("pk"), unit_id__in=confidential_readers
+            )
+        )
+    q |= _meeting_papers_q(actor)  # meetings hook, same rule as in can_view
     return q
 
 
@@ -335,7 +366,7 @@ def inbox_q(user) -> Q:
         awaiting_role=Role.HEAD,
         unit_id__in=actor.head_units_without_department(),
     )
-    q |= Q(state=State.SUBMITTED, awaiting_role=Role.LEADER, unit_id__in=actor.scope(Role.LEADER))
+    q |= _awaiting_my_role_q(actor)
     q |= Q(state=State.REVIEWED, unit_id__in=actor.scope(Role.LEADER))
     q |= Q(state=State.APPROVED, signer_id=actor.user_id, unit_id__in=actor.scope(Role.LEADER))
     q |= Q(state=State.SIGNED, unit_id__in=actor.scope(Role.CLERK))
@@ -344,3 +375,251 @@ def inbox_q(user) -> Q:
 
 def inbox(user) -> QuerySet[Document]:
     return Document.objects.filter(inbox_q(user))
+
+
+# --- meetings (tài liệu họp, phòng họp) ----------------------------------------------------
+#
+# * Organisers (the meeting's secretary, whoever scheduled it, people with the
+#   meeting-secretary role in its unit) prepare and run it; presiders (the chair,
+#   leaders of the unit) publish it, run it and open votes.
+# * Participants see the meeting and its papers once it is published; a paper
+#   restricted to some participants is shown to them only. Drafted papers are
+#   readable by participants only once approved.
+# * Nobody else, in particular nobody in another unit, sees anything of it.
+
+
+class MeetingAction(StrEnum):
+    VIEW = "view"
+    EDIT = "edit"
+    SEND = "send"
+    PUBLISH = "publish"
+    START = "start"
+    RUN = "run"
+    MANAGE_VOTES = "manage_votes"
+    CLOSE = "close"
+    RECORD = "record"
+    CONCLUDE = "conclude"
+    CANCEL = "cancel"
+    POSTPONE = "postpone"
+    RESCHEDULE = "reschedule"
+    ATTEND = "attend"
+    CHECK_IN = "check_in"
+    SPEAK = "speak"
+    BALLOT = "ballot"
+    NOTE = "note"
+
+
+MEETING_SCHEDULING_ROLES = DRAFTING_ROLES | {Role.SECRETARY}
+
+
+def _meeting_states():
+    from workflow.meetings import models as m
+
+    return m
+
+
+def meeting_seat(user, meeting):
+    """The person's own participant row in the meeting, or None (cached on the meeting)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    cache = meeting.__dict__.setdefault("_seat_cache", {})
+    if user.pk not in cache:
+        m = _meeting_states()
+        cache[user.pk] = m.Participant.objects.filter(meeting=meeting, user_id=user.pk).first()
+    return cache[user.pk]
+
+
+def is_meeting_organiser(user, meeting) -> bool:
+    actor = actor_for(user)
+    if actor.user_id is None:
+        return False
+    return (
+        actor.user_id in (meeting.secretary_id, meeting.created_by_id)
+        or actor.has(Role.SECRETARY, meeting.unit_id)
+    )
+
+
+def is_meeting_presider(user, meeting) -> bool:
+    actor = actor_for(user)
+    if actor.user_id is None:
+        return False
+    return actor.user_id == meeting.chair_id or actor.has(Role.LEADER, meeting.unit_id)
+
+
+def _seen_by_participants(meeting) -> bool:
+    m = _meeting_states()
+    if meeting.state in m.PUBLIC_STATES:
+        return True
+    return meeting.state in (m.MeetingState.CANCELLED, m.MeetingState.POSTPONED) and bool(
+        meeting.published_at
+    )
+
+
+def can_schedule_meeting(user, unit: Unit) -> bool:
+    actor = actor_for(user)
+    return unit.is_active and any(actor.has(r, unit.pk) for r in MEETING_SCHEDULING_ROLES)
+
+
+def scheduling_units(user) -> QuerySet[Unit]:
+    actor = actor_for(user)
+    return Unit.objects.filter(pk__in=actor.scope(*MEETING_SCHEDULING_ROLES), is_active=True)
+
+
+def can_meeting(user, action: str, meeting) -> bool:
+    """Decide one action on one meeting for one user."""
+    m = _meeting_states()
+    S = m.MeetingState
+    if actor_for(user).user_id is None:
+        return False
+    organiser = is_meeting_organiser(user, meeting)
+    presider = is_meeting_presider(user, meeting)
+    seat = meeting_seat(user, meeting)
+    state = meeting.state
+    attending = seat is not None and seat.attendance in m.ACTIVE_ATTENDANCE
+    match MeetingAction(action):
+        case MeetingAction.VIEW:
+            return organiser or presider or (seat is not None and _seen_by_participants(meeting))
+        case MeetingAction.EDIT:
+            return organiser and state in m.EDITABLE_STATES
+        case MeetingAction.SEND:
+            return organiser and state == S.DRAFT
+        case MeetingAction.PUBLISH:
+            return presider and state in m.PREPARING_STATES
+        case MeetingAction.START:
+            return (organiser or presider) and state == S.PUBLISHED
+        case MeetingAction.RUN | MeetingAction.CLOSE:
+            return (organiser or presider) and state == S.IN_SESSION
+        case MeetingAction.MANAGE_VOTES:
+            return (presider or user.pk == meeting.secretary_id) and state == S.IN_SESSION
+        case MeetingAction.RECORD:
+            return organiser and state in (S.CLOSED, S.CONCLUDED)
+        case MeetingAction.CONCLUDE:
+            return (organiser or presider) and state == S.CLOSED
+        case MeetingAction.CANCEL:
+            return (organiser or presider) and state in (*m.EDITABLE_STATES, S.POSTPONED)
+        case MeetingAction.POSTPONE:
+            return (organiser or presider) and state in m.EDITABLE_STATES
+        case MeetingAction.RESCHEDULE:
+            return organiser and state == S.POSTPONED
+        case MeetingAction.ATTEND:
+            return seat is not None and seat.user_id is not None and state in (
+                S.PUBLISHED, S.IN_SESSION)
+        case MeetingAction.CHECK_IN:
+            return attending and state in (S.PUBLISHED, S.IN_SESSION)
+        case MeetingAction.SPEAK:
+            return attending and state == S.IN_SESSION
+        case MeetingAction.BALLOT:
+            return attending and seat.role in m.VOTING_ROLES and state == S.IN_SESSION
+        case MeetingAction.NOTE:
+            return (seat is not None or organiser or presider) and _seen_by_participants(meeting)
+    return False
+
+
+def visible_meetings_q(user) -> Q:
+    m = _meeting_states()
+    actor = actor_for(user)
+    if actor.user_id is None:
+        return Q(pk__in=[])
+    uid = actor.user_id
+    q = Q(chair_id=uid) | Q(secretary_id=uid) | Q(created_by_id=uid)
+    q |= Q(unit_id__in=actor.scope(Role.SECRETARY, Role.LEADER))
+    seen = Q(state__in=m.PUBLIC_STATES) | Q(
+        state__in=[m.MeetingState.CANCELLED, m.MeetingState.POSTPONED], published_at__isnull=False
+    )
+    q |= seen & Exists(m.Participant.objects.filter(meeting=OuterRef("pk"), user_id=uid))
+    return q
+
+
+def visible_meetings(user):
+    return _meeting_states().Meeting.objects.filter(visible_meetings_q(user))
+
+
+def can_read_paper(user, paper) -> bool:
+    """May this person open this meeting paper (its files, in the room or in advance)?"""
+    meeting = paper.meeting
+    if not can_meeting(user, MeetingAction.VIEW, meeting):
+        return False
+    document = paper.document
+    actor = actor_for(user)
+    if can_view(actor, document):
+        return True
+    if not _seen_by_participants(meeting):
+        return False
+    if document.state not in APPROVED_ONWARDS:
+        return False
+    if is_meeting_organiser(user, meeting) or is_meeting_presider(user, meeting):
+        return True
+    if meeting_seat(user, meeting) is None:
+        return False
+    restricted = list(paper.restricted_to.values_list("pk", flat=True))
+    return not restricted or actor.user_id in restricted
+
+
+def _meeting_papers_q(actor: Actor) -> Q:
+    """Documents this person reads as a participant of a published meeting."""
+    if actor.user_id is None:
+        return Q(pk__in=[])
+    m = _meeting_states()
+    uid = actor.user_id
+    papers = m.Paper.objects.filter(
+        meeting__state__in=m.PUBLIC_STATES,
+        meeting__participants__user_id=uid,
+        document__state__in=APPROVED_ONWARDS,
+    ).filter(Q(restricted_to__isnull=True) | Q(restricted_to__id=uid))
+    return Q(pk__in=papers.values("document_id"))
+
+
+def _meeting_paper_reader(actor: Actor, document: Document) -> bool:
+    if actor.user_id is None:
+        return False
+    return Document.objects.filter(pk=document.pk).filter(_meeting_papers_q(actor)).exists()
+
+
+# --- oversight: critique, supervision and recommendation cases ---------------------------
+#
+# Cases (and recommendations) belong to a unit. Specialists, heads and leaders of the
+# unit work them; only leaders approve and close; anyone with a role in the unit, and
+# anyone in an ancestor unit, may read them (the provincial chair follows every
+# district and commune, read-only).
+
+CASE_ACTIONS = ("view", "work", "approve")
+
+
+def can_case(user, action: str, case) -> bool:
+    """Decide ``view`` / ``work`` / ``approve`` on a case-like object with a ``unit``."""
+    actor = actor_for(user)
+    if actor.user_id is None or action not in CASE_ACTIONS:
+        return False
+    unit_id = case.unit_id
+    if action == "view":
+        return actor.any_role_in(unit_id) or actor.in_ancestor_of(case.unit)
+    if action == "approve":
+        return actor.has(Role.LEADER, unit_id)
+    return any(actor.has(role, unit_id) for role in DRAFTING_ROLES)
+
+
+def visible_cases_q(user, prefix: str = "") -> Q:
+    """Filter equal to ``can_case(user, "view", …)`` for models with a ``unit`` field."""
+    actor = actor_for(user)
+    if actor.user_id is None:
+        return Q(pk__in=[])
+    q = Q(**{f"{prefix}unit_id__in": actor.scope()})
+    for path in actor.paths():
+        q |= Q(**{f"{prefix}unit__path__startswith": path})
+    return q
+
+
+def case_units(user) -> QuerySet[Unit]:
+    """Units where the person may open and work cases."""
+    return drafting_units(user)
+
+
+def dashboard_units(user) -> QuerySet[Unit]:
+    """Units whose figures the person may read: their units and everything below them."""
+    actor = actor_for(user)
+    if actor.user_id is None:
+        return Unit.objects.none()
+    q = Q(pk__in=actor.scope())
+    for path in actor.paths():
+        q |= Q(path__startswith=path)
+    return Unit.objects.filter(q)

@@ -1,5 +1,23 @@
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 urlpatterns = [
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            template_name="registration/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Django's default post-login address; the home page is the task inbox.
+    path(
+        "accounts/profile/",
+        RedirectView.as_view(pattern_name="documents:inbox", permanent=False),
+        name="home",
+    ),
     path("", include("workflow.documents.urls")),
+    path("oversight/", include("workflow.oversight.urls")),
+    path("meetings/", include("workflow.meetings.urls")),
 ]

@@ -379,3 +379,22 @@ def available_transitions(user, document: Document) -> list[str]:
 
 def is_open(document: Document) -> bool:
     return document.state in OPEN_STATES
+
+
+# Other apps can take over an action (e.g. signing turns "sign" and "issue" into
+# PDF work around the transition). They register here in AppConfig.ready(); a
+# handler has the signature of :func:`transition` and must call it itself, inside
+# its own transaction, so that a failure rolls back the state change too.
+ACTION_HANDLERS: dict[str, object] = {}
+
+
+def register_action_handler(action: str, handler) -> None:
+    ACTION_HANDLERS[Action(action).value] = handler
+
+
+def perform(user, pk, action: str, **kwargs) -> Document:
+    """Entry point for views, API and CLI: the registered handler or the bare transition."""
+    handler = ACTION_HANDLERS.get(str(action))
+    if handler is not None:
+        return handler(user, pk, action, **kwargs)
+    return transition(user, pk, action, **kwargs)

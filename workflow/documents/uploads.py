@@ -64,9 +64,10 @@ class SizeLimitUploadHandler(FileUploadHandler):
     """
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        # Only flag it here: raising StopUpload this early escapes Django's parser
+        # (a 500, and no CSRF token read). The first file chunk past the limit stops it.
         if content_length and content_length > max_upload_bytes() + 1024 * 1024:
             self.request.upload_too_large = True
-            raise StopUpload(connection_reset=False)
         return None
 
     def receive_data_chunk(self, raw_data, start):

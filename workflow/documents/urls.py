@@ -1,5 +1,22 @@
 from django.urls import path
 
+from . import views
+
 app_name = "documents"
 urlpatterns: list = [
+    path("", views.inbox, name="inbox"),
+    path("documents/", views.document_list, name="list"),
+    path("documents/new/", views.create, name="create"),
+    path("documents/<int:pk>/", views.detail, name="detail"),
+    path("documents/<int:pk>/edit/", views.edit, name="edit"),
+    path(
+        "documents/<int:pk>/actions/<str:action>/", views.transition, name="transition"
+    ),
+    path("documents/<int:pk>/comments/", views.comment, name="comment"),
+    path("documents/<int:pk>/files/", views.upload, name="upload"),
+    path(
+        "documents/<int:pk>/files/versions/<int:version_id>/",
+        views.download,
+        name="download",
+    ),
 ]

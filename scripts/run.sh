@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Quick start: create the environment, install, migrate, load the demo data and
+# serve the app on http://127.0.0.1:8000 with the embedded defaults (SQLite,
+# embedded search index, tasks in-process; no other server needed).
+#
+#   bash scripts/run.sh            # HOST / PORT / WEB_WORKERS may be set
+#   SKIP_DEMO=1 bash scripts/run.sh   # do not load demo data
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+# System packages the app needs at run time (others may add to this list).
+RUN_APT_PACKAGES="fonts-liberation"
+
+HOST="${HOST:-127.0.0.1}"
+PORT="${PORT:-8000}"
+WEB_WORKERS="${WEB_WORKERS:-2}"
+
+# shellcheck disable=SC2086
+apt_install $RUN_APT_PACKAGES || warn "could not install: $RUN_APT_PACKAGES (continuing)"
+ensure_venv
+pip_install .
+build_assets
+
+PY=.venv/bin/python
+log "Compiling translations"
+$PY manage.py compile_translations -v0
+log "Migrating the database"
+$PY manage.py migrate --noinput -v0
+$PY manage.py collectstatic --noinput -v0
+if [ -z "${SKIP_DEMO:-}" ]; then
+    log "Loading demo data"
+    $PY manage.py seed_demo
+else
+    $PY manage.py load_document_types
+fi
+
+log "Serving on http://$HOST:$PORT/ (Ctrl+C to stop)"
+# A real WSGI server with DEBUG off; WhiteNoise serves the collected static files.
+exec .venv/bin/gunicorn config.wsgi:application \
+    --bind "$HOST:$PORT" \
+    --workers "$WEB_WORKERS" \
+    --threads 4 \
+    --timeout 120 \
+    --access-logfile - \
+    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"

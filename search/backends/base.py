@@ -1,0 +1,156 @@
+"""The interface every search backend implements, and the data it exchanges.
+
+The service (:mod:`search.service`) turns a user's query into a
+:class:`SearchRequest` carrying the user's ACL tokens; a backend applies those
+tokens inside the engine (before ranking, limiting, counting and faceting) and
+returns :class:`RawHit` rows with the stored page texts. Snippets and page
+numbers are computed by :mod:`search.snippets`, identically for every backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+FACETS = ("type", "unit", "year", "state")
+
+
+@dataclass
+class PageRef:
+    """Where one indexed page comes from: a file version and its page number."""
+
+    file_version_id: int | None
+    page: int  # 1-based page inside that file
+    file_name: str = ""
+
+
+@dataclass
+class SearchDocument:
+    """One searchable item as the indexer builds it from the database."""
+
+    id: int
+    version: int
+    kind: str = "document"
+    unit_id: int = 0
+    unit_path: str = ""
+    unit_name: str = ""
+    state: str = ""
+    type: str = ""
+    type_name: str = ""
+    year: int | None = None
+    date: dt.datetime | None = None
+    number: int | None = None
+    symbol: str = ""
+    subject: str = ""
+    metadata: str = ""  # drafter, signer, recipients, unit, type: one text
+    pages: list[str] = field(default_factory=list)
+    page_refs: list[PageRef] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+    acl: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass
+class Phrase:
+    """Query words that must appear in this order (typed in quotes)."""
+
+    exact: list[str]
+    folded: list[str]
+
+
+@dataclass
+class Term:
+    exact: str
+    folded: str
+
+
+@dataclass
+class SearchRequest:
+    terms: list[Term]
+    phrases: list[Phrase]
+    acl: list[str]
+    filters: dict[str, list[str]] = field(default_factory=dict)  # facet name -> values
+    sort: str = "relevance"  # or "date"
+    offset: int = 0
+    limit: int = 20
+    facets: bool = True
+    match_all_terms: bool = True
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.terms and not self.phrases
+
+
+@dataclass
+class RawHit:
+    id: int
+    kind: str
+    score: float
+    version: int
+    fields: dict  # stored fields: subject, symbol, state, type, unit_id, year, date, ...
+    pages: list[str]
+    page_refs: list[PageRef]
+    comments: list[str]
+
+
+@dataclass
+class RawResults:
+    total: int
+    hits: list[RawHit]
+    facets: dict[str, dict[str, int]]  # facet -> value -> count
+
+
+class SearchBackend(ABC):
+    """What the service needs from an engine. Implementations must never raise on user input."""
+
+    name = "base"
+
+    @abstractmethod
+    def index(self, docs: list[SearchDocument]) -> int:
+        """Add or replace documents. A document whose indexed version is newer is kept.
+
+        Returns how many were written.
+        """
+
+    @abstractmethod
+    def delete(self, keys: list[str]) -> None:
+        """Remove documents by key (``kind:id``)."""
+
+    @abstractmethod
+    def search(self, request: SearchRequest) -> RawResults:
+        """Run the query restricted to ``request.acl`` inside the engine."""
+
+    @abstractmethod
+    def suggest(self, prefix: str, acl: list[str], limit: int = 10) -> list[str]:
+        """Numbers and symbols starting with ``prefix`` among visible documents."""
+
+    @abstractmethod
+    def versions(self) -> dict[str, int]:
+        """Every indexed key with its version (for reconciliation)."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Remove everything (tests and full rebuilds)."""
+
+    def rebuild(self, batches) -> int:
+        """Replace the whole index with the documents yielded in ``batches``.
+
+        The default clears then indexes; backends that can switch atomically
+        (an alias, a fresh commit) override it so searches never see a half index.
+        """
+        self.clear()
+        count = 0
+        for batch in batches:
+            count += self.index(batch)
+        return count
+
+    def refresh(self) -> None:
+        """Make recent writes visible to searches (no-op where that is automatic)."""
+        return None
+
+    def stats(self) -> dict:
+        return {}

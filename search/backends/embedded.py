@@ -1,0 +1,448 @@
+"""Embedded search backend: tantivy on local disk, no server.
+
+Chosen by measurement (see the issue and ``benchmarks/search_bench.py``):
+on 100k documents tantivy answers in a few milliseconds, SQLite FTS5 in tens.
+
+Layout: one tantivy document per searchable item. Every text exists twice,
+as the normalised accented text (``subject``, ``body``…) and as its folded form
+(``subject_f``, ``body_f``…) produced by :mod:`search.normalize` in Python, so
+indexing and querying share one normaliser. Pages are values of the
+multi-valued ``body`` field: tantivy leaves a position gap between values, so
+a phrase never spans two pages, and the stored values give back each page.
+
+tantivy allows one writer per index. Writers take an exclusive file lock with
+a bounded wait; when it cannot be had the caller gets :class:`IndexBusy` and
+the Celery task retries later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import tantivy
+from django.conf import settings
+from tantivy import Occur, Query
+
+from ..normalize import fold, normalize
+from .base import PageRef, RawHit, RawResults, SearchBackend, SearchDocument, SearchRequest
+
+SCHEMA_VERSION = "3"
+ANALYZER = "vi"
+# (exact field, folded field, boost of the exact field); folded matches count half.
+TEXT_FIELDS = (
+    ("subject", "subject_f", 6.0),
+    ("symbol", "symbol_f", 6.0),
+    ("meta", "meta_f", 2.0),
+    ("body", "body_f", 2.0),
+    ("comments", "comments_f", 1.0),
+)
+FACET_FIELDS = {"type": "type", "unit": "unit_id", "year": "year", "state": "state"}
+NUMERIC_FACETS = {"unit", "year"}
+
+
+class IndexBusy(RuntimeError):
+    """Another process holds the index writer; try again later."""
+
+
+def build_schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("key", stored=True, tokenizer_name="raw")
+    sb.add_unsigned_field("id", stored=True, indexed=True, fast=True)
+    sb.add_text_field("kind", stored=True, fast=True, tokenizer_name="raw")
+    sb.add_unsigned_field("version", stored=True, indexed=True, fast=True)
+    sb.add_unsigned_field("unit_id", stored=True, indexed=True, fast=True)
+    sb.add_text_field("unit_path", stored=True, tokenizer_name="raw")
+    sb.add_text_field("unit_name", stored=True, tokenizer_name="raw")
+    sb.add_text_field("state", stored=True, fast=True, tokenizer_name="raw")
+    sb.add_text_field("type", stored=True, fast=True, tokenizer_name="raw")
+    sb.add_text_field("type_name", stored=True, tokenizer_name="raw")
+    sb.add_unsigned_field("year", stored=True, indexed=True, fast=True)
+    sb.add_integer_field("date", stored=True, indexed=True, fast=True)
+    sb.add_unsigned_field("number", stored=True, indexed=True)
+    sb.add_text_field("symbol_key", stored=False, tokenizer_name="raw")
+    for exact, folded, _boost in TEXT_FIELDS:
+        sb.add_text_field(exact, stored=True, tokenizer_name=ANALYZER)
+        sb.add_text_field(folded, stored=False, tokenizer_name=ANALYZER)
+    sb.add_text_field("page_refs", stored=True, tokenizer_name="raw")
+    sb.add_text_field("acl", stored=False, tokenizer_name="raw")
+    return sb.build()
+
+
+def _analyzer() -> tantivy.TextAnalyzer:
+    # Must split and lowercase exactly like search.normalize.tokens().
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .build()
+    )
+
+
+def symbol_key(symbol: str) -> str:
+    return fold(normalize(symbol.strip())).replace(" ", "")
+
+
+_INDEXES: dict[str, tuple[tantivy.Index, tantivy.Schema]] = {}
+_INDEXES_LOCK = threading.Lock()
+
+
+class EmbeddedBackend(SearchBackend):
+    name = "embedded"
+
+    def __init__(self, path: str | os.PathLike | None = None, lock_timeout: float | None = None):
+        self.path = Path(path or settings.SEARCH_INDEX_DIR)
+        self.lock_timeout = (
+            lock_timeout if lock_timeout is not None
+            else float(getattr(settings, "SEARCH_WRITER_LOCK_TIMEOUT", 10.0))
+        )
+        self.index_obj, self.schema = self._open()
+
+    # --- opening and locking ------------------------------------------------------------
+
+    def _open(self) -> tuple[tantivy.Index, tantivy.Schema]:
+        key = str(self.path.resolve())
+        with _INDEXES_LOCK:
+            cached = _INDEXES.get(key)
+            if cached is not None and (self.path / "meta.json").exists():
+                return cached
+            self.path.mkdir(parents=True, exist_ok=True)
+            marker = self.path / "SCHEMA_VERSION"
+            if marker.exists() and marker.read_text().strip() != SCHEMA_VERSION:
+                # An older layout: start afresh; reconcile/rebuild_index refills it.
+                with self._writer_lock():
+                    for child in self.path.iterdir():
+                        if child.name != ".writer.lock":
+                            if child.is_dir():
+                                shutil.rmtree(child)
+                            else:
+                                child.unlink()
+            schema = build_schema()
+            index = tantivy.Index(schema, path=str(self.path), reuse=True)
+            index.register_tokenizer(ANALYZER, _analyzer())
+            marker.write_text(SCHEMA_VERSION)
+            _INDEXES[key] = (index, schema)
+            return index, schema
+
+    @contextlib.contextmanager
+    def _writer_lock(self):
+        self.path.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout
+        with open(self.path / ".writer.lock", "a+") as handle:
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise IndexBusy(str(self.path)) from None
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def _writer(self, heap: int = 64_000_000, threads: int = 1):
+        with self._writer_lock():
+            try:
+                writer = self.index_obj.writer(heap_size=heap, num_threads=threads)
+            except ValueError as exc:  # tantivy's own lock, held by a crashed process
+                raise IndexBusy(str(exc)) from exc
+            try:
+                yield writer
+                writer.commit()
+            except BaseException:
+                writer.rollback()
+                raise
+            finally:
+                writer.wait_merging_threads()
+        self.index_obj.reload()
+
+    # --- writing ------------------------------------------------------------------------
+
+    def _to_tantivy(self, doc: SearchDocument) -> tantivy.Document:
+        out = tantivy.Document()
+        out.add_text("key", doc.key)
+        out.add_unsigned("id", int(doc.id))
+        out.add_text("kind", doc.kind)
+        out.add_unsigned("version", int(doc.version))
+        out.add_unsigned("unit_id", int(doc.unit_id or 0))
+        out.add_text("unit_path", doc.unit_path)
+        out.add_text("unit_name", doc.unit_name)
+        out.add_text("state", doc.state)
+        out.add_text("type", doc.type)
+        out.add_text("type_name", doc.type_name)
+        if doc.year:
+            out.add_unsigned("year", int(doc.year))
+        out.add_integer("date", int(doc.date.timestamp()) if doc.date else 0)
+        if doc.number:
+            out.add_unsigned("number", int(doc.number))
+        if doc.symbol:
+            out.add_text("symbol_key", symbol_key(doc.symbol))
+            if doc.number:
+                out.add_text("symbol_key", f"{doc.number:02d}")
+        texts = {
+            "subject": [doc.subject],
+            "symbol": [doc.symbol],
+            "meta": [doc.metadata],
+            "body": doc.pages,
+            "comments": doc.comments,
+        }
+        for exact, folded, _boost in TEXT_FIELDS:
+            for value in texts[exact]:
+                value = normalize(value or "")
+                out.add_text(exact, value)
+                out.add_text(folded, fold(value))
+        out.add_text(
+            "page_refs",
+            json.dumps([[r.file_version_id, r.page, r.file_name] for r in doc.page_refs]),
+        )
+        for token in doc.acl:
+            out.add_text("acl", token)
+        return out
+
+    def _indexed_versions(self, keys: list[str]) -> dict[str, int]:
+        if not keys:
+            return {}
+        searcher = self.index_obj.searcher()
+        query = Query.term_set_query(self.schema, "key", keys)
+        result = searcher.search(query, limit=len(keys) * 2 + 1, count=False)
+        addrs = [addr for _score, addr in result.hits]
+        found: dict[str, int] = {}
+        for addr in addrs:
+            stored = searcher.doc(addr)
+            key = stored.get_first("key")
+            version = stored.get_first("version") or 0
+            found[key] = max(found.get(key, 0), version)
+        return found
+
+    def index(self, docs: list[SearchDocument]) -> int:
+        if not docs:
+            return 0
+        latest: dict[str, SearchDocument] = {}
+        for doc in docs:  # a batch may carry one document twice: keep the newest
+            if doc.key not in latest or doc.version >= latest[doc.key].version:
+                latest[doc.key] = doc
+        written = 0
+        with self._writer() as writer:
+            self.index_obj.reload()
+            current = self._indexed_versions(list(latest))
+            for key, doc in latest.items():
+                if current.get(key, -1) > doc.version:
+                    continue  # a newer version is already indexed: a stale task
+                writer.delete_documents_by_term("key", key)
+                writer.add_document(self._to_tantivy(doc))
+                written += 1
+        return written
+
+    def delete(self, keys: list[str]) -> None:
+        if not keys:
+            return
+        with self._writer() as writer:
+            for key in keys:
+                writer.delete_documents_by_term("key", key)
+
+    def clear(self) -> None:
+        with self._writer() as writer:
+            writer.delete_all_documents()
+
+    def rebuild(self, batches) -> int:
+        # One commit at the end: searches see the old index until the new one is complete.
+        count = 0
+        with self._writer(heap=256_000_000, threads=min(4, os.cpu_count() or 1)) as writer:
+            writer.delete_all_documents()
+            for batch in batches:
+                for doc in batch:
+                    writer.add_document(self._to_tantivy(doc))
+                    count += 1
+        return count
+
+    def refresh(self) -> None:
+        self.index_obj.reload()
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _text_query(self, request: SearchRequest) -> Query:
+        clauses = []
+        schema = self.schema
+        for term in request.terms:
+            alternatives = []
+            for exact, folded, boost in TEXT_FIELDS:
+                alternatives.append(
+                    (Occur.Should, Query.boost_query(
+                        Query.term_query(schema, exact, term.exact), boost))
+                )
+                alternatives.append(
+                    (Occur.Should, Query.boost_query(
+                        Query.term_query(schema, folded, term.folded), boost / 2))
+                )
+            occur = Occur.Must if request.match_all_terms else Occur.Should
+            clauses.append((occur, Query.boolean_query(alternatives)))
+        for phrase in request.phrases:
+            alternatives = []
+            for exact, folded, boost in TEXT_FIELDS:
+                alternatives.append((Occur.Should, Query.boost_query(
+                    Query.phrase_query(schema, exact, phrase.exact), boost)))
+                alternatives.append((Occur.Should, Query.boost_query(
+                    Query.phrase_query(schema, folded, phrase.folded), boost / 2)))
+            clauses.append((Occur.Must, Query.boolean_query(alternatives)))
+        if not clauses:
+            return Query.all_query()
+        return Query.boolean_query(clauses)
+
+    def _filter_clauses(self, request: SearchRequest) -> list:
+        schema = self.schema
+        clauses = [(Occur.Must, Query.term_set_query(schema, "acl", list(request.acl)))]
+        for facet, values in request.filters.items():
+            field_name = FACET_FIELDS.get(facet)
+            if not field_name or not values:
+                continue
+            if facet in NUMERIC_FACETS:
+                typed = [int(v) for v in values if str(v).isdigit()]
+                if not typed:
+                    return [(Occur.Must, Query.empty_query())]
+                ors = [(Occur.Should, Query.term_query(schema, field_name, v)) for v in typed]
+                clauses.append((Occur.Must, Query.boolean_query(ors)))
+            else:
+                clauses.append(
+                    (Occur.Must, Query.term_set_query(schema, field_name, [str(v) for v in values]))
+                )
+        return clauses
+
+    def search(self, request: SearchRequest) -> RawResults:
+        if not request.acl:
+            return RawResults(total=0, hits=[], facets={})
+        self.index_obj.reload()
+        searcher = self.index_obj.searcher()
+        text = self._text_query(request)
+        # The permission filter is a scoring-free Must clause of the same query:
+        # tantivy applies it while collecting, so ranking, counting and facets only see
+        # documents the user may read.
+        query = Query.boolean_query([(Occur.Must, text), *self._filter_clauses(request)])
+        kwargs: dict = {"limit": max(1, request.limit), "offset": max(0, request.offset)}
+        if request.sort == "date":
+            kwargs.update(order_by_field="date", order=tantivy.Order.Desc)
+        result = searcher.search(query, count=True, **kwargs)
+        hits = []
+        for score, addr in result.hits:
+            stored = searcher.doc(addr).to_dict()
+            refs = json.loads((stored.get("page_refs") or ["[]"])[0])
+            hits.append(
+                RawHit(
+                    id=stored["id"][0],
+                    kind=stored["kind"][0],
+                    score=float(score),
+                    version=stored["version"][0],
+                    fields={
+                        "subject": _first(stored, "subject"),
+                        "symbol": _first(stored, "symbol"),
+                        "state": _first(stored, "state"),
+                        "type": _first(stored, "type"),
+                        "type_name": _first(stored, "type_name"),
+                        "unit_id": _first(stored, "unit_id"),
+                        "unit_name": _first(stored, "unit_name"),
+                        "year": _first(stored, "year"),
+                        "date": _first(stored, "date"),
+                        "number": _first(stored, "number"),
+                        "meta": "",
+                    },
+                    pages=stored.get("body", []),
+                    page_refs=[PageRef(r[0], r[1], r[2] if len(r) > 2 else "") for r in refs],
+                    comments=stored.get("comments", []),
+                )
+            )
+        facets: dict[str, dict[str, int]] = {}
+        if request.facets:
+            spec = {
+                name: {"terms": {"field": field_name, "size": 200}}
+                for name, field_name in FACET_FIELDS.items()
+            }
+            aggregated = searcher.aggregate(query, spec)
+            for name in FACET_FIELDS:
+                buckets = aggregated.get(name, {}).get("buckets", [])
+                facets[name] = {str(b["key"]): int(b["doc_count"]) for b in buckets}
+        return RawResults(total=int(result.count or 0), hits=hits, facets=facets)
+
+    def suggest(self, prefix: str, acl: list[str], limit: int = 10) -> list[str]:
+        key = symbol_key(prefix)
+        if not key or not acl:
+            return []
+        self.index_obj.reload()
+        searcher = self.index_obj.searcher()
+        visible = Query.term_set_query(self.schema, "acl", list(acl))
+        # The term dictionary walk counts only documents matching the ACL query, so a
+        # symbol of an invisible draft never surfaces (a count of 0 is dropped).
+        terms = searcher.terms_with_prefix("symbol_key", key, filter_query=visible,
+                                           limit=limit * 5)
+        keys = [t for t, count in terms if count > 0][: limit * 5]
+        if not keys:
+            return []
+        query = Query.boolean_query([
+            (Occur.Must, Query.term_set_query(self.schema, "symbol_key", keys)),
+            (Occur.Must, visible),
+        ])
+        result = searcher.search(query, limit=limit * 3, count=False,
+                                 order_by_field="date", order=tantivy.Order.Desc)
+        symbols: list[str] = []
+        for _score, addr in result.hits:
+            symbol = searcher.doc(addr).get_first("symbol")
+            if symbol and symbol not in symbols:
+                symbols.append(symbol)
+            if len(symbols) >= limit:
+                break
+        return symbols
+
+    def versions(self) -> dict[str, int]:
+        self.index_obj.reload()
+        searcher = self.index_obj.searcher()
+        total = searcher.num_docs
+        if not total:
+            return {}
+        result = searcher.search(Query.all_query(), limit=total, count=False)
+        addrs = [addr for _score, addr in result.hits]
+        ids = searcher.fast_field_values("id", addrs)
+        versions = searcher.fast_field_values("version", addrs)
+        kinds = {}
+        if len(addrs) <= 100_000:
+            # kind is a text fast field; read it in bulk through the aggregation per kind.
+            agg = searcher.aggregate(Query.all_query(), {"k": {"terms": {"field": "kind"}}})
+            kinds = {b["key"] for b in agg.get("k", {}).get("buckets", [])}
+        if len(kinds) <= 1:
+            kind = next(iter(kinds), "document")
+            return {f"{kind}:{i}": v for i, v in zip(ids, versions, strict=True)}
+        out: dict[str, int] = {}
+        for kind in kinds:
+            res = searcher.search(Query.term_query(self.schema, "kind", kind), limit=total,
+                                  count=False)
+            kaddrs = [a for _s, a in res.hits]
+            for i, v in zip(searcher.fast_field_values("id", kaddrs),
+                            searcher.fast_field_values("version", kaddrs), strict=True):
+                out[f"{kind}:{i}"] = v
+        return out
+
+    def count(self) -> int:
+        self.index_obj.reload()
+        return self.index_obj.searcher().num_docs
+
+    def stats(self) -> dict:
+        size = sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+        return {"backend": self.name, "path": str(self.path), "documents": self.count(),
+                "size_bytes": size}
+
+
+def _first(stored: dict, name: str):
+    values = stored.get(name) or [None]
+    return values[0]
+
+
+def reset_cache() -> None:
+    """Forget opened indexes (tests point SEARCH_INDEX_DIR somewhere new each time)."""
+    with _INDEXES_LOCK:
+        _INDEXES.clear()

@@ -1,0 +1,172 @@
+"""Text extraction, page by page, from the files documents carry.
+
+PDF: ``pdftotext`` (poppler) when installed, else pypdf. The benchmark
+(``benchmarks/search_bench.py --extract``) measured pdftotext several times
+faster on this machine; ``SEARCH_PDF_EXTRACTOR`` ("auto", "pdftotext",
+"pypdf") overrides the choice. DOCX: python-docx, split at explicit and
+rendered page breaks. Pages with no text layer are reported so that OCR
+(tesseract, Vietnamese model) can run in a background task.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+from . import legacy
+from .normalize import normalize
+
+PDF = "application/pdf"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+# Fewer letters than this on a page means there is no usable text layer.
+MIN_PAGE_LETTERS = 8
+
+
+@dataclass
+class Extracted:
+    pages: list[str]
+    method: str
+    encoding: str = legacy.Encoding.UNICODE
+    pages_needing_ocr: list[int] = field(default_factory=list)  # 1-based
+
+
+def pdf_extractor() -> str:
+    choice = getattr(settings, "SEARCH_PDF_EXTRACTOR", "auto")
+    if choice == "auto":
+        return "pdftotext" if shutil.which("pdftotext") else "pypdf"
+    return choice
+
+
+def pdf_pages_pdftotext(path: str) -> list[str]:
+    out = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-q", path, "-"],
+        capture_output=True, timeout=300, check=False,
+    )
+    if out.returncode != 0:
+        raise ValueError(out.stderr.decode("utf-8", "replace")[:200])
+    pages = out.stdout.decode("utf-8", "replace").split("\f")
+    # pdftotext ends every page with a form feed, so the last split is empty.
+    if pages and not pages[-1].strip():
+        pages.pop()
+    return pages
+
+
+def pdf_pages_pypdf(data: bytes) -> list[str]:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    return [(page.extract_text() or "") for page in reader.pages]
+
+
+def docx_pages(data: bytes) -> list[str]:
+    import docx
+    from docx.oxml.ns import qn
+
+    document = docx.Document(io.BytesIO(data))
+    pages: list[list[str]] = [[]]
+    for block in document.element.body.iterchildren():
+        if block.tag == qn("w:p"):
+            texts = []
+            for node in block.iter():
+                if node.tag == qn("w:t") and node.text:
+                    texts.append(node.text)
+                elif node.tag == qn("w:tab"):
+                    texts.append("\t")
+                elif (node.tag == qn("w:br") and node.get(qn("w:type")) == "page") or (
+                    node.tag == qn("w:lastRenderedPageBreak")
+                ):
+                    pages[-1].append("".join(texts))
+                    texts = []
+                    pages.append([])
+            pages[-1].append("".join(texts))
+        elif block.tag == qn("w:tbl"):
+            for cell_text in block.iter(qn("w:t")):
+                if cell_text.text:
+                    pages[-1].append(cell_text.text)
+    result = ["\n".join(p).strip() for p in pages]
+    while len(result) > 1 and not result[-1]:
+        result.pop()
+    return result
+
+
+def _letters(text: str) -> int:
+    return sum(1 for ch in text if ch.isalpha())
+
+
+def _fix_encoding(pages: list[str]) -> tuple[list[str], str]:
+    sample = "\n".join(pages)[:20000]
+    encoding = legacy.detect(sample)
+    if encoding == legacy.Encoding.TCVN3:
+        return [legacy.from_tcvn3(p) for p in pages], encoding
+    if encoding == legacy.Encoding.VNI:
+        return [legacy.from_vni(p) for p in pages], encoding
+    return pages, encoding
+
+
+def extract(data: bytes, content_type: str, *, path: str | None = None) -> Extracted:
+    """Pages of text of one file; unknown types give no pages rather than an error."""
+    if content_type == PDF:
+        method = pdf_extractor()
+        if method == "pdftotext":
+            if path is None:
+                with tempfile.NamedTemporaryFile(suffix=".pdf") as tmp:
+                    tmp.write(data)
+                    tmp.flush()
+                    pages = pdf_pages_pdftotext(tmp.name)
+            else:
+                pages = pdf_pages_pdftotext(path)
+        else:
+            pages = pdf_pages_pypdf(data)
+    elif content_type == DOCX or (data[:2] == b"PK" and _is_docx(data)):
+        method = "python-docx"
+        pages = docx_pages(data)
+    else:
+        return Extracted(pages=[], method="none")
+    pages, encoding = _fix_encoding(pages)
+    needing = [i + 1 for i, text in enumerate(pages) if _letters(text) < MIN_PAGE_LETTERS]
+    if content_type != PDF:
+        needing = []
+    return Extracted(
+        pages=[normalize(p) for p in pages], method=method, encoding=encoding,
+        pages_needing_ocr=needing,
+    )
+
+
+def _is_docx(data: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "word/document.xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def ocr_pdf_pages(
+    data: bytes, pages: list[int], *, lang: str = "vie", dpi: int = 300
+) -> dict[int, str]:
+    """Render the given 1-based pages and read them with tesseract."""
+    if not shutil.which("tesseract") or not shutil.which("pdftoppm"):
+        raise RuntimeError("tesseract and pdftoppm (poppler-utils) are needed for OCR")
+    results: dict[int, str] = {}
+    with tempfile.TemporaryDirectory() as tmpdir:
+        pdf_path = Path(tmpdir) / "in.pdf"
+        pdf_path.write_bytes(data)
+        for number in pages:
+            prefix = Path(tmpdir) / f"p{number}"
+            subprocess.run(
+                ["pdftoppm", "-r", str(dpi), "-f", str(number), "-l", str(number), "-gray",
+                 "-png", "-singlefile", str(pdf_path), str(prefix)],
+                check=True, capture_output=True, timeout=300,
+            )
+            out = subprocess.run(
+                ["tesseract", f"{prefix}.png", "-", "-l", lang],
+                check=True, capture_output=True, timeout=600,
+            )
+            results[number] = normalize(out.stdout.decode("utf-8", "replace"))
+    return results

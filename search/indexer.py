@@ -1,0 +1,157 @@
+"""From database rows to :class:`SearchDocument`: what gets indexed, at which version.
+
+A document's search version is the time of its last change in microseconds:
+every service that changes a document saves it (``updated_at``) except
+``add_comment``, so the newest comment counts too. Versions only grow, which
+lets the engines refuse a stale write (tantivy: compare before replacing;
+Elasticsearch: external versioning).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Iterator
+
+from django.db.models import Max, Prefetch
+from django.utils import timezone
+
+from workflow.documents.models import Comment, Document, DocumentFile, FileVersion
+
+from . import acl, extract
+from .backends.base import PageRef, SearchDocument
+from .models import ExtractedText
+
+log = logging.getLogger(__name__)
+
+
+def _micros(value: dt.datetime | None) -> int:
+    return int(value.timestamp() * 1_000_000) if value else 0
+
+
+def version_of(updated_at: dt.datetime | None, last_comment_at: dt.datetime | None) -> int:
+    return max(_micros(updated_at), _micros(last_comment_at))
+
+
+def db_versions(ids: Iterable[int] | None = None) -> dict[str, int]:
+    """``document:<id>`` → version for every document (or the given ones), in one query."""
+    qs = Document.objects.all()
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    rows = qs.annotate(last_comment=Max("comments__created_at")).values_list(
+        "pk", "updated_at", "last_comment"
+    )
+    return {f"document:{pk}": version_of(updated, last) for pk, updated, last in rows}
+
+
+def file_text(version: FileVersion) -> ExtractedText:
+    """The cached text of a file version, extracting it on first use."""
+    cached = getattr(version, "extracted_text", None)
+    if cached is not None:
+        return cached
+    try:
+        with version.blob.open("rb") as handle:
+            data = handle.read()
+        try:
+            path = version.blob.path
+        except (NotImplementedError, ValueError):
+            path = None
+        result = extract.extract(data, version.content_type, path=path)
+        record = ExtractedText(
+            file_version=version, pages=result.pages, method=result.method,
+            encoding=str(result.encoding), ocr_pending=bool(result.pages_needing_ocr),
+            ocr_pages=result.pages_needing_ocr,
+        )
+    except Exception as exc:  # a damaged file must not stop the document being indexed
+        log.warning("text extraction failed for file version %s: %s", version.pk, exc)
+        record = ExtractedText(file_version=version, pages=[], method="error",
+                               error=str(exc)[:300])
+    saved, _created = ExtractedText.objects.update_or_create(
+        file_version=version,
+        defaults={f: getattr(record, f) for f in
+                  ("pages", "method", "encoding", "ocr_pending", "ocr_pages", "error")},
+    )
+    return saved
+
+
+def _queryset():
+    return Document.objects.select_related(
+        "unit", "document_type", "drafter", "signer", "drafting_department"
+    ).prefetch_related(
+        Prefetch("files", queryset=DocumentFile.objects.select_related(
+            "current_version", "current_version__extracted_text")),
+        Prefetch("comments", queryset=Comment.objects.order_by("created_at", "pk")),
+        "recipients__unit",
+    )
+
+
+def build(document: Document) -> SearchDocument:
+    """Everything searchable about one document, read from the database now."""
+    recipients = list(document.recipients.all())
+    comments = list(document.comments.all())
+    pages: list[str] = []
+    refs: list[PageRef] = []
+    for file in document.files.all():
+        current = file.current_version
+        if current is None:
+            continue
+        text = file_text(current)
+        for number, page in enumerate(text.pages, start=1):
+            pages.append(page)
+            refs.append(PageRef(current.pk, number, file.name))
+    if document.body:
+        from django.utils.html import strip_tags
+
+        body_text = strip_tags(document.body).strip()
+        if body_text:
+            pages.append(body_text)
+            refs.append(PageRef(None, 0, ""))
+    when = document.issued_at or document.updated_at
+    names = [document.unit.name, document.document_type.name, document.issuer_name]
+    names += [str(document.drafter)] if document.drafter_id else []
+    names += [str(document.signer)] if document.signer_id else []
+    names += [r.unit.name for r in recipients]
+    names += [line.strip() for line in document.external_recipients.splitlines() if line.strip()]
+    if document.drafting_department_id:
+        names.append(document.drafting_department.name)
+    for value in (document.issued_at, document.signed_at, document.due_date):
+        if value:
+            names.append(timezone.localtime(value).strftime("%d/%m/%Y") if isinstance(
+                value, dt.datetime) else value.strftime("%d/%m/%Y"))
+    last_comment = max((c.created_at for c in comments), default=None)
+    return SearchDocument(
+        id=document.pk,
+        version=version_of(document.updated_at, last_comment),
+        kind="document",
+        unit_id=document.unit_id,
+        unit_path=document.unit.path,
+        unit_name=document.unit.name,
+        state=document.state,
+        type=document.document_type.code,
+        type_name=document.document_type.name,
+        year=timezone.localtime(when).year if when else None,
+        date=when,
+        number=document.number,
+        symbol=document.symbol,
+        subject=document.subject,
+        metadata="\n".join(n for n in names if n),
+        pages=pages,
+        page_refs=refs,
+        comments=[c.text for c in comments],
+        acl=acl.document_tokens(document, [r.unit_id for r in recipients]),
+    )
+
+
+def load(ids: Iterable[int]) -> tuple[list[SearchDocument], list[int]]:
+    """Build the given documents fresh from the database; also return ids that are gone."""
+    ids = [int(i) for i in ids]
+    found = {d.pk: d for d in _queryset().filter(pk__in=ids)}
+    return [build(found[i]) for i in ids if i in found], [i for i in ids if i not in found]
+
+
+def iter_batches(batch_size: int = 200) -> Iterator[list[SearchDocument]]:
+    """Every document, in batches, for a full rebuild."""
+    ids = list(Document.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), batch_size):
+        docs, _gone = load(ids[start:start + batch_size])
+        yield docs

@@ -1,0 +1,309 @@
+"""The search service: what views, the API and the CLI call.
+
+``search(user, query, ...)`` normalises the query with the same normaliser the
+indexer uses, hands the engine the user's ACL tokens so permissions apply
+inside the query, and turns the engine's hits into results with a highlighted
+passage, the page it is on and an "open at page" link.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from workflow.documents.models import DocumentType, State
+from workflow.organisation.models import Unit
+
+from . import acl, snippets
+from .backends.base import FACETS, Phrase, RawHit, SearchBackend, SearchRequest, Term
+from .normalize import fold, normalize, tokens
+
+MAX_TERMS = 32
+MAX_PAGE = 500
+PER_PAGE_LIMIT = 100
+SORTS = ("relevance", "date")
+
+_backend_cache: dict[tuple, SearchBackend] = {}
+_backend_lock = threading.Lock()
+
+
+def get_backend() -> SearchBackend:
+    """The configured engine: Elasticsearch when SEARCH_URL is set, else embedded tantivy."""
+    url = getattr(settings, "SEARCH_URL", "") or ""
+    key = (url, str(settings.SEARCH_INDEX_DIR), getattr(settings, "SEARCH_ES_INDEX", "mttq-docs"))
+    with _backend_lock:
+        backend = _backend_cache.get(key)
+        if backend is None:
+            if url:
+                from .backends.elastic import ElasticBackend
+
+                backend = ElasticBackend(url, index=key[2])
+            else:
+                from .backends.embedded import EmbeddedBackend
+
+                backend = EmbeddedBackend(settings.SEARCH_INDEX_DIR)
+            _backend_cache[key] = backend
+        return backend
+
+
+def reset_backend() -> None:
+    from .backends import embedded
+
+    with _backend_lock:
+        _backend_cache.clear()
+    embedded.reset_cache()
+
+
+# --- query parsing --------------------------------------------------------------------------
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
+_PHRASE_RE = re.compile(r'"([^"]*)"')
+
+
+@dataclass
+class ParsedQuery:
+    terms: list[Term] = field(default_factory=list)
+    phrases: list[Phrase] = field(default_factory=list)
+
+    @property
+    def folded_terms(self) -> list[str]:
+        words = [t.folded for t in self.terms]
+        for phrase in self.phrases:
+            words += phrase.folded
+        return words
+
+    @property
+    def exact_terms(self) -> set[str]:
+        words = {t.exact for t in self.terms}
+        for phrase in self.phrases:
+            words |= set(phrase.exact)
+        return words
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Words and "quoted phrases"; any other syntax is read as plain words, never an error."""
+    text = normalize((text or "")[:1000]).translate(_QUOTES)
+    parsed = ParsedQuery()
+    seen: set[str] = set()
+
+    def add_term(word: str) -> None:
+        if word not in seen and len(parsed.terms) < MAX_TERMS:
+            seen.add(word)
+            parsed.terms.append(Term(exact=word, folded=fold(word)))
+
+    for match in _PHRASE_RE.finditer(text):
+        words = tokens(match.group(1))[:MAX_TERMS]
+        if len(words) >= 2:
+            parsed.phrases.append(Phrase(exact=words, folded=[fold(w) for w in words]))
+        elif words:
+            add_term(words[0])
+    rest = _PHRASE_RE.sub(" ", text).replace('"', " ")
+    for word in tokens(rest):
+        add_term(word)
+    return parsed
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    id: int
+    kind: str
+    subject: str
+    symbol: str
+    state: str
+    state_label: str
+    type_name: str
+    unit_name: str
+    year: int | None
+    score: float
+    snippet_parts: list[tuple[str, bool]]
+    page: int | None
+    file_name: str
+    url: str
+    open_url: str
+
+    @property
+    def snippet_html(self) -> SafeString:
+        return mark_safe(  # noqa: S308 - every part is escaped here
+            "".join(f"<mark>{escape(t)}</mark>" if hl else escape(t)
+                    for t, hl in self.snippet_parts)
+        )
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["snippet"] = "".join(t for t, _hl in self.snippet_parts)
+        data["snippet_html"] = str(self.snippet_html)
+        data["highlights"] = [t for t, hl in self.snippet_parts if hl]
+        del data["snippet_parts"]
+        return data
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class SearchResults:
+    query: str
+    total: int
+    page: int
+    per_page: int
+    sort: str
+    hits: list[Hit]
+    facets: dict[str, list[FacetValue]]
+    relaxed: bool = False  # no document had every word; these have some of them
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    def to_dict(self) -> dict:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "pages": self.pages,
+            "sort": self.sort,
+            "relaxed": self.relaxed,
+            "results": [h.to_dict() for h in self.hits],
+            "facets": {k: [asdict(v) for v in vs] for k, vs in self.facets.items()},
+        }
+
+
+def _clean_filters(filters: dict | None) -> dict[str, list[str]]:
+    cleaned: dict[str, list[str]] = {}
+    for name in FACETS:
+        values = (filters or {}).get(name) or []
+        if isinstance(values, str):
+            values = [values]
+        values = [str(v).strip()[:100] for v in values if str(v).strip()][:20]
+        if values:
+            cleaned[name] = values
+    return cleaned
+
+
+def _urls(hit: RawHit, page_index: int | None) -> tuple[str, str, int | None, str]:
+    try:
+        url = reverse("documents:detail", args=[hit.id])
+    except NoReverseMatch:
+        url = ""
+    if page_index is None or page_index >= len(hit.page_refs):
+        return url, url, None, ""
+    ref = hit.page_refs[page_index]
+    if not ref.file_version_id:
+        return url, url, None, ""
+    try:
+        download = reverse("documents:download", args=[hit.id, ref.file_version_id])
+    except NoReverseMatch:
+        download = url
+    return url, f"{download}#page={ref.page}", ref.page, ref.file_name
+
+
+def _facet_labels(facets: dict[str, dict[str, int]], selected: dict[str, list[str]]
+                  ) -> dict[str, list[FacetValue]]:
+    type_names = dict(DocumentType.objects.values_list("code", "name"))
+    unit_ids = [int(v) for v in facets.get("unit", {}) if v.isdigit()]
+    unit_names = {str(pk): name for pk, name in
+                  Unit.objects.filter(pk__in=unit_ids).values_list("pk", "name")}
+    states = {value: str(label) for value, label in State.choices}
+    labels = {"type": type_names, "unit": unit_names, "state": states}
+    out: dict[str, list[FacetValue]] = {}
+    for name in FACETS:
+        counts = facets.get(name, {})
+        values = [
+            FacetValue(value=v, label=labels.get(name, {}).get(v, v), count=c,
+                       selected=v in selected.get(name, []))
+            for v, c in counts.items() if c > 0
+        ]
+        if name == "year":
+            values.sort(key=lambda f: f.value, reverse=True)
+        else:
+            values.sort(key=lambda f: (-f.count, f.label))
+        out[name] = values
+    return out
+
+
+def search(
+    user,
+    query: str,
+    *,
+    filters: dict | None = None,
+    sort: str = "relevance",
+    page: int = 1,
+    per_page: int = 20,
+    facets: bool = True,
+) -> SearchResults:
+    """Search what ``user`` may see. Never raises on odd input; bad values fall back to defaults."""
+    try:
+        page = min(max(1, int(page)), MAX_PAGE)
+    except (TypeError, ValueError):
+        page = 1
+    try:
+        per_page = min(max(1, int(per_page)), PER_PAGE_LIMIT)
+    except (TypeError, ValueError):
+        per_page = 20
+    sort = sort if sort in SORTS else "relevance"
+    cleaned = _clean_filters(filters)
+    parsed = parse_query(query)
+    user_acl = acl.user_tokens(user)
+    results = SearchResults(query=query or "", total=0, page=page, per_page=per_page, sort=sort,
+                            hits=[], facets={})
+    if not user_acl:
+        return results
+    request = SearchRequest(
+        terms=parsed.terms, phrases=parsed.phrases, acl=user_acl, filters=cleaned, sort=sort,
+        offset=(page - 1) * per_page, limit=per_page, facets=facets,
+    )
+    backend = get_backend()
+    raw = backend.search(request)
+    if raw.total == 0 and len(parsed.terms) > 1:
+        request.match_all_terms = False
+        raw = backend.search(request)
+        results.relaxed = raw.total > 0
+    results.total = raw.total
+    results.facets = _facet_labels(raw.facets, cleaned) if facets else {}
+    folded_phrases = [p.folded for p in parsed.phrases]
+    for hit in raw.hits:
+        snippet = snippets.build(
+            hit.pages, parsed.folded_terms, folded_phrases, parsed.exact_terms,
+            extra={"subject": hit.fields.get("subject") or "",
+                   "comments": "\n".join(hit.comments)},
+        )
+        if snippet is None:
+            lead = (hit.pages[0] if hit.pages else "")[:snippets.WINDOW]
+            snippet = snippets.Snippet(page_index=0 if lead else None,
+                                       parts=[(re.sub(r"\s+", " ", lead), False)] if lead else [])
+        url, open_url, page_no, file_name = _urls(hit, snippet.page_index)
+        state = hit.fields.get("state") or ""
+        results.hits.append(Hit(
+            id=hit.id, kind=hit.kind, subject=hit.fields.get("subject") or "",
+            symbol=hit.fields.get("symbol") or "", state=state,
+            state_label=str(dict(State.choices).get(state, state)),
+            type_name=hit.fields.get("type_name") or "",
+            unit_name=hit.fields.get("unit_name") or "",
+            year=hit.fields.get("year"), score=hit.score, snippet_parts=snippet.parts,
+            page=page_no, file_name=file_name, url=url, open_url=open_url,
+        ))
+    return results
+
+
+def suggest(user, prefix: str, limit: int = 10) -> list[str]:
+    """Numbers and symbols (``05/KH…``) of visible documents starting with ``prefix``."""
+    prefix = (prefix or "").strip()[:80]
+    user_acl = acl.user_tokens(user)
+    if not prefix or not user_acl:
+        return []
+    return get_backend().suggest(prefix, user_acl, limit=max(1, min(int(limit), 50)))

@@ -1,0 +1,141 @@
+"""Celery tasks keeping the search index in step with the database.
+
+Every task reads the database afresh and writes whole documents, so running it
+twice, late or out of order gives the same index: a stale task finds a newer
+version already indexed and leaves it. Tasks are acknowledged late (a worker
+killed mid-task leaves the message on the broker for the next worker) and
+retried when the index writer is busy or the database hiccups.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError, close_old_connections
+
+from . import indexer
+from .backends.embedded import IndexBusy
+from .models import ExtractedText
+from .service import get_backend
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = (IndexBusy, OperationalError, ConnectionError, TimeoutError)
+BATCH = 100
+
+
+def index_ids(ids: list[int]) -> dict:
+    """Index (or remove) the given documents now, in this process."""
+    docs, gone = indexer.load(ids)
+    backend = get_backend()
+    written = backend.index(docs)
+    if gone:
+        backend.delete([f"document:{i}" for i in gone])
+    _queue_ocr(ids)
+    return {"written": written, "deleted": len(gone)}
+
+
+def _queue_ocr(ids: list[int]) -> None:
+    pending = list(
+        ExtractedText.objects.filter(
+            ocr_pending=True, file_version__file__document_id__in=ids,
+        ).values_list("file_version_id", flat=True)
+    )
+    for version_id in pending:
+        enqueue_ocr(version_id)
+
+
+def enqueue_ocr(version_id: int) -> None:
+    """OCR runs in the background: on a worker, or in a thread when there is no broker."""
+    if getattr(settings, "SEARCH_OCR_SYNC", False):
+        ocr_file_version.apply(args=[version_id])
+    elif settings.CELERY_TASK_ALWAYS_EAGER:
+        def run() -> None:
+            try:
+                ocr_file_version.apply(args=[version_id])
+            finally:
+                close_old_connections()
+
+        threading.Thread(target=run, name=f"ocr-{version_id}", daemon=True).start()
+    else:
+        ocr_file_version.delay(version_id)
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=RETRYABLE, retry_backoff=2,
+             retry_backoff_max=120, retry_jitter=True, max_retries=30)
+def index_document(self, doc_id: int) -> dict:
+    return index_ids([int(doc_id)])
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=RETRYABLE, retry_backoff=2,
+             retry_backoff_max=120, retry_jitter=True, max_retries=30)
+def index_batch(self, doc_ids: list[int]) -> dict:
+    return index_ids([int(i) for i in doc_ids])
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=RETRYABLE, max_retries=3,
+             retry_backoff=30, soft_time_limit=3600)
+def ocr_file_version(self, version_id: int) -> int:
+    """Read pages without a text layer with tesseract (Vietnamese), then re-index."""
+    from . import extract
+
+    record = ExtractedText.objects.select_related("file_version__file").filter(
+        file_version_id=version_id, ocr_pending=True).first()
+    if record is None:
+        return 0
+    version = record.file_version
+    with version.blob.open("rb") as handle:
+        data = handle.read()
+    try:
+        texts = extract.ocr_pdf_pages(data, list(record.ocr_pages),
+                                      lang=getattr(settings, "SEARCH_OCR_LANG", "vie"))
+    except Exception as exc:
+        record.ocr_pending = False
+        record.error = f"OCR failed: {exc}"[:300]
+        record.save(update_fields=["ocr_pending", "error", "extracted_at"])
+        log.warning("OCR failed for file version %s: %s", version_id, exc)
+        return 0
+    pages = list(record.pages)
+    for number, text in texts.items():
+        if 0 < number <= len(pages):
+            pages[number - 1] = text
+    record.pages = pages
+    record.ocr_pending = False
+    record.method = f"{record.method}+ocr"
+    record.save(update_fields=["pages", "ocr_pending", "method", "extracted_at"])
+    # The document version did not change, so force the rewrite with the new text.
+    doc_id = version.file.document_id
+    docs, _gone = indexer.load([doc_id])
+    get_backend().index(docs)
+    return len(texts)
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=RETRYABLE, max_retries=5,
+             retry_backoff=10)
+def reconcile_index(self) -> dict:
+    """Compare index versions with the database; queue what is missing or stale."""
+    db = indexer.db_versions()
+    backend = get_backend()
+    indexed = backend.versions()
+    stale = sorted(int(k.split(":")[1]) for k, v in db.items() if indexed.get(k) != v)
+    extra = [k for k in indexed if k.startswith("document:") and k not in db]
+    if extra:
+        backend.delete(extra)
+    for start in range(0, len(stale), BATCH):
+        index_batch.delay(stale[start:start + BATCH])
+    pending_ocr = list(ExtractedText.objects.filter(ocr_pending=True)
+                       .values_list("file_version_id", flat=True)[:100])
+    for version_id in pending_ocr:
+        enqueue_ocr(version_id)
+    return {"stale": len(stale), "removed": len(extra), "ocr": len(pending_ocr)}
+
+
+def on_document_changed(sender, document_id: int, reason: str = "", **kwargs) -> None:
+    """Signal receiver: sent after commit, so the task reads the committed row."""
+    try:
+        index_document.delay(document_id)
+    except Exception:  # the change is committed; the periodic reconcile will catch up
+        log.exception("could not queue indexing of document %s", document_id)

@@ -1,0 +1,230 @@
+"""PDF operations of the signing pipeline, independent of the database.
+
+* :func:`sign_person` — the competent person's PAdES approval signature
+  (ETSI.CAdES.detached, B-T with an RFC 3161 timestamp, B-LT when revocation
+  data can be fetched), visible: blue signature image, title, name, time.
+* :func:`fill_fields` — writes the number and date into the text fields in an
+  incremental update (the person's signature stays valid: FORM_FILLING).
+* :func:`sign_seal` — the organisation's signature with the red seal image,
+  over the left third of the person's signature, finished at B-LTA.
+* :func:`sign_attachment` — the organisation's signature at the top right of
+  page 1 of a separate attachment, without image.
+
+The benchmark calls these functions directly, so their cost is what the
+pipeline adds over bare pyHanko.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import uuid
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.content import PdfContent
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.layout import BoxConstraints
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.fields import SigFieldSpec
+from pyhanko.stamp import StaticStampStyle
+
+from . import render
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+BLUE = (0.05, 0.2, 0.7)
+
+
+@dataclass
+class SignContext:
+    """What every signature needs besides the key: a TSA and the validation context."""
+
+    timestamper: object  # pyhanko TimeStamper
+    validation_context: object | None  # pyhanko_certvalidator.ValidationContext
+    embed_validation_info: bool = True
+
+
+def vn_time(moment: dt.datetime | None = None) -> dt.datetime:
+    return (moment or dt.datetime.now(dt.UTC)).astimezone(VN)
+
+
+class ImportedPdfBytes(PdfContent):
+    """Like pyHanko's ImportedPdfPage, but from bytes kept in memory."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        super().__init__()
+
+    def render(self) -> bytes:
+        writer = self._ensure_writer
+        xobj = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(self.data)), page_ix=0)
+        name = "/Imp" + uuid.uuid4().hex
+        self.resources.xobject[name] = xobj
+        x1, y1, x2, y2 = xobj.get_object()["/BBox"]
+        self.box = BoxConstraints(width=abs(x2 - x1), height=abs(y2 - y1))
+        return name.encode("ascii") + b" Do"
+
+
+def _field_size(pdf: bytes, field: str) -> tuple[float, float]:
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    for ref in reader.root["/AcroForm"]["/Fields"]:
+        obj = ref.get_object()
+        if str(obj.get("/T", "")) == field:
+            x1, y1, x2, y2 = (float(v) for v in obj["/Rect"])
+            return abs(x2 - x1), abs(y2 - y1)
+    raise ValueError(f"no field {field}")
+
+
+def _static(data: bytes) -> StaticStampStyle:
+    return StaticStampStyle(background=ImportedPdfBytes(data), border_width=0,
+                            background_opacity=1.0)
+
+
+def _pdf_signer(pdf: bytes, signer, ctx: SignContext, *, field: str, style, reason: str,
+                location: str = "", lta: bool = False, new_field: SigFieldSpec | None = None):
+    """The configured pyHanko PdfSigner and the incremental writer over ``pdf``."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    meta = signers.PdfSignatureMetadata(
+        field_name=field,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason=reason,
+        location=location or None,
+        embed_validation_info=ctx.embed_validation_info,
+        validation_context=ctx.validation_context if ctx.embed_validation_info else None,
+        use_pades_lta=lta and ctx.embed_validation_info,
+    )
+    pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=ctx.timestamper,
+                                   stamp_style=style, new_field_spec=new_field)
+    return pdf_signer, writer
+
+
+def _sign(pdf: bytes, signer, ctx: SignContext, *, field: str, style, params: dict,
+          reason: str, location: str = "", lta: bool = False, new_field: SigFieldSpec | None = None,
+          ) -> bytes:
+    pdf_signer, writer = _pdf_signer(pdf, signer, ctx, field=field, style=style, reason=reason,
+                                     location=location, lta=lta, new_field=new_field)
+    out = io.BytesIO()
+    pdf_signer.sign_pdf(writer, output=out, appearance_text_params=params)
+    return out.getvalue()
+
+
+def _person_style(pdf: bytes, *, name: str, title: str, signature_png: bytes | None,
+                  when: dt.datetime | None):
+    when = vn_time(when)
+    width, height = _field_size(pdf, render.PERSON_FIELD)
+    look = render.appearance_pdf(
+        width, height, image_png=signature_png, color=BLUE, size=7,
+        lines=[f"Ký bởi: {name}" + (f" - {title}" if title else ""),
+               "Thời gian ký: " + when.strftime("%d/%m/%Y %H:%M:%S (GMT+7)")],
+        image_box=(4, 20, width - 8, height - 22),
+    )
+    return _static(look)
+
+
+PERSON_REASON = "Phê duyệt và ký ban hành"
+
+
+def sign_person(pdf: bytes, signer, ctx: SignContext, *, name: str, title: str,
+                signature_png: bytes | None, when: dt.datetime | None = None,
+                location: str = "") -> bytes:
+    style = _person_style(pdf, name=name, title=title, signature_png=signature_png, when=when)
+    return _sign(pdf, signer, ctx, field=render.PERSON_FIELD, style=style, params={},
+                 reason=PERSON_REASON, location=location)
+
+
+def person_pdf_signer(pdf: bytes, signer, ctx: SignContext, *, name: str, title: str,
+                      signature_png: bytes | None, when: dt.datetime | None = None,
+                      location: str = ""):
+    """The same signature as :func:`sign_person`, for two-step (interrupted) signing."""
+    style = _person_style(pdf, name=name, title=title, signature_png=signature_png, when=when)
+    return _pdf_signer(pdf, signer, ctx, field=render.PERSON_FIELD, style=style,
+                       reason=PERSON_REASON, location=location)
+
+
+def _text_appearance(writer, text: str, rect, *, italic: bool, size: int = 13):
+    """A form XObject with ``text`` centred in ``rect``, in the embedded Vietnamese font."""
+    width, height = abs(rect[2] - rect[0]), abs(rect[3] - rect[1])
+    look = render.appearance_pdf(width, height, lines=[text], size=size, text_align="center",
+                                 font="Serif-Italic" if italic else "Serif")
+    return writer.import_page_as_xobject(PdfFileReader(io.BytesIO(look)), page_ix=0)
+
+
+def fill_fields(pdf: bytes, values: dict[str, str]) -> bytes:
+    """Fill text fields in one incremental update, with our own appearance streams.
+
+    Only the field values and widget appearances change, which pyHanko's
+    difference analysis (and Acrobat) classify as form filling, so the
+    person's earlier signature stays valid.
+    """
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    acroform = writer.root["/AcroForm"]
+    found = set()
+    for ref in acroform["/Fields"]:
+        field_obj = ref.get_object()
+        name = str(field_obj.get("/T", ""))
+        if name not in values:
+            continue
+        rect = [float(v) for v in field_obj["/Rect"]]
+        field_obj["/V"] = generic.TextStringObject(values[name])
+        appearance = _text_appearance(writer, values[name], rect,
+                                      italic=(name == render.DATE_FIELD))
+        field_obj["/AP"] = generic.DictionaryObject({generic.NameObject("/N"): appearance})
+        writer.update_container(field_obj)
+        found.add(name)
+    missing = set(values) - found
+    if missing:
+        raise ValueError(f"form fields not found: {sorted(missing)}")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def sign_seal(pdf: bytes, signer, ctx: SignContext, *, organisation: str,
+              seal_png: bytes | None, when: dt.datetime | None = None) -> bytes:
+    when = vn_time(when)
+    width, height = _field_size(pdf, render.SEAL_FIELD)
+    look = render.appearance_pdf(width, height, image_png=seal_png, color=(0.8, 0, 0), size=5,
+                                 text_align="center", lines=[
+                                     organisation, when.strftime("%d/%m/%Y %H:%M:%S (GMT+7)")])
+    return _sign(pdf, signer, ctx, field=render.SEAL_FIELD, style=_static(look), params={},
+                 reason="Ban hành văn bản", lta=True)
+
+
+def sign_attachment(pdf: bytes, signer, ctx: SignContext, *, organisation: str, symbol: str,
+                    when: dt.datetime | None = None) -> bytes:
+    when = vn_time(when)
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    # Top right corner of page 1, inside the right margin (Appendix I §II.8b).
+    box = page_box(reader, 0)
+    x2 = box[2] - render.MARGIN_RIGHT
+    y2 = box[3] - 8 * 2.835
+    rect = (x2 - 75 * 2.835, y2 - 16 * 2.835, x2, y2)
+    look = render.appearance_pdf(rect[2] - rect[0], rect[3] - rect[1], size=10, text_align="left",
+                                 lines=[organisation, f"Số: {symbol}" if symbol else "",
+                                        when.isoformat(timespec="seconds")])
+    return _sign(pdf, signer, ctx, field=render.ATTACHMENT_SEAL_FIELD, style=_static(look),
+                 params={}, reason="Ký số văn bản kèm theo", lta=True,
+                 new_field=SigFieldSpec(render.ATTACHMENT_SEAL_FIELD, on_page=0, box=rect))
+
+
+def page_box(reader, index: int) -> tuple[float, float, float, float]:
+    page = reader.root["/Pages"]
+    # Walk the page tree to the index-th leaf.
+    stack = [page]
+    leaves = []
+    while stack and len(leaves) <= index:
+        node = stack.pop(0).get_object()
+        if node.get("/Type") == "/Pages":
+            stack = [k for k in node["/Kids"]] + stack
+        else:
+            leaves.append(node)
+    node = leaves[index]
+    box = node.get("/MediaBox")
+    parent = node
+    while box is None and "/Parent" in parent:
+        parent = parent["/Parent"].get_object()
+        box = parent.get("/MediaBox")
+    return tuple(float(v) for v in box) if box else (0, 0, 595.28, 841.89)

@@ -1,0 +1,301 @@
+"""A local DEMO PKI (root, intermediate, TSA, OCSP responder, CRLs), made at runtime.
+
+Everything here is labelled DEMO and is untrusted outside this installation:
+the keys are generated on the machine the first time they are needed and are
+written under the var directory (never committed). Certomancer turns a small
+declarative description into certificates, CRLs, OCSP answers and RFC 3161
+time-stamps; :class:`PkiServer` serves them on loopback for tests and the demo.
+
+Production deployments do not use this module: their keys sit in tokens, HSMs
+or remote signing services, and trust roots are configured (see
+``SIGNING_TRUST_ROOTS``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ARCH = "mttq-demo"
+DEMO_PREFIX = "DEMO - UNTRUSTED"
+KEY_PASSWORD = b"demo-only-not-secret"  # demo keys on disk; real keys never pass here
+
+
+@dataclass(frozen=True)
+class EndEntity:
+    """One end-entity certificate of the demo PKI.
+
+    ``kind`` is ``person`` (leader), ``seal`` (organisation) or a test variant:
+    ``revoked``, ``expired`` or ``no-signing`` (key usage without digitalSignature).
+    """
+
+    label: str
+    common_name: str
+    organisation: str = "Mặt trận Tổ quốc Việt Nam (DEMO)"
+    kind: str = "person"
+
+
+@dataclass
+class DemoPki:
+    directory: Path
+    url_prefix: str
+    entities: list[EndEntity] = field(default_factory=list)
+
+    # Loaded lazily: certomancer builds certificates on first use.
+    _arch = None
+
+    @property
+    def arch(self):
+        if self._arch is None:
+            from certomancer.registry import ArchLabel, CertomancerConfig
+
+            config = CertomancerConfig.from_file(
+                str(self.directory / "certomancer.yml"), key_search_dir=str(self.directory)
+            )
+            self._arch = config.get_pki_arch(ArchLabel(ARCH))
+        return self._arch
+
+    def cert(self, label: str):
+        from certomancer.registry import CertLabel
+
+        return self.arch.get_cert(CertLabel(label))
+
+    def private_key(self, label: str):
+        from certomancer.registry import KeyLabel
+
+        return self.arch.key_set.get_private_key(KeyLabel(label))
+
+    @property
+    def root_pem_path(self) -> Path:
+        return self.directory / "demo-root-UNTRUSTED.pem"
+
+    @property
+    def tsa_url(self) -> str:
+        return f"{self.url_prefix}/{ARCH}/tsa/tsa"
+
+    def pkcs12(self, label: str, passphrase: bytes) -> bytes:
+        from certomancer.registry import CertLabel
+
+        return self.arch.package_pkcs12(
+            CertLabel(label), certs_to_embed=[CertLabel("interm"), CertLabel("root")],
+            password=passphrase,
+        )
+
+    def key_pem(self, label: str) -> bytes:
+        return (self.directory / "keys" / f"{label}.key.pem").read_bytes()
+
+    def timestamper(self):
+        """An in-process RFC 3161 TSA (the same key as the HTTP one), for offline demos."""
+        from certomancer.registry import ServiceLabel
+
+        return self.arch.service_registry.summon_timestamper(ServiceLabel("tsa"))
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _key(path: Path) -> None:
+    if path.exists():
+        return
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(KEY_PASSWORD),
+    ))
+    path.chmod(0o600)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def _ee_cert(entity: EndEntity, now: dt.datetime) -> dict:
+    usage = ["digital_signature", "non_repudiation"]
+    if entity.kind == "no-signing":
+        usage = ["key_encipherment"]
+    spec: dict = {
+        "issuer": "interm",
+        "validity": {
+            "valid-from": _iso(now - dt.timedelta(days=1)),
+            "valid-to": _iso(now + dt.timedelta(days=3 * 365)),
+        },
+        "extensions": [
+            {"id": "key_usage", "critical": True,
+             "smart-value": {"schema": "key-usage", "params": usage}},
+            {"id": "crl_distribution_points",
+             "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["interm"]}}},
+            {"id": "authority_information_access",
+             "smart-value": {"schema": "aia-urls", "params": {
+                 "ocsp-responder-names": ["interm"],
+                 "ca-issuer-links": [{"repo": "interm"}]}}},
+        ],
+    }
+    if entity.kind == "expired":
+        spec["validity"] = {"valid-from": _iso(now - dt.timedelta(days=400)),
+                            "valid-to": _iso(now - dt.timedelta(days=2))}
+    if entity.kind == "revoked":
+        spec["revocation"] = {"revoked-since": _iso(now - dt.timedelta(hours=1)),
+                              "reason": "key_compromise"}
+    return spec
+
+
+def build(directory: Path, entities: list[EndEntity], *, port: int | None = None) -> DemoPki:
+    """Write keys and the certomancer description for ``entities`` under ``directory``."""
+    directory = Path(directory)
+    (directory / "keys").mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    prefix = f"http://127.0.0.1:{port}"
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    labels = ["root", "interm", "interm-ocsp", "tsa"] + [e.label for e in entities]
+    for label in labels:
+        _key(directory / "keys" / f"{label}.key.pem")
+    ca_validity = {"valid-from": _iso(now - dt.timedelta(days=2)),
+                   "valid-to": _iso(now + dt.timedelta(days=10 * 365))}
+    org = "MTTQ e-Office " + DEMO_PREFIX
+    config = {
+        "external-url-prefix": prefix,
+        "keysets": {ARCH: {"path-prefix": "keys", "keys": {
+            label: {"path": f"{label}.key.pem", "password": KEY_PASSWORD.decode()}
+            for label in labels}}},
+        "pki-architectures": {ARCH: {
+            "keyset": ARCH,
+            "entity-defaults": {"country-name": "VN", "organization-name": org},
+            "entities": {
+                "root": {"common-name": f"MTTQ Root CA ({DEMO_PREFIX})"},
+                "interm": {"common-name": f"MTTQ Signing CA ({DEMO_PREFIX})"},
+                "interm-ocsp": {"common-name": f"MTTQ OCSP ({DEMO_PREFIX})"},
+                "tsa": {"common-name": f"MTTQ TSA ({DEMO_PREFIX})"},
+                **{e.label: {"common-name": e.common_name, "organization-name": e.organisation}
+                   for e in entities},
+            },
+            "certs": {
+                "root": {"subject": "root", "issuer": "root", "validity": ca_validity,
+                         "extensions": [
+                             {"id": "basic_constraints", "critical": True,
+                              "value": {"ca": True}},
+                             {"id": "key_usage", "critical": True, "smart-value": {
+                                 "schema": "key-usage",
+                                 "params": ["digital_signature", "key_cert_sign", "crl_sign"]}},
+                         ]},
+                "interm": {"issuer": "root", "validity": ca_validity, "extensions": [
+                    {"id": "basic_constraints", "critical": True,
+                     "value": {"ca": True, "path-len-constraint": 0}},
+                    {"id": "key_usage", "critical": True, "smart-value": {
+                        "schema": "key-usage",
+                        "params": ["digital_signature", "key_cert_sign", "crl_sign"]}},
+                    {"id": "crl_distribution_points", "smart-value": {
+                        "schema": "crl-dist-url", "params": {"crl-repo-names": ["root"]}}},
+                ]},
+                "interm-ocsp": {"issuer": "interm", "validity": ca_validity, "extensions": [
+                    {"id": "key_usage", "critical": True, "smart-value": {
+                        "schema": "key-usage", "params": ["digital_signature"]}},
+                    {"id": "extended_key_usage", "critical": True, "value": ["ocsp_signing"]},
+                    {"id": "ocsp_no_check"},
+                ]},
+                "tsa": {"issuer": "root", "validity": ca_validity, "extensions": [
+                    {"id": "key_usage", "critical": True, "smart-value": {
+                        "schema": "key-usage", "params": ["digital_signature"]}},
+                    {"id": "extended_key_usage", "critical": True, "value": ["time_stamping"]},
+                    {"id": "crl_distribution_points", "smart-value": {
+                        "schema": "crl-dist-url", "params": {"crl-repo-names": ["root"]}}},
+                ]},
+                **{e.label: _ee_cert(e, now) for e in entities},
+            },
+            "services": {
+                "ocsp": {"interm": {"for-issuer": "interm", "responder-cert": "interm-ocsp",
+                                    "signing-key": "interm-ocsp"}},
+                "crl-repo": {
+                    "root": {"for-issuer": "root", "signing-key": "root",
+                             "simulated-update-schedule": "P90D"},
+                    "interm": {"for-issuer": "interm", "signing-key": "interm",
+                               "simulated-update-schedule": "P7D"},
+                },
+                "cert-repo": {
+                    "root": {"for-issuer": "root", "publish-issued-certs": True},
+                    "interm": {"for-issuer": "interm", "publish-issued-certs": True},
+                },
+                "time-stamping": {"tsa": {"signing-key": "tsa", "signing-cert": "tsa",
+                                          "certs-to-embed": ["root"]}},
+            },
+        }},
+    }
+    (directory / "certomancer.yml").write_text(
+        "# DEMO PKI generated by signing.pki - UNTRUSTED, for tests and demos only\n"
+        + yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    pki = DemoPki(directory=directory, url_prefix=prefix, entities=list(entities))
+    pki.root_pem_path.write_bytes(_pem(pki.cert("root")))
+    (directory / "README-DEMO.txt").write_text(
+        "This directory holds a DEMO PKI generated at runtime. It is NOT trusted and must "
+        "never be used for real documents.\n", encoding="utf-8")
+    return pki
+
+
+def load(directory: Path) -> DemoPki | None:
+    directory = Path(directory)
+    cfg = directory / "certomancer.yml"
+    if not cfg.exists():
+        return None
+    data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    arch = data["pki-architectures"][ARCH]
+    skip = {"root", "interm", "interm-ocsp", "tsa"}
+    entities = [EndEntity(label=k, common_name=v["common-name"],
+                          organisation=v.get("organization-name", ""))
+                for k, v in arch["entities"].items() if k not in skip]
+    return DemoPki(directory=directory, url_prefix=data["external-url-prefix"],
+                   entities=entities)
+
+
+def cert_pem(cert) -> bytes:
+    from asn1crypto import pem
+
+    return pem.armor("CERTIFICATE", cert.dump())
+
+
+_pem = cert_pem
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+        return
+
+
+class PkiServer:
+    """Certomancer's Animator (OCSP, CRL, TSA, certificates) on 127.0.0.1 in a thread."""
+
+    def __init__(self, pki: DemoPki):
+        from urllib.parse import urlparse
+
+        self.pki = pki
+        self.port = urlparse(pki.url_prefix).port
+        self._server: WSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> PkiServer:
+        from certomancer.integrations.animator import Animator, AnimatorArchStore
+        from certomancer.registry import ArchLabel
+
+        app = Animator(AnimatorArchStore({ArchLabel(ARCH): self.pki.arch}), with_web_ui=False)
+        self._server = make_server("127.0.0.1", self.port, app, handler_class=_QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="demo-pki")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

@@ -1,0 +1,686 @@
+"""Approved document → A4 PDF in the Decree 30 layout (Appendix I), with form fields.
+
+The page content is drawn with ReportLab (Liberation Serif embedded, metric
+compatible with Times New Roman). ReportLab cannot make signature fields nor
+text fields with an embedded Unicode font, so the layout only reserves *slots*;
+pyHanko then writes a single-revision PDF with:
+
+* ``so_ky_hieu`` and ``ngay_ban_hanh`` text fields (empty until issue, filled
+  later in an incremental update — see :mod:`signing.pdfops`);
+* ``NguoiKy`` — the competent person's signature field, between title and name;
+* ``DauCoQuan`` — the organisation's seal field, covering the left third of it.
+
+Uploaded PDFs keep their pages and get a Decree 30 signature page appended;
+uploaded DOCX files are converted with LibreOffice first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+from django.utils.translation import gettext as _
+from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+
+def _font_dir() -> Path:
+    # Debian's fonts-liberation (1.07) lacks the precomposed Vietnamese letters
+    # (ơ, ư, ố, ệ…); fonts-liberation2 (2.x) has them, so it is preferred.
+    configured = os.environ.get("MTTQ_FONT_DIR")
+    if configured:
+        return Path(configured)
+    for candidate in ("/usr/share/fonts/truetype/liberation2",
+                      "/usr/share/fonts/truetype/liberation"):
+        if (Path(candidate) / "LiberationSerif-Regular.ttf").exists():
+            return Path(candidate)
+    return Path("/usr/share/fonts/truetype/liberation2")
+
+
+FONT_DIR = _font_dir()
+FONT_FILES = {
+    "Serif": "LiberationSerif-Regular.ttf",
+    "Serif-Bold": "LiberationSerif-Bold.ttf",
+    "Serif-Italic": "LiberationSerif-Italic.ttf",
+    "Serif-BoldItalic": "LiberationSerif-BoldItalic.ttf",
+}
+
+# Appendix I: margins top/bottom 20-25 mm, left 30-35 mm, right 15-20 mm.
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 30 * mm, 15 * mm, 20 * mm, 20 * mm
+CONTENT_WIDTH = A4[0] - MARGIN_LEFT - MARGIN_RIGHT
+
+NUMBER_FIELD = "so_ky_hieu"
+DATE_FIELD = "ngay_ban_hanh"
+PERSON_FIELD = "NguoiKy"
+SEAL_FIELD = "DauCoQuan"
+ATTACHMENT_SEAL_FIELD = "DauCoQuanPhuLuc"
+
+SIGNATURE_BOX = (62 * mm, 30 * mm)  # width, height of the person's signature field
+SEAL_SIZE = 36 * mm  # real size of a round seal (Decree 99/2016: 35-42 mm)
+
+
+class RenderError(Exception):
+    """A translated message explaining why the PDF could not be produced."""
+
+
+def font_path(name: str = "Serif") -> str:
+    return str(FONT_DIR / FONT_FILES[name])
+
+
+_fonts_ready = False
+
+
+def _register_fonts() -> None:
+    global _fonts_ready
+    if _fonts_ready:
+        return
+    from reportlab.lib.fonts import addMapping
+
+    for name, filename in FONT_FILES.items():
+        path = FONT_DIR / filename
+        if not path.exists():
+            raise RenderError(_("The font %(font)s is not installed.") % {"font": filename})
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+    addMapping("Serif", 0, 0, "Serif")
+    addMapping("Serif", 1, 0, "Serif-Bold")
+    addMapping("Serif", 0, 1, "Serif-Italic")
+    addMapping("Serif", 1, 1, "Serif-BoldItalic")
+    _fonts_ready = True
+
+
+# --- what goes on the page ---------------------------------------------------------------
+
+
+@dataclass
+class Layout:
+    """Everything printed on the document, already resolved to strings."""
+
+    parent_body: str
+    issuing_body: str
+    type_name: str  # "KẾ HOẠCH"; empty for a Công văn
+    subject: str
+    body_html: str
+    authority: str  # "TM. BAN THƯỜNG TRỰC"
+    signer_title: str  # "PHÓ CHỦ TỊCH"
+    signer_name: str
+    recipients: list[str] = field(default_factory=list)
+    storage_line: str = "Lưu: VT."
+    is_official_letter: bool = False
+
+
+@dataclass
+class FieldBox:
+    name: str
+    page: int  # 0-based
+    rect: tuple[float, float, float, float]  # x1, y1, x2, y2 in points
+
+
+@dataclass
+class RenderedPdf:
+    data: bytes
+    page_count: int
+    sha256: str
+    fields: list[FieldBox]
+
+
+def layout_for(document) -> Layout:
+    """Collect the Decree 30 elements of a document from the database."""
+    from workflow.organisation.models import Membership, Role
+
+    unit = document.unit
+    signer = document.signer or document.approver
+    membership = None
+    if signer is not None:
+        membership = Membership.objects.filter(
+            user=signer, unit=unit, role=Role.LEADER, is_active=True
+        ).first()
+    title = (membership.title if membership and membership.title else "Chủ tịch").upper()
+    is_letter = not document.document_type.abbreviation
+    subject = document.subject.strip()
+    if is_letter and subject.lower().startswith("v/v"):
+        subject = subject[3:].strip()
+    recipients = document.recipient_names
+    return Layout(
+        parent_body=(unit.parent_name or "").upper(),
+        issuing_body=unit.name.upper(),
+        type_name="" if is_letter else document.document_type.name.upper(),
+        subject=subject,
+        body_html=document.body or "",
+        authority="TM. BAN THƯỜNG TRỰC",
+        signer_title=title,
+        signer_name=(signer.full_name or signer.get_full_name() or signer.username)
+        if signer
+        else "",
+        recipients=recipients,
+        storage_line="Lưu: VT" + (
+            f", {document.drafting_department.abbreviation}."
+            if document.drafting_department and document.drafting_department.abbreviation
+            else "."
+        ),
+        is_official_letter=is_letter,
+    )
+
+
+# --- flowables ----------------------------------------------------------------------------
+
+
+class Slot(Flowable):
+    """Reserves space and records where it landed, so pyHanko can put a field there."""
+
+    def __init__(self, name: str, width: float, height: float, sink: list[FieldBox]):
+        super().__init__()
+        self.name, self.width, self.height, self.sink = name, width, height, sink
+
+    def wrap(self, avail_width, avail_height):
+        return self.width, self.height
+
+    def draw(self):
+        x, y = self.canv.absolutePosition(0, 0)
+        page = self.canv.getPageNumber() - 1
+        self.sink.append(FieldBox(self.name, page, (x, y, x + self.width, y + self.height)))
+
+
+class Rule(Flowable):
+    """The short solid line under the issuing body, motto and subject."""
+
+    def __init__(self, width: float, line: float, space: float = 2):
+        super().__init__()
+        self.width, self.line, self.space = width, line, space
+
+    def wrap(self, avail_width, avail_height):
+        return self.width, self.space + 4
+
+    def draw(self):
+        # Drawn at the bottom of a box taller than the gap, so it clears the descenders.
+        self.canv.setLineWidth(0.6)
+        start = (self.width - self.line) / 2
+        self.canv.line(start, 1, start + self.line, 1)
+
+
+def _style(name: str, size: float, *, font: str = "Serif", align=TA_LEFT, leading=None,
+           **extra) -> ParagraphStyle:
+    return ParagraphStyle(name, fontName=font, fontSize=size, leading=leading or size * 1.2,
+                          alignment=align, **extra)
+
+
+class _HtmlToFlowables(HTMLParser):
+    """A small, strict converter for the sanitised body HTML (see documents.services)."""
+
+    INLINE = {"strong": "b", "b": "b", "em": "i", "i": "i", "u": "u", "s": "strike",
+              "sup": "super", "sub": "sub"}
+
+    def __init__(self, styles: dict[str, ParagraphStyle]):
+        super().__init__(convert_charrefs=True)
+        self.styles = styles
+        self.flowables: list[Flowable] = []
+        self.buffer: list[str] = []
+        self.block = "p"
+        self.lists: list[list] = []  # [kind, counter]
+        self.table: list[list[list[str]]] | None = None
+        self.cell: list[str] | None = None
+        self.align: str | None = None
+
+    def _flush(self):
+        text = "".join(self.buffer).strip()
+        self.buffer = []
+        if not text:
+            return
+        style = self.styles.get(self.block, self.styles["p"])
+        if self.align:
+            style = ParagraphStyle(f"{style.name}-{self.align}", parent=style,
+                                   alignment={"center": TA_CENTER, "right": 2,
+                                              "left": TA_LEFT}.get(self.align, style.alignment))
+        if self.block == "li" and self.lists:
+            kind = self.lists[-1]
+            kind[1] += 1
+            bullet = f"{kind[1]}." if kind[0] == "ol" else "-"
+            text = f"{bullet} {text}"
+        self.flowables.append(Paragraph(text, style))
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in self.INLINE:
+            target = self.cell if self.cell is not None else self.buffer
+            target.append(f"<{self.INLINE[tag]}>")
+        elif tag == "br":
+            (self.cell if self.cell is not None else self.buffer).append("<br/>")
+        elif tag in ("p", "div", "li", "h1", "h2", "h3", "h4", "blockquote"):
+            if self.cell is not None:
+                return
+            self._flush()
+            self.block = {"div": "p", "blockquote": "p"}.get(tag, tag)
+            style = attrs.get("style") or ""
+            self.align = None
+            for value in ("center", "right", "left"):
+                if f"text-align: {value}" in style or f"text-align:{value}" in style:
+                    self.align = value
+        elif tag in ("ul", "ol"):
+            self._flush()
+            self.lists.append([tag, 0])
+        elif tag == "table":
+            self._flush()
+            self.table = []
+        elif tag == "tr" and self.table is not None:
+            self.table.append([])
+        elif tag in ("td", "th") and self.table is not None:
+            self.cell = ["<b>"] if tag == "th" else []
+
+    def handle_endtag(self, tag):
+        if tag in self.INLINE:
+            target = self.cell if self.cell is not None else self.buffer
+            target.append(f"</{self.INLINE[tag]}>")
+        elif tag in ("p", "div", "li", "h1", "h2", "h3", "h4", "blockquote"):
+            if self.cell is None:
+                self._flush()
+                self.block = "li" if self.lists else "p"
+                self.align = None
+        elif tag in ("ul", "ol") and self.lists:
+            self._flush()
+            self.lists.pop()
+        elif tag in ("td", "th") and self.table is not None and self.cell is not None:
+            if tag == "th":
+                self.cell.append("</b>")
+            if not self.table:
+                self.table.append([])
+            self.table[-1].append("".join(self.cell).strip())
+            self.cell = None
+        elif tag == "table" and self.table is not None:
+            rows = [r for r in self.table if r]
+            self.table = None
+            if rows:
+                width = max(len(r) for r in rows)
+                data = [[Paragraph(c, self.styles["cell"]) for c in r + [""] * (width - len(r))]
+                        for r in rows]
+                table = Table(data, colWidths=[CONTENT_WIDTH / width] * width, repeatRows=0)
+                table.setStyle(TableStyle([
+                    ("GRID", (0, 0), (-1, -1), 0.5, "black"),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ]))
+                self.flowables.append(table)
+                self.flowables.append(Spacer(1, 6))
+
+    def handle_data(self, data):
+        text = html.escape(data.replace("\xa0", " "), quote=False)
+        if self.cell is not None:
+            self.cell.append(text)
+        else:
+            if not text.strip() and not self.buffer:
+                return
+            self.buffer.append(text)
+
+    def close(self):
+        super().close()
+        self._flush()
+
+
+def body_flowables(body_html: str, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
+    if "<" not in body_html:
+        body_html = "".join(f"<p>{html.escape(line)}</p>" for line in body_html.splitlines())
+    parser = _HtmlToFlowables(styles)
+    parser.feed(body_html)
+    parser.close()
+    return parser.flowables
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    return {
+        "parent": _style("parent", 12.5, align=TA_CENTER, leading=15),
+        "body-name": _style("body-name", 12.5, font="Serif-Bold", align=TA_CENTER, leading=15),
+        "motto1": _style("motto1", 12.5, font="Serif-Bold", align=TA_CENTER, leading=15),
+        "motto2": _style("motto2", 13.5, font="Serif-Bold", align=TA_CENTER, leading=16),
+        "number": _style("number", 13, align=TA_CENTER),
+        "vv": _style("vv", 12.5, align=TA_CENTER, leading=15),
+        "type": _style("type", 14, font="Serif-Bold", align=TA_CENTER, leading=17),
+        "subject": _style("subject", 14, font="Serif-Bold", align=TA_CENTER, leading=17),
+        "p": _style("p", 14, align=TA_JUSTIFY, leading=18, firstLineIndent=10 * mm,
+                    spaceAfter=6),
+        "li": _style("li", 14, align=TA_JUSTIFY, leading=18, firstLineIndent=10 * mm,
+                     spaceAfter=6),
+        "h1": _style("h1", 14, font="Serif-Bold", align=TA_CENTER, leading=18, spaceAfter=6),
+        "h2": _style("h2", 14, font="Serif-Bold", align=TA_CENTER, leading=18, spaceAfter=6),
+        "h3": _style("h3", 14, font="Serif-Bold", align=TA_LEFT, leading=18, spaceAfter=6),
+        "h4": _style("h4", 14, font="Serif-Bold", align=TA_LEFT, leading=18, spaceAfter=6),
+        "cell": _style("cell", 12, leading=14),
+        "recipients-title": _style("rt", 12, font="Serif-BoldItalic", leading=14),
+        "recipients": _style("rc", 11, leading=13),
+        "authority": _style("authority", 14, font="Serif-Bold", align=TA_CENTER, leading=17),
+        "name": _style("name", 14, font="Serif-Bold", align=TA_CENTER, leading=17),
+    }
+
+
+def _header(layout: Layout, styles, sink: list[FieldBox]) -> list[Flowable]:
+    left_w, right_w = CONTENT_WIDTH * 0.42, CONTENT_WIDTH * 0.58
+    left: list[Flowable] = []
+    if layout.parent_body:
+        left.append(Paragraph(html.escape(layout.parent_body), styles["parent"]))
+    left.append(Paragraph(html.escape(layout.issuing_body), styles["body-name"]))
+    left.append(Rule(left_w, left_w * 0.4))
+    number_row = Table(
+        [[Paragraph("Số:", styles["number"]), Slot(NUMBER_FIELD, 46 * mm, 16, sink)]],
+        colWidths=[10 * mm, 48 * mm],
+        style=TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0),
+                          ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                          ("VALIGN", (0, 0), (-1, -1), "BOTTOM")]),
+        hAlign="CENTER",
+    )
+    left.append(Spacer(1, 4))
+    left.append(number_row)
+    if layout.is_official_letter:
+        left.append(Spacer(1, 6))
+        left.append(Paragraph("V/v " + html.escape(layout.subject), styles["vv"]))
+    right: list[Flowable] = [
+        Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", styles["motto1"]),
+        Paragraph("Độc lập - Tự do - Hạnh phúc", styles["motto2"]),
+        Rule(right_w, 56 * mm),
+        Spacer(1, 4),
+        Slot(DATE_FIELD, right_w - 4 * mm, 18, sink),
+    ]
+    table = Table([[left, right]], colWidths=[left_w, right_w])
+    table.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+    ]))
+    out: list[Flowable] = [table, Spacer(1, 12)]
+    if not layout.is_official_letter:
+        out += [
+            Paragraph(html.escape(layout.type_name), styles["type"]),
+            Paragraph(html.escape(layout.subject), styles["subject"]),
+            Rule(CONTENT_WIDTH, 40 * mm, space=3),
+            Spacer(1, 10),
+        ]
+    return out
+
+
+def _signature_block(layout: Layout, styles, sink: list[FieldBox]) -> Flowable:
+    left_w, right_w = CONTENT_WIDTH * 0.45, CONTENT_WIDTH * 0.55
+    recipients: list[Flowable] = [Paragraph("Nơi nhận:", styles["recipients-title"])]
+    for name in layout.recipients:
+        recipients.append(Paragraph("- " + html.escape(name) + ";", styles["recipients"]))
+    recipients.append(Paragraph("- " + html.escape(layout.storage_line), styles["recipients"]))
+    signer: list[Flowable] = []
+    if layout.authority:
+        signer.append(Paragraph(html.escape(layout.authority), styles["authority"]))
+    signer.append(Paragraph(html.escape(layout.signer_title), styles["authority"]))
+    box = Table([[Slot(PERSON_FIELD, *SIGNATURE_BOX, sink)]], colWidths=[right_w])
+    box.setStyle(TableStyle([("ALIGN", (0, 0), (-1, -1), "CENTER"),
+                             ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                             ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
+    signer += [box, Paragraph(html.escape(layout.signer_name), styles["name"])]
+    table = Table([[recipients, signer]], colWidths=[left_w, right_w])
+    table.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+    ]))
+    return KeepTogether([Spacer(1, 8), table])
+
+
+def _page_number(canvas: Canvas, doc) -> None:
+    # Appendix I §I.7: numbered from 1, centred in the top margin, page 1 not shown.
+    page = canvas.getPageNumber()
+    if page > 1:
+        canvas.setFont("Serif", 13)
+        canvas.drawCentredString(MARGIN_LEFT + CONTENT_WIDTH / 2, A4[1] - 12 * mm, str(page))
+
+
+def _build(flowables: list[Flowable], title: str) -> bytes:
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(
+        out, pagesize=A4, leftMargin=MARGIN_LEFT, rightMargin=MARGIN_RIGHT,
+        topMargin=MARGIN_TOP, bottomMargin=MARGIN_BOTTOM, title=title, author="",
+        creator="MTTQ e-Office", producer="MTTQ e-Office", invariant=1,
+    )
+    doc.build(flowables, onFirstPage=_page_number, onLaterPages=_page_number)
+    return out.getvalue()
+
+
+def render_layout(layout: Layout) -> RenderedPdf:
+    """The composed document: header, subject, body, signer block, recipients."""
+    _register_fonts()
+    styles = _styles()
+    sink: list[FieldBox] = []
+    flowables = _header(layout, styles, sink)
+    flowables += body_flowables(layout.body_html, styles)
+    flowables.append(_signature_block(layout, styles, sink))
+    return _finish(_build(flowables, layout.subject), sink)
+
+
+def render_signature_page(layout: Layout) -> tuple[bytes, list[FieldBox]]:
+    """A page with only the number/date line and signer block, appended to uploaded PDFs."""
+    _register_fonts()
+    styles = _styles()
+    sink: list[FieldBox] = []
+    flowables = _header(layout, styles, sink)
+    flowables.append(_signature_block(layout, styles, sink))
+    return _build(flowables, layout.subject), sink
+
+
+def convert_docx(data: bytes, *, timeout: int = 120) -> bytes:
+    """DOCX → PDF with LibreOffice headless, in a private profile so runs do not collide."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if not soffice:
+        raise RenderError(_("LibreOffice is not installed; DOCX files cannot be converted."))
+    with tempfile.TemporaryDirectory(prefix="mttq-docx-") as tmp:
+        src = Path(tmp) / "document.docx"
+        src.write_bytes(data)
+        profile = Path(tmp) / "profile"
+        try:
+            subprocess.run(
+                [soffice, f"-env:UserInstallation=file://{profile}", "--headless",
+                 "--convert-to", "pdf", "--outdir", tmp, str(src)],
+                check=True, capture_output=True, timeout=timeout,
+            )
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            raise RenderError(_("The DOCX file could not be converted to PDF.")) from exc
+        out = Path(tmp) / "document.pdf"
+        if not out.exists():
+            raise RenderError(_("The DOCX file could not be converted to PDF."))
+        return out.read_bytes()
+
+
+def render_uploaded(pdf: bytes, layout: Layout) -> RenderedPdf:
+    """An uploaded main file: its pages plus a Decree 30 signature page with the fields."""
+    from pypdf import PdfReader, PdfWriter
+
+    try:
+        reader = PdfReader(io.BytesIO(pdf))
+        if reader.is_encrypted:
+            raise RenderError(_("The uploaded PDF is encrypted."))
+        page_count = len(reader.pages)
+    except RenderError:
+        raise
+    except Exception as exc:
+        raise RenderError(_("The uploaded PDF cannot be read.")) from exc
+    sig_pdf, sink = render_signature_page(layout)
+    writer = PdfWriter()
+    for page in reader.pages:
+        writer.add_page(page)
+    extra = PdfReader(io.BytesIO(sig_pdf))
+    for page in extra.pages:
+        writer.add_page(page)
+    # Uploaded PDFs may carry their own forms; ours must be the only AcroForm.
+    if "/AcroForm" in writer._root_object:
+        del writer._root_object["/AcroForm"]
+    for page in writer.pages:
+        if "/Annots" in page:
+            del page["/Annots"]
+    out = io.BytesIO()
+    writer.write(out)
+    boxes = [FieldBox(b.name, b.page + page_count, b.rect) for b in sink]
+    return _finish(out.getvalue(), boxes)
+
+
+def seal_rect(person: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """The seal covers about the left third of the person's signature (Appendix I §II.8a)."""
+    x1, y1, x2, y2 = person
+    right = x1 + (x2 - x1) / 3
+    cy = (y1 + y2) / 2
+    return (right - SEAL_SIZE, cy - SEAL_SIZE / 2, right, cy + SEAL_SIZE / 2)
+
+
+def _finish(pdf: bytes, boxes: list[FieldBox]) -> RenderedPdf:
+    """Add the text and signature fields with pyHanko, in one clean revision."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.writer import copy_into_new_writer
+    from pyhanko.sign.fields import SigFieldSpec, append_signature_field
+
+    by_name = {b.name: b for b in boxes}
+    missing = {NUMBER_FIELD, DATE_FIELD, PERSON_FIELD} - by_name.keys()
+    if missing:
+        raise RenderError(_("The document layout could not place the signature fields."))
+    writer = copy_into_new_writer(PdfFileReader(io.BytesIO(pdf)))
+    # A fixed document ID keeps rendering deterministic: same approved content, same bytes.
+    digest = hashlib.sha256(pdf).digest()[:16]
+    writer._document_id = generic.ArrayObject(
+        [generic.ByteStringObject(digest), generic.ByteStringObject(digest)]
+    )
+    person = by_name[PERSON_FIELD]
+    append_signature_field(writer, SigFieldSpec(PERSON_FIELD, on_page=person.page,
+                                                box=person.rect))
+    append_signature_field(writer, SigFieldSpec(SEAL_FIELD, on_page=person.page,
+                                                box=seal_rect(person.rect)))
+    for name in (NUMBER_FIELD, DATE_FIELD):
+        box = by_name[name]
+        add_text_field(writer, name, box.page, box.rect)
+    out = io.BytesIO()
+    writer.write(out)
+    data = out.getvalue()
+    return RenderedPdf(data=data, page_count=page_count_of(data),
+                       sha256=hashlib.sha256(data).hexdigest(), fields=boxes)
+
+
+def add_text_field(writer, name: str, page: int, rect) -> None:
+    """An empty, read-only text field; the value and its appearance come at issue."""
+    from pyhanko.pdf_utils import generic
+
+    page_ref = writer.find_page_for_modification(page)[0]
+    page_obj = page_ref.get_object()
+    root = writer.root
+    if "/AcroForm" not in root:
+        root["/AcroForm"] = writer.add_object(generic.DictionaryObject(
+            {generic.NameObject("/Fields"): generic.ArrayObject()}))
+        writer.update_root()
+    acroform = root["/AcroForm"]
+    fields_arr = acroform["/Fields"]
+    if "/DR" not in acroform:
+        acroform["/DR"] = generic.DictionaryObject({
+            generic.NameObject("/Font"): generic.DictionaryObject({
+                generic.NameObject("/TiRo"): writer.add_object(generic.DictionaryObject({
+                    generic.NameObject("/Type"): generic.NameObject("/Font"),
+                    generic.NameObject("/Subtype"): generic.NameObject("/Type1"),
+                    generic.NameObject("/BaseFont"): generic.NameObject("/Times-Roman"),
+                }))
+            })
+        })
+    annot = generic.DictionaryObject({
+        generic.NameObject("/Type"): generic.NameObject("/Annot"),
+        generic.NameObject("/Subtype"): generic.NameObject("/Widget"),
+        generic.NameObject("/FT"): generic.NameObject("/Tx"),
+        generic.NameObject("/T"): generic.TextStringObject(name),
+        generic.NameObject("/Rect"): generic.ArrayObject(
+            [generic.FloatObject(round(v, 2)) for v in rect]),
+        generic.NameObject("/F"): generic.NumberObject(4),
+        generic.NameObject("/Ff"): generic.NumberObject(1),  # read-only for people
+        generic.NameObject("/Q"): generic.NumberObject(1),
+        generic.NameObject("/DA"): generic.pdf_string("/TiRo 13 Tf 0 g"),
+        generic.NameObject("/P"): page_ref,
+    })
+    ref = writer.add_object(annot)
+    fields_arr.append(ref)
+    annots = page_obj.get("/Annots")
+    if annots is None:
+        page_obj["/Annots"] = generic.ArrayObject([ref])
+    else:
+        annots.get_object().append(ref)
+    writer.update_container(page_obj)
+
+
+def page_count_of(data: bytes) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(data)).pages)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def render_document(document) -> RenderedPdf:
+    """The PDF a document is signed as: composed text, or its uploaded main file."""
+    from workflow.documents.models import FileKind
+    from workflow.documents.uploads import DOCX, PDF
+
+    layout = layout_for(document)
+    main = document.files.filter(kind=FileKind.MAIN).select_related("current_version").first()
+    version = main.current_version if main else None
+    if version is None:
+        return render_layout(layout)
+    with version.blob.open("rb") as handle:
+        data = handle.read()
+    if hashlib.sha256(data).hexdigest() != version.sha256:
+        raise RenderError(_("The stored main file does not match its recorded checksum."))
+    if version.content_type == DOCX:
+        data = convert_docx(data)
+    elif version.content_type != PDF:
+        raise RenderError(_("The main file must be a PDF or DOCX document."))
+    return render_uploaded(data, layout)
+
+
+def appearance_pdf(width: float, height: float, *, lines: list[str] = (),
+                   image_png: bytes | None = None, color=(0, 0, 0), font: str = "Serif",
+                   size: float = 7,
+                   text_align: str = "right", image_box: tuple[float, float, float, float]
+                   | None = None) -> bytes:
+    """A one-page PDF the size of a field: optional transparent image, then text lines.
+
+    pyHanko imports it as the field's appearance. ReportLab shapes the text here
+    because the embedded-font path is the same one the page text uses.
+    """
+    from reportlab.lib.utils import ImageReader
+
+    _register_fonts()
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=(width, height), invariant=1)
+    if image_png:
+        x, y, w, h = image_box or (0, 0, width, height)
+        canvas.drawImage(ImageReader(io.BytesIO(image_png)), x, y, w, h, mask="auto",
+                         preserveAspectRatio=True, anchor="c")
+    canvas.setFillColorRGB(*color)
+    canvas.setFont(font, size)
+    leading = size * 1.2
+    y = 2 + leading * (len(lines) - 1) + 1
+    for line in lines:
+        if text_align == "center":
+            canvas.drawCentredString(width / 2, y, line)
+        elif text_align == "left":
+            canvas.drawString(2, y, line)
+        else:
+            canvas.drawRightString(width - 2, y, line)
+        y -= leading
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()

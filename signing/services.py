@@ -1,0 +1,308 @@
+"""Signing operations: render, the person's signature, issue (number + date + seal).
+
+Registered as the handlers of the "sign" and "issue" actions, so views, API
+and CLI that call ``workflow.documents.services.perform`` get the PDF work
+and the state change in ONE transaction: any failure rolls both back, the
+register number included. Refusals are written to the audit log after the
+rollback so they are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from workflow.access import Action
+from workflow.audit.services import record
+from workflow.documents import services as doc_services
+from workflow.documents.errors import Conflict, InvalidInput, WorkflowError
+from workflow.documents.models import Document, FileKind, State
+
+from . import conf, pdfops, render
+from .models import PdfStage, SealProfile, SignatureProfile, SignedPdf
+from .signers import SignerError, check_certificate, open_signer
+
+logger = logging.getLogger(__name__)
+
+
+class SigningRefused(InvalidInput):
+    """Signing or issuing was refused; nothing was signed or issued."""
+
+
+# --- shared pieces ------------------------------------------------------------------------
+
+
+def timestamper():
+    url = conf.tsa_url()
+    if url:
+        from pyhanko.sign.timestamps import HTTPTimeStamper
+
+        return HTTPTimeStamper(url, timeout=10)
+    if conf.demo_enabled():
+        from . import pki
+
+        demo = pki.load(conf.pki_dir())
+        if demo is not None:
+            return demo.timestamper()
+    raise SignerError(_("No time-stamping service is configured (SIGNING_TSA_URL)."))
+
+
+def sign_context(*, ltv: bool = True) -> pdfops.SignContext:
+    from .validation import validation_context
+
+    return pdfops.SignContext(timestamper=timestamper(),
+                              validation_context=validation_context(fetch=True),
+                              embed_validation_info=ltv)
+
+
+def _store(document: Document, stage: str, data: bytes, *, user=None, content_hash: str = "",
+           source_file=None, created: list | None = None) -> SignedPdf:
+    digest = hashlib.sha256(data).hexdigest()
+    pdf = SignedPdf(document=document, stage=stage, sha256=digest, size=len(data),
+                    page_count=render.page_count_of(data), content_hash=content_hash,
+                    created_by=user if getattr(user, "is_authenticated", False) else None,
+                    source_file=source_file)
+    pdf.blob.save(f"{stage}.pdf", ContentFile(data), save=False)
+    if created is not None:
+        created.append(pdf)
+    pdf.save()
+    return pdf
+
+
+def _read_checked(pdf: SignedPdf) -> bytes:
+    data = pdf.read()
+    if hashlib.sha256(data).hexdigest() != pdf.sha256:
+        raise Conflict(_("The stored PDF does not match its recorded checksum; it was altered."))
+    return data
+
+
+def latest(document: Document, stage: str) -> SignedPdf | None:
+    return document.pdf_versions.filter(stage=stage, source_file__isnull=True).order_by(
+        "-created_at", "-pk").first()
+
+
+def ensure_rendered(document: Document, user=None, created: list | None = None) -> SignedPdf:
+    """The PDF of the document's current content, rendered once and kept."""
+    content_hash = document.content_hash()
+    existing = document.pdf_versions.filter(stage=PdfStage.RENDERED,
+                                            content_hash=content_hash).first()
+    if existing is not None:
+        return existing
+    try:
+        rendered = render.render_document(document)
+    except render.RenderError as exc:
+        raise InvalidInput(str(exc)) from exc
+    return _store(document, PdfStage.RENDERED, rendered.data, user=user,
+                  content_hash=content_hash, created=created)
+
+
+def _refused(document_id, user, action: str, message: str) -> None:
+    """Audit a refusal after the rollback, so the record survives it."""
+    document = Document.objects.filter(pk=document_id).first()
+    if document is not None:
+        with transaction.atomic():
+            record(document, f"signing.{action}.refused", actor=user, from_state=document.state,
+                   to_state=document.state, comment=message[:2000])
+
+
+def _cleanup(created: list[SignedPdf]) -> None:
+    for pdf in created:
+        try:
+            pdf.blob.delete(save=False)
+        except OSError:
+            logger.warning("could not delete %s", pdf.blob.name)
+
+
+def _sign_with_fallback(op, *, ltv_first: bool = True):
+    """Sign at B-LT; if validation data cannot be gathered, at B-T. TSA errors refuse."""
+    from pyhanko.sign.timestamps import TimestampRequestError
+
+    try:
+        return op(sign_context(ltv=ltv_first))
+    except TimestampRequestError as exc:
+        raise SignerError(_("The time-stamping service did not answer; nothing was signed."))\
+            from exc
+    except SignerError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - retried without revocation data below
+        if not ltv_first:
+            raise SignerError(_("Signing failed: %(error)s") % {"error": exc}) from exc
+        logger.info("B-LT signing failed (%s); retrying at B-T", exc)
+    try:
+        return op(sign_context(ltv=False))
+    except TimestampRequestError as exc:
+        raise SignerError(_("The time-stamping service did not answer; nothing was signed."))\
+            from exc
+    except SignerError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise SignerError(_("Signing failed: %(error)s") % {"error": exc}) from exc
+
+
+def _image(field) -> bytes | None:
+    if not field:
+        return None
+    with field.open("rb") as handle:
+        return handle.read()
+
+
+def _check_state(document: Document, expected_state: str | None, needed: str) -> None:
+    if expected_state and document.state != expected_state:
+        raise Conflict(
+            _("This document is already “%(state)s”; your action was not applied again.")
+            % {"state": document.get_state_display()}
+        )
+    if document.state != needed:
+        raise Conflict(
+            _("This document is “%(state)s”; it cannot be processed now.")
+            % {"state": document.get_state_display()}
+        )
+
+
+# --- the competent person's signature --------------------------------------------------------
+
+
+def sign_document(user, pk, action: str = "sign", *, comment: str = "",
+                  expected_state: str | None = None, **kwargs) -> Document:
+    """PAdES approval signature of the named signer, then the "sign" transition."""
+    created: list[SignedPdf] = []
+    try:
+        with transaction.atomic():
+            # The row lock makes a second click wait, then find the state moved on.
+            document = doc_services.get_for(user, pk, lock=True)
+            _check_state(document, expected_state, State.APPROVED)
+            doc_services.get_for(user, pk, action=Action.SIGN)
+            if document.content_hash() != document.approved_hash:
+                raise Conflict(_("The document changed after approval; it cannot be signed."))
+            base = ensure_rendered(document, user, created)
+            data = _read_checked(base)
+            profile = SignatureProfile.objects.select_related("key").filter(user=user).first()
+            if profile is None or profile.key is None:
+                raise SignerError(_("You have no signing key configured in your profile."))
+            name = user.full_name or user.get_full_name() or user.username
+            layout = render.layout_for(document)
+            image = _image(profile.image)
+            with open_signer(profile.key) as signer:
+                from .validation import validation_context
+
+                check_certificate(signer.signing_cert, expected_name=name,
+                                  validation_context=validation_context(fetch=True))
+                signed = _sign_with_fallback(lambda ctx: pdfops.sign_person(
+                    data, signer, ctx, name=name, title=layout.signer_title.capitalize(),
+                    signature_png=image, location=document.unit.place_name))
+            pdf = _store(document, PdfStage.SIGNED, signed, user=user,
+                         content_hash=document.approved_hash, created=created)
+            document = doc_services.transition(user, pk, Action.SIGN, comment=comment,
+                                               signed_at=timezone.now())
+            record(document, "signing.signed", actor=user, from_state=State.APPROVED,
+                   to_state=document.state, version_hash=pdf.sha256,
+                   comment=f"PDF {pdf.page_count} pages, SHA-256 {pdf.sha256}")
+            return document
+    except SignerError as exc:
+        _cleanup(created)
+        _refused(pk, user, "sign", str(exc))
+        raise SigningRefused(str(exc)) from exc
+    except WorkflowError as exc:
+        _cleanup(created)
+        _refused(pk, user, "sign", str(exc.message))
+        raise
+    except Exception:
+        _cleanup(created)
+        raise
+
+
+# --- number, date, seal --------------------------------------------------------------------
+
+
+def date_line(place: str, moment: dt.datetime) -> str:
+    """Appendix I §II.4: day < 10 and months 1, 2 get a leading zero."""
+    local = timezone.localtime(moment, pdfops.VN)
+    month = f"{local.month:02d}" if local.month < 3 else str(local.month)
+    text = f"ngày {local.day:02d} tháng {month} năm {local.year}"
+    return f"{place}, {text}" if place else text.capitalize()
+
+
+def issue_document(user, pk, action: str = "issue", *, comment: str = "",
+                   expected_state: str | None = None, **kwargs) -> Document:
+    """Number, date and the organisation's seal signature (B-LTA), atomically."""
+    created: list[SignedPdf] = []
+    try:
+        with transaction.atomic():
+            document = doc_services.get_for(user, pk, lock=True)
+            _check_state(document, expected_state, State.SIGNED)
+            # Permission before anything else: a refusal must not reveal PDF state.
+            doc_services.get_for(user, pk, action=Action.ISSUE)
+            signed = latest(document, PdfStage.SIGNED)
+            if signed is None:
+                raise Conflict(_("The document has no digitally signed PDF to issue."))
+            data = _read_checked(signed)
+            seal = SealProfile.objects.select_related("key").filter(unit=document.unit).first()
+            if seal is None or seal.key is None:
+                raise SignerError(_("The organisation has no seal key configured."))
+            # Takes the number inside this transaction: a failure below gives it back.
+            document = doc_services.transition(user, pk, Action.ISSUE, comment=comment)
+            filled = pdfops.fill_fields(data, {
+                render.NUMBER_FIELD: document.symbol,
+                render.DATE_FIELD: date_line(document.unit.place_name, document.issued_at),
+            })
+            image = _image(seal.image)
+            with open_signer(seal.key) as signer:
+                from .validation import validation_context
+
+                check_certificate(signer.signing_cert, expected_name="",
+                                  validation_context=validation_context(fetch=True))
+                sealed = _sign_with_fallback(lambda ctx: pdfops.sign_seal(
+                    filled, signer, ctx, organisation=document.unit.name, seal_png=image))
+                pdf = _store(document, PdfStage.ISSUED, sealed, user=user,
+                             content_hash=signed.content_hash, created=created)
+                for file in document.files.filter(kind=FileKind.ATTACHMENT).select_related(
+                        "current_version"):
+                    version = file.current_version
+                    if version is None or version.content_type != "application/pdf":
+                        continue
+                    with version.blob.open("rb") as handle:
+                        attachment = handle.read()
+                    out = _sign_with_fallback(lambda ctx, a=attachment: pdfops.sign_attachment(
+                        a, signer, ctx, organisation=document.unit.name, symbol=document.symbol))
+                    _store(document, PdfStage.ATTACHMENT, out, user=user, source_file=file,
+                           content_hash=signed.content_hash, created=created)
+            record(document, "signing.issued", actor=user, from_state=State.SIGNED,
+                   to_state=document.state, version_hash=pdf.sha256,
+                   comment=f"{document.symbol}; PDF {pdf.page_count} pages, SHA-256 {pdf.sha256}")
+            return document
+    except SignerError as exc:
+        _cleanup(created)
+        _refused(pk, user, "issue", str(exc))
+        raise SigningRefused(str(exc)) from exc
+    except WorkflowError as exc:
+        _cleanup(created)
+        _refused(pk, user, "issue", str(exc.message))
+        raise
+    except Exception:
+        _cleanup(created)
+        raise
+
+
+def issue_many(user, pks, progress=None) -> list[dict]:
+    """Issue several documents, each in its own transaction; one failure does not stop the rest."""
+    results = []
+    pks = list(pks)
+    for index, pk in enumerate(pks, 1):
+        try:
+            document = issue_document(user, pk, expected_state=State.SIGNED)
+            results.append({"pk": pk, "ok": True, "symbol": document.symbol, "message": ""})
+        except WorkflowError as exc:
+            results.append({"pk": pk, "ok": False, "symbol": "", "message": str(exc.message)})
+        except Exception as exc:  # noqa: BLE001 - reported per document, the batch goes on
+            logger.exception("issuing %s failed", pk)
+            results.append({"pk": pk, "ok": False, "symbol": "",
+                            "message": _("Unexpected error: %(error)s") % {"error": exc}})
+        if progress is not None:
+            progress(index, len(pks), results[-1])
+    return results

@@ -1,0 +1,235 @@
+"""Signers: where a key lives and how pyHanko reaches it.
+
+* PKCS#12 file — the passphrase is stored encrypted (Fernet, key derived from
+  ``SECRET_KEY`` with HKDF), never in plain text;
+* PKCS#11 token or HSM — pyHanko's PKCS#11 signer (SoftHSM2 in tests);
+* two-step remote signing — see :mod:`signing.remote` and ``signing/client``;
+* CSC API remote signing services — pyHanko's CSC signer.
+"""
+
+from __future__ import annotations
+
+import base64
+import unicodedata
+from contextlib import contextmanager
+
+import aiohttp
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from pyhanko.sign.signers import csc_signer as csc
+from pyhanko.sign.signers.pdf_cms import Signer
+
+from .models import KeyKind, SigningKey
+
+
+class SignerError(Exception):
+    """A translated reason why signing is refused; nothing has been signed."""
+
+
+# --- secrets ------------------------------------------------------------------------------
+
+
+def _fernet() -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"mttq-signing-secrets",
+               info=b"signing key passphrases").derive(settings.SECRET_KEY.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def encrypt_secret(value: str) -> str:
+    return _fernet().encrypt(value.encode("utf-8")).decode("ascii")
+
+
+def decrypt_secret(token: str) -> str:
+    if not token:
+        return ""
+    try:
+        return _fernet().decrypt(token.encode("ascii")).decode("utf-8")
+    except InvalidToken:
+        raise SignerError(_("The stored key secret cannot be decrypted (was SECRET_KEY "
+                            "changed?).")) from None
+
+
+def set_secret(key: SigningKey, value: str) -> None:
+    key.secret_encrypted = encrypt_secret(value)
+
+
+# --- opening signers ------------------------------------------------------------------------
+
+
+@contextmanager
+def open_signer(key: SigningKey):
+    """Yield a pyHanko signer for ``key``; sessions are closed afterwards."""
+    if key.kind == KeyKind.PKCS12:
+        from pyhanko.sign.signers import SimpleSigner
+
+        with key.pkcs12_file.open("rb") as handle:
+            data = handle.read()
+        signer = SimpleSigner.load_pkcs12_data(
+            data, other_certs=None, passphrase=decrypt_secret(key.secret_encrypted).encode()
+        )
+        if signer is None:
+            raise SignerError(_("The PKCS#12 file or its passphrase is wrong."))
+        yield signer
+    elif key.kind == KeyKind.PKCS11:
+        from pyhanko.config.pkcs11 import TokenCriteria
+        from pyhanko.sign import pkcs11 as p11
+
+        try:
+            session = p11.open_pkcs11_session(
+                key.pkcs11_module,
+                token_criteria=TokenCriteria(label=key.token_label or None),
+                user_pin=decrypt_secret(key.secret_encrypted) or None,
+            )
+        except Exception as exc:  # noqa: BLE001 - token errors come in many types
+            raise SignerError(_("The signing token cannot be opened: %(error)s")
+                              % {"error": exc}) from exc
+        try:
+            # other_certs_to_pull=None: the CA certificates stored next to the key
+            # go into the signature, so validators need not fetch them.
+            signer = p11.PKCS11Signer(session, key_label=key.key_label or None,
+                                      cert_label=key.cert_label or key.key_label or None,
+                                      other_certs_to_pull=None)
+            try:
+                signer.signing_cert  # noqa: B018 - loads the objects, errors surface here
+            except Exception as exc:  # noqa: BLE001
+                raise SignerError(_("The key or certificate was not found on the token: "
+                                    "%(error)s") % {"error": exc}) from exc
+            yield signer
+        finally:
+            session.close()
+    elif key.kind == KeyKind.CSC:
+        yield csc_signer(key)
+    else:
+        raise SignerError(_("This key signs in two steps on the signer's own device; use the "
+                            "signing client."))
+
+
+def _csc_secrets(key: SigningKey) -> tuple[str | None, str | None]:
+    """The stored CSC secret: an OAuth token, or JSON {"token": ..., "pin": ...}."""
+    import json
+
+    raw = decrypt_secret(key.secret_encrypted)
+    if raw.startswith("{"):
+        data = json.loads(raw)
+        return data.get("token") or None, data.get("pin") or None
+    return raw or None, None
+
+
+def csc_signer(key: SigningKey):
+    """A signer for a remote signing service speaking the CSC API v1.
+
+    The credential's certificates are read once from ``credentials/info``; each
+    signature then asks ``credentials/authorize`` for a SAD bound to the hash
+    (with the stored PIN, if any) and calls ``signatures/signHash`` through
+    pyHanko's :class:`CSCSigner`. Every network call runs in the event loop of
+    the signing operation itself, with its own HTTP session. Services that need
+    an interactive confirmation per signature (an OTP on a phone) use the
+    two-step flow instead.
+    """
+    import asyncio
+
+    token, pin = _csc_secrets(key)
+    session_info = csc.CSCServiceSessionInfo(service_url=key.csc_url.rstrip("/"),
+                                             credential_id=key.csc_credential_id,
+                                             oauth_token=token)
+
+    async def fetch():
+        async with aiohttp.ClientSession() as http:
+            return await csc.fetch_certs_in_csc_credential(http, session_info)
+
+    try:
+        credential = asyncio.run(fetch())
+    except Exception as exc:  # noqa: BLE001 - network and protocol errors alike
+        raise SignerError(_("The remote signing service did not answer: %(error)s")
+                          % {"error": exc}) from exc
+    return CscSigner(session_info, credential, pin=pin)
+
+
+class _CscAuthorize(csc.CSCAuthorizationManager):
+    """Asks ``credentials/authorize`` for a SAD bound to exactly the hashes to sign."""
+
+    def __init__(self, session_info, credential, http, pin: str | None):
+        super().__init__(session_info, credential)
+        self.http = http
+        self.pin = pin
+
+    async def authorize_signature(self, hash_b64s: list[str]) -> csc.CSCAuthorizationInfo:
+        body = self.format_csc_auth_request(pin=self.pin, hash_b64s=hash_b64s)
+        url = self.csc_session_info.endpoint_url("credentials/authorize")
+        async with self.http.post(url, json=body, headers=self.csc_session_info.auth_headers,
+                                  raise_for_status=True) as response:
+            return self.parse_csc_auth_response(await response.json())
+
+
+class CscSigner(Signer):
+    """pyHanko's CSCSigner, with an HTTP session opened in the loop that signs."""
+
+    def __init__(self, session_info, credential, *, pin: str | None = None):
+        self.session_info = session_info
+        self.credential = credential
+        self.pin = pin
+        super().__init__(signing_cert=credential.signing_cert,
+                         cert_registry=credential.cert_registry)
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str,
+                             dry_run: bool = False) -> bytes:
+        if dry_run:
+            # Only sizes the signature container: no call, no SAD spent.
+            return bytes(512)
+        async with aiohttp.ClientSession() as http:
+            auth = _CscAuthorize(self.session_info, self.credential, http, self.pin)
+            return await csc.CSCSigner(http, auth_manager=auth).async_sign_raw(
+                data, digest_algorithm)
+
+
+# --- certificate checks ---------------------------------------------------------------------
+
+
+def _norm(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text or "").casefold().split())
+
+
+def check_certificate(cert, *, expected_name: str, validation_context=None) -> None:
+    """Refuse expired, not-yet-valid, revoked, misnamed or non-signing certificates."""
+    now = timezone.now()
+    validity = cert["tbs_certificate"]["validity"]
+    if validity["not_after"].native < now:
+        raise SignerError(_("The signing certificate expired on %(date)s.")
+                          % {"date": validity["not_after"].native.date().isoformat()})
+    if validity["not_before"].native > now:
+        raise SignerError(_("The signing certificate is not valid yet."))
+    usage = cert.key_usage_value
+    if usage is None or not ({"digital_signature", "non_repudiation"} & set(usage.native)):
+        raise SignerError(_("The certificate's key may not be used for signing."))
+    name = cert.subject.native.get("common_name", "")
+    if expected_name and _norm(name) != _norm(expected_name):
+        raise SignerError(
+            _("The certificate belongs to “%(cert)s”, not to “%(name)s”.")
+            % {"cert": name, "name": expected_name}
+        )
+    if validation_context is not None:
+        from pyhanko_certvalidator import CertificateValidator
+        from pyhanko_certvalidator.errors import (
+            InvalidCertificateError,
+            PathBuildingError,
+            PathValidationError,
+            RevokedError,
+        )
+
+        validator = CertificateValidator(cert, validation_context=validation_context)
+        try:
+            import asyncio
+
+            asyncio.run(validator.async_validate_usage({"digital_signature"},
+                                                       extended_optional=True))
+        except RevokedError:
+            raise SignerError(_("The signing certificate has been revoked.")) from None
+        except (PathBuildingError, PathValidationError, InvalidCertificateError) as exc:
+            if "revoked" in str(exc).lower():
+                raise SignerError(_("The signing certificate has been revoked.")) from None
+            raise SignerError(_("The signing certificate is not trusted: %(error)s")
+                              % {"error": exc}) from None

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "signing"
+
+urlpatterns = [
+    path("verify/", views.verify, name="verify"),
+    path("documents/<int:pk>/sign/", views.sign_confirm, name="sign"),
+    path("documents/<int:pk>/issue/", views.issue_confirm, name="issue"),
+    path("documents/<int:pk>/pdf/<str:stage>/", views.pdf_download, name="pdf"),
+    path("batch-issue/", views.batch_issue, name="batch_issue"),
+]

@@ -1,0 +1,113 @@
+"""Thin views over signing.services and signing.validation."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from workflow import access
+from workflow.documents import services as doc_services
+from workflow.documents.errors import NotFound, WorkflowError
+from workflow.documents.models import State
+
+from . import services
+from .models import PdfStage
+from .validation import verify_pdf
+
+MAX_VERIFY_BYTES = 50 * 1024 * 1024
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    """Anyone may upload any PDF; every outcome is a readable report, never a 500."""
+    report = None
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error = _("Choose a PDF file to verify.")
+        elif upload.size > MAX_VERIFY_BYTES:
+            error = _("The file is too large to verify here.")
+        else:
+            report = verify_pdf(upload.read())
+    return render(request, "signing/verify.html", {"report": report, "error": error})
+
+
+def _doc(request, pk, action):
+    try:
+        return doc_services.get_for(request.user, pk, action=action)
+    except WorkflowError as exc:
+        raise Http404(str(exc.message)) from exc
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sign_confirm(request, pk):
+    document = _doc(request, pk, access.Action.VIEW)
+    if request.method == "POST":
+        try:
+            services.sign_document(request.user, pk, expected_state=State.APPROVED,
+                                   comment=request.POST.get("comment", ""))
+            messages.success(request, _("The document was digitally signed."))
+            return redirect("documents:detail", pk=pk)
+        except WorkflowError as exc:
+            messages.error(request, str(exc.message))
+    can_sign = access.can(request.user, access.Action.SIGN, document)
+    return render(request, "signing/sign_confirm.html",
+                  {"document": document, "can_sign": can_sign})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def issue_confirm(request, pk):
+    document = _doc(request, pk, access.Action.VIEW)
+    if request.method == "POST":
+        try:
+            document = services.issue_document(request.user, pk, expected_state=State.SIGNED)
+            messages.success(request, _("Issued as %(symbol)s.") % {"symbol": document.symbol})
+            return redirect("documents:detail", pk=pk)
+        except WorkflowError as exc:
+            messages.error(request, str(exc.message))
+    return render(request, "signing/issue_confirm.html", {
+        "document": document,
+        "can_issue": access.can(request.user, access.Action.ISSUE, document)})
+
+
+@login_required
+def pdf_download(request, pk, stage):
+    """The PDF at a stage; "rendered" is made on demand for the sign preview."""
+    document = _doc(request, pk, access.Action.VIEW)
+    if stage not in PdfStage.values:
+        raise Http404()
+    try:
+        if stage == PdfStage.RENDERED:
+            pdf = services.ensure_rendered(document, request.user)
+        else:
+            pdf = services.latest(document, stage)
+    except (WorkflowError, NotFound) as exc:
+        raise Http404(str(getattr(exc, "message", exc))) from exc
+    if pdf is None:
+        raise Http404()
+    name = f"{document.symbol or document.pk}-{stage}.pdf".replace("/", "-")
+    return FileResponse(pdf.blob.open("rb"), content_type="application/pdf", filename=name,
+                        as_attachment=request.GET.get("download") == "1")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def batch_issue(request):
+    """Issue many signed documents at once; each result (success or reason) is listed."""
+    pending = access.visible_documents(request.user).filter(state=State.SIGNED)
+    pending = [d for d in pending.select_related("unit", "document_type")
+               if access.can(request.user, access.Action.ISSUE, d)]
+    results = None
+    if request.method == "POST":
+        chosen = [int(v) for v in request.POST.getlist("documents") if v.isdigit()]
+        results = services.issue_many(request.user, chosen)
+        pending = [d for d in pending if d.pk not in {r["pk"] for r in results if r["ok"]}]
+    return render(request, "signing/batch_issue.html",
+                  {"documents": pending, "results": results})

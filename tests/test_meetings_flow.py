@@ -1,0 +1,305 @@
+"""Meeting flow: preparation, approval, publication, the session, the record, follow-up."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from tests.factories import advance, draft
+from tests.meeting_helpers import in_session, people, prepared, published, schedule
+from workflow import access
+from workflow.audit.services import history
+from workflow.documents.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from workflow.meetings import services
+from workflow.meetings.models import (
+    Attendance,
+    FollowUpTask,
+    MeetingState,
+    Notification,
+    Paper,
+    PrivateNote,
+)
+
+
+def test_schedule_seats_chair_and_secretary(org):
+    meeting = schedule(org)
+    roles = dict(meeting.participants.filter(user__isnull=False).values_list("user_id", "role"))
+    cast = people(org)
+    assert roles[cast["chair"].pk] == "chair"
+    assert roles[cast["secretary"].pk] == "secretary"
+    assert meeting.participants.filter(guest_name="Ông Nguyễn Văn Khách").exists()
+    assert [e.action for e in history(meeting)] == ["meeting.schedule"]
+
+
+def test_bad_input_gets_clear_errors(org):
+    cast = people(org)
+    unit = org.units["province"]
+    base = {"title": "X", "starts_at": "2030-01-01T08:00", "chair": cast["chair"].pk,
+            "secretary": cast["secretary"].pk}
+    with pytest.raises(InvalidInput):
+        services.schedule_meeting(cast["secretary"], unit=unit, data={**base, "title": " "})
+    with pytest.raises(InvalidInput):
+        services.schedule_meeting(cast["secretary"], unit=unit,
+                                  data={**base, "starts_at": "tomorrow"})
+    with pytest.raises(InvalidInput):
+        services.schedule_meeting(cast["secretary"], unit=unit,
+                                  data={**base, "ends_at": "2029-12-31T08:00"})
+    with pytest.raises(InvalidInput):
+        services.schedule_meeting(cast["secretary"], unit=unit, data={**base, "chair": 999999})
+    with pytest.raises(NotAllowed):
+        services.schedule_meeting(cast["other_unit"], unit=unit, data=base)
+
+
+def test_cannot_publish_until_papers_approved(org):
+    cast = people(org)
+    meeting = schedule(org)
+    item = services.add_agenda_item(cast["secretary"], meeting.pk, data={"title": "Mục 1"})
+    paper = services.draft_paper(cast["secretary"], item.pk, subject="Tờ trình",
+                                 body="<p>Nội dung</p>")
+    assert paper.source == "drafted"
+    # The secretary sends the papers: their own drafts are submitted into the document flow.
+    services.send_papers_for_approval(cast["secretary"], meeting.pk)
+    paper.document.refresh_from_db()
+    assert paper.document.state == "submitted"
+    with pytest.raises(InvalidInput, match="not approved"):
+        services.publish_meeting(cast["chair"], meeting.pk)
+    advance(org, paper.document, "approved")
+    with pytest.raises(NotAllowed):
+        services.publish_meeting(cast["secretary"], meeting.pk)  # only the chair publishes
+    meeting = services.publish_meeting(cast["chair"], meeting.pk)
+    assert meeting.state == MeetingState.PUBLISHED
+
+
+def test_publish_notifies_and_drafts_invitation(org, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    cast = people(org)
+    for person in (cast["delegate"], cast["delegate2"]):
+        person.email = f"{person.username}@example.org"
+        person.save()
+    meeting = prepared(org)
+    meeting.wants_invitation = True
+    meeting.save()
+    with pytest.raises(NotFound):
+        # Participants do not even see a meeting before it is published.
+        services.get_meeting(cast["delegate"], meeting.pk)
+    meeting = services.publish_meeting(cast["chair"], meeting.pk)
+    assert meeting.invitation is not None
+    assert meeting.invitation.document_type.abbreviation == "GM"
+    assert meeting.invitation.state == "draft"
+    assert Notification.objects.filter(user=cast["delegate"]).exists()
+    assert Notification.objects.filter(user=cast["commune_delegate"]).exists()
+    assert not Notification.objects.filter(user=cast["outsider"]).exists()
+    assert services.get_meeting(cast["delegate"], meeting.pk).pk == meeting.pk
+
+
+def test_publish_sends_email_after_commit(org, settings, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    cast = people(org)
+    cast["delegate"].email = "d@example.org"
+    cast["delegate"].save()
+    meeting = prepared(org)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.publish_meeting(cast["chair"], meeting.pk)
+    assert [m.to for m in mail.outbox] == [["d@example.org"]]
+
+
+def test_attendance_and_delegation(org):
+    cast = people(org)
+    meeting = published(org)
+    services.respond(cast["delegate"], meeting.pk, answer="confirm")
+    seat = services.respond(cast["delegate2"], meeting.pk, answer="delegate",
+                            delegate_to=cast["outsider"].pk)
+    assert seat.attendance == Attendance.DELEGATED
+    # The stand-in now has a seat of their own, and the one who delegated cannot vote.
+    assert access.can_meeting(cast["outsider"], "view", meeting)
+    with pytest.raises(InvalidInput):
+        services.respond(cast["delegate"], meeting.pk, answer="maybe")
+    meeting = services.start_meeting(cast["secretary"], meeting.pk)
+    assert not access.can_meeting(cast["delegate2"], "ballot", meeting)
+    assert access.can_meeting(cast["outsider"], "check_in", meeting)
+
+
+def test_session_items_speakers_votes(org):
+    cast = people(org)
+    meeting = in_session(org)
+    first, second = list(meeting.items.order_by("order"))
+    assert meeting.current_item_id == first.pk
+    v0 = meeting.room_version
+    meeting = services.step_item(cast["secretary"], meeting.pk)
+    assert meeting.current_item_id == second.pk and meeting.room_version > v0
+    with pytest.raises(NotAllowed):
+        services.set_current_item(cast["delegate"], meeting.pk, first.pk)
+
+    services.request_to_speak(cast["delegate"], meeting.pk)
+    services.request_to_speak(cast["delegate2"], meeting.pk)
+    services.request_to_speak(cast["delegate"], meeting.pk)  # a second click: same request
+    nxt = services.next_speaker(cast["chair"], meeting.pk)
+    assert nxt.user == cast["delegate"]
+    nxt = services.next_speaker(cast["chair"], meeting.pk)
+    assert nxt.user == cast["delegate2"]
+
+    for who in ("delegate", "delegate2", "chair"):
+        services.check_in(cast[who], meeting.pk)
+    vote = services.open_vote(cast["chair"], meeting.pk, question="Thông qua báo cáo?")
+    assert vote.eligible_count == 3
+    with pytest.raises(NotAllowed):
+        services.open_vote(cast["delegate"], meeting.pk, question="?")
+    services.cast_ballot(cast["delegate"], vote.pk, "yes")
+    services.cast_ballot(cast["delegate2"], vote.pk, "no")
+    with pytest.raises(Conflict):
+        services.cast_ballot(cast["delegate"], vote.pk, "no")
+    with pytest.raises(InvalidInput):
+        services.cast_ballot(cast["chair"], vote.pk, "maybe")
+    with pytest.raises(InvalidInput, match="Check in"):
+        services.cast_ballot(cast["commune_delegate"], vote.pk, "yes")
+    vote = services.close_vote(cast["chair"], vote.pk)
+    with pytest.raises(Conflict, match="closed"):
+        services.cast_ballot(cast["chair"], vote.pk, "yes")
+    vote.refresh_from_db()
+    assert (vote.yes_count, vote.no_count, vote.abstain_count) == (1, 1, 0)
+    result = services.vote_result(vote)
+    assert result["names"]["yes"] == [str(cast["delegate"])]
+
+
+def test_secret_vote_keeps_no_choice(org):
+    cast = people(org)
+    meeting = in_session(org)
+    services.check_in(cast["delegate"], meeting.pk)
+    vote = services.open_vote(cast["chair"], meeting.pk, question="Bầu?", secret=True)
+    ballot = services.cast_ballot(cast["delegate"], vote.pk, "no")
+    assert ballot.choice == ""
+    vote.refresh_from_db()
+    assert vote.no_count == 1
+    assert "names" not in services.vote_result(vote)
+
+
+def test_close_minutes_conclusion_tasks(org):
+    cast = people(org)
+    meeting = in_session(org)
+    services.check_in(cast["delegate"], meeting.pk)
+    services.request_to_speak(cast["delegate"], meeting.pk)
+    services.next_speaker(cast["chair"], meeting.pk)
+    vote = services.open_vote(cast["chair"], meeting.pk, question="Thông qua?")
+    services.cast_ballot(cast["delegate"], vote.pk, "yes")
+    with pytest.raises(InvalidInput, match="open vote"):
+        services.close_meeting(cast["secretary"], meeting.pk, paperless=True)
+    services.close_vote(cast["chair"], vote.pk)
+    with pytest.raises(InvalidInput, match="paper"):
+        services.close_meeting(cast["secretary"], meeting.pk, paperless=False)
+    meeting = services.close_meeting(cast["secretary"], meeting.pk, paperless=True)
+    assert meeting.state == MeetingState.CLOSED and meeting.paperless is True
+
+    minutes = services.draft_minutes(cast["secretary"], meeting.pk)
+    assert minutes.document_type.abbreviation == "BB" and minutes.state == "draft"
+    assert "Thông qua?" in minutes.body and str(cast["delegate"]) in minutes.body
+    assert "Báo cáo tình hình" in minutes.body
+    task = services.add_task(cast["secretary"], meeting.pk, title="Tổng hợp ý kiến",
+                             owner=cast["delegate"].pk, due_date="2030-01-31")
+    with pytest.raises(InvalidInput):
+        services.add_task(cast["secretary"], meeting.pk, title="x", owner=cast["delegate"].pk,
+                          due_date="31/01/2030")
+    conclusion = services.draft_conclusion(cast["secretary"], meeting.pk,
+                                           text="Hội nghị thống nhất <script>x</script>")
+    assert "Tổng hợp ý kiến" in conclusion.body and "<script>" not in conclusion.body
+    # Both enter the normal outgoing flow.
+    advance(org, minutes, "issued")
+    minutes.refresh_from_db()
+    assert minutes.symbol.startswith("01/BB")
+    meeting = services.conclude_meeting(cast["chair"], meeting.pk)
+    assert meeting.state == MeetingState.CONCLUDED
+    with pytest.raises(NotAllowed):
+        services.set_task_state(cast["delegate2"], task.pk, done=True)
+    task = services.set_task_state(cast["delegate"], task.pk, done=True)
+    assert task.state == "done"
+    assert list(services.tasks_for(cast["delegate"])) == [task]
+    actions = [e.action for e in history(meeting)]
+    for expected in ("meeting.publish", "meeting.start", "meeting.close", "meeting.minutes",
+                     "meeting.conclusion", "meeting.conclude"):
+        assert expected in actions
+
+
+def test_cancel_postpone_reschedule(org):
+    cast = people(org)
+    meeting = published(org)
+    with pytest.raises(InvalidInput):
+        services.postpone_meeting(cast["secretary"], meeting.pk, reason="")
+    meeting = services.postpone_meeting(cast["secretary"], meeting.pk, reason="Bão")
+    assert meeting.state == MeetingState.POSTPONED
+    meeting = services.reschedule_meeting(cast["secretary"], meeting.pk,
+                                          starts_at="2031-03-01T08:00")
+    assert meeting.state == MeetingState.DRAFT
+    meeting = services.cancel_meeting(cast["chair"], meeting.pk, reason="Không cần")
+    assert meeting.state == MeetingState.CANCELLED
+    with pytest.raises(Conflict):
+        services.start_meeting(cast["chair"], meeting.pk)
+
+
+def test_double_click_on_start_is_refused(org):
+    meeting = published(org)
+    services.start_meeting(meeting.secretary, meeting.pk, expected_state="published")
+    with pytest.raises(Conflict):
+        services.start_meeting(meeting.secretary, meeting.pk, expected_state="published")
+
+
+def test_private_notes_are_private(org):
+    cast = people(org)
+    meeting = published(org)
+    paper = meeting.papers.first()
+    services.save_note(cast["delegate"], paper.pk, text="Ghi chú riêng của tôi")
+    assert services.get_note(cast["delegate"], paper.pk) == "Ghi chú riêng của tôi"
+    assert services.get_note(cast["delegate2"], paper.pk) == ""
+    with pytest.raises(NotFound):
+        services.get_note(cast["other_unit"], paper.pk)
+    with pytest.raises(InvalidInput):
+        services.save_note(cast["delegate"], paper.pk, text="x" * 30000)
+    assert PrivateNote.objects.count() == 1
+
+
+def test_restricted_paper_and_replacement_keep_versions(org):
+    cast = people(org)
+    meeting = published(org)
+    paper = meeting.papers.order_by("pk").first()
+    services.restrict_paper(cast["secretary"], paper.pk, user_ids=[cast["delegate"].pk])
+    paper = Paper.objects.get(pk=paper.pk)
+    assert access.can_read_paper(cast["delegate"], paper)
+    # A participant from a commune reads unrestricted papers only.
+    other = meeting.papers.exclude(pk=paper.pk).first()
+    assert access.can_read_paper(cast["commune_delegate"], other)
+    assert access.visible_documents(cast["commune_delegate"]).filter(pk=other.document_id).exists()
+    assert not access.can_read_paper(cast["commune_delegate"], paper)
+    assert not access.visible_documents(cast["commune_delegate"]).filter(
+        pk=paper.document_id).exists()
+    old_doc = paper.document_id
+    new = advance(org, draft(org, type_code="bao-cao", subject="Báo cáo (sửa)"), "approved")
+    Notification.objects.all().delete()
+    paper = services.replace_paper(cast["secretary"], paper.pk, document=new)
+    assert paper.changed_after_publication and paper.previous_documents == [old_doc]
+    # Only those who may read the paper are told.
+    assert set(Notification.objects.values_list("user_id", flat=True)) == {cast["delegate"].pk}
+    assert any(v.file.document_id == old_doc for v in services.paper_versions(paper))
+
+
+def test_paperless_report_against_targets(org):
+    cast = people(org)
+    for paperless in (True, True, False):
+        meeting = in_session(org)
+        services.close_meeting(cast["secretary"], meeting.pk, paperless=paperless,
+                               reason="" if paperless else "Máy chiếu hỏng")
+    rows = services.paperless_report(cast["chair"])
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.held, row.paperless, row.target) == (3, 2, 100)
+    assert row.percent == 66.7 and row.meets_target is False
+    summary = services.level_summary(rows)
+    assert summary[0]["units_on_target"] == 0
+    assert services.paperless_report(cast["other_unit"]) == []
+
+
+def test_followup_task_owner_sees_notification(org):
+    cast = people(org)
+    meeting = in_session(org)
+    services.close_meeting(cast["secretary"], meeting.pk, paperless=True)
+    services.add_task(cast["secretary"], meeting.pk, title="Báo cáo kết quả",
+                      owner=cast["delegate2"].pk)
+    assert FollowUpTask.objects.filter(owner=cast["delegate2"]).count() == 1
+    assert Notification.objects.filter(user=cast["delegate2"], text__contains="Báo cáo kết quả")

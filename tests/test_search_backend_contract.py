@@ -1,0 +1,167 @@
+"""One contract for every search backend.
+
+Runs against the embedded tantivy backend always, and against Elasticsearch
+whenever ``ES_URL`` points at a cluster (skipped otherwise: no cluster is
+installed in CI, and nothing here imitates one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+
+import pytest
+
+from search.backends.base import PageRef, SearchDocument, SearchRequest
+from search.backends.embedded import EmbeddedBackend
+from search.service import parse_query
+
+ES_URL = os.environ.get("ES_URL", "")
+
+
+@pytest.fixture(params=["embedded", "elasticsearch"])
+def backend(request, tmp_path):
+    if request.param == "embedded":
+        yield EmbeddedBackend(tmp_path / f"idx-{uuid.uuid4().hex}")
+        return
+    if not ES_URL:
+        pytest.skip("ES_URL is not set: no Elasticsearch cluster to run the contract against")
+    from search.backends.elastic import ElasticBackend
+
+    es = ElasticBackend(ES_URL, index=f"mttq-test-{uuid.uuid4().hex[:10]}")
+    yield es
+    es.drop()
+
+
+def doc(i: int, *, version: int = 1, acl=("group:a",), subject="", pages=(), **kw):
+    return SearchDocument(
+        id=i, version=version, unit_id=kw.pop("unit_id", 1), unit_name="Đơn vị",
+        state=kw.pop("state", "issued"), type=kw.pop("type", "ke-hoach"), type_name="Kế hoạch",
+        year=kw.pop("year", 2023), date=kw.pop("date", dt.datetime(2023, 1, i % 28 + 1,
+                                                                   tzinfo=dt.UTC)),
+        subject=subject, pages=list(pages),
+        page_refs=[PageRef(100 + i, n + 1, "f.pdf") for n in range(len(pages))],
+        acl=list(acl), **kw,
+    )
+
+
+def run(backend, text, acl=("group:a",), **kw):
+    parsed = parse_query(text)
+    backend.refresh()
+    return backend.search(SearchRequest(terms=parsed.terms, phrases=parsed.phrases,
+                                        acl=list(acl), **kw))
+
+
+def ids(results):
+    return [h.id for h in results.hits]
+
+
+CORPUS = [
+    doc(1, subject="Kế hoạch giám sát năm 2023", pages=["Trang đầu", "Giám sát việc thực hiện"]),
+    doc(2, subject="Báo cáo phản biện xã hội", type="bao-cao", year=2024,
+        pages=["Hội nghị phản biện xã hội về dự thảo"]),
+    doc(3, subject="Xã hội hóa phản biện", pages=["xã hội phản biện theo thứ tự khác"]),
+    doc(4, subject="Thông báo hòa giải ở cơ sở", pages=["Tổ hòa giải khu dân cư"]),
+    doc(5, subject="Bí mật của đơn vị khác", acl=("group:b",), unit_id=2,
+        pages=["giám sát nội bộ"]),
+    doc(6, subject="Kế hoạch số 05", symbol="05/KH-MTTQ", number=5,
+        pages=["Kế hoạch tổ chức"]),
+    doc(7, subject="Kế hoạch số 05 khác", symbol="05/KH-UBND", number=5, acl=("group:b",),
+        unit_id=2),
+]
+
+
+@pytest.fixture
+def loaded(backend):
+    assert backend.index(CORPUS) == len(CORPUS)
+    backend.refresh()
+    return backend
+
+
+def test_accents_fold_and_rank(loaded):
+    assert set(ids(run(loaded, "giam sat"))) == {1}
+    assert ids(run(loaded, "giám sát")) == [1]
+    assert set(ids(run(loaded, "hoa giai"))) == {4}
+    assert set(ids(run(loaded, "hoà giải"))) == {4}  # old tone placement
+
+
+def test_phrase_respects_order(loaded):
+    assert ids(run(loaded, '"phản biện xã hội"')) == [2]
+    assert set(ids(run(loaded, '"xã hội phản biện"'))) == {3}
+    assert ids(run(loaded, '"phan bien xa hoi"')) == [2]
+
+
+def test_acl_applies_before_counting_and_facets(loaded):
+    results = run(loaded, "giám sát", facets=True)
+    assert results.total == 1 and ids(results) == [1]
+    assert sum(results.facets["unit"].values()) == 1
+    assert "2" not in results.facets["unit"]
+    other = run(loaded, "giám sát", acl=("group:b",))
+    assert ids(other) == [5]
+    assert run(loaded, "giám sát", acl=()).total == 0
+
+
+def test_facets_and_filters(loaded):
+    everything = run(loaded, "", facets=True)
+    assert everything.total == 5
+    assert everything.facets["type"] == {"ke-hoach": 4, "bao-cao": 1}
+    assert everything.facets["year"] == {"2023": 4, "2024": 1}
+    filtered = run(loaded, "", filters={"type": ["bao-cao"]})
+    assert ids(filtered) == [2]
+    assert run(loaded, "", filters={"year": ["2024"]}).total == 1
+    assert run(loaded, "", filters={"year": ["abc"]}).total == 0
+
+
+def test_pages_come_back_for_snippets(loaded):
+    hit = run(loaded, "thực hiện").hits[0]
+    assert hit.id == 1
+    assert hit.pages == ["Trang đầu", "Giám sát việc thực hiện"]
+    assert hit.page_refs[1].page == 2 and hit.page_refs[1].file_version_id == 101
+
+
+def test_sort_by_date_and_paging(loaded):
+    by_date = run(loaded, "", sort="date", limit=2)
+    assert by_date.total == 5 and len(by_date.hits) == 2
+    second = run(loaded, "", sort="date", limit=2, offset=2)
+    assert not set(ids(by_date)) & set(ids(second))
+
+
+def test_stale_version_never_overwrites(loaded):
+    loaded.index([doc(1, version=5, subject="Phiên bản mới")])
+    loaded.index([doc(1, version=3, subject="Phiên bản cũ")])
+    loaded.refresh()
+    assert ids(run(loaded, "phiên bản mới")) == [1]
+    assert run(loaded, "phiên bản cũ").total == 0
+    assert loaded.versions()["document:1"] == 5
+    # The same version again is harmless (idempotent).
+    loaded.index([doc(1, version=5, subject="Phiên bản mới")])
+    loaded.refresh()
+    assert run(loaded, "phiên bản").total == 1
+
+
+def test_delete_and_versions(loaded):
+    loaded.delete(["document:4"])
+    loaded.refresh()
+    assert run(loaded, "hòa giải").total == 0
+    versions = loaded.versions()
+    assert "document:4" not in versions and versions["document:1"] == 1
+
+
+def test_suggest_symbols_respects_acl(loaded):
+    assert loaded.suggest("05/KH", ["group:a"]) == ["05/KH-MTTQ"]
+    assert loaded.suggest("05/kh-u", ["group:a"]) == []
+    assert loaded.suggest("05", ["group:b"]) == ["05/KH-UBND"]
+    assert loaded.suggest("", ["group:a"]) == []
+
+
+def test_rebuild_replaces_everything(loaded):
+    count = loaded.rebuild(iter([[doc(10, subject="Chỉ còn văn bản này")]]))
+    loaded.refresh()
+    assert count == 1
+    assert ids(run(loaded, "")) == [10]
+
+
+@pytest.mark.parametrize("text", ['"unclosed', "(((", "title:x*", "~!@#", "a" * 500, '""'])
+def test_odd_queries_do_not_raise(loaded, text):
+    assert run(loaded, text).total >= 0

@@ -1,0 +1,146 @@
+"""``seed_demo`` builds the Nghệ An shape from the seeds, idempotently."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from workflow import access
+from workflow.audit.models import AuditEntry
+from workflow.documents.models import (
+    Document,
+    DocumentType,
+    OutgoingRegister,
+    RegisterEntry,
+    ReviewRule,
+    State,
+)
+from workflow.organisation import demo
+from workflow.organisation.models import Department, Level, Membership, Unit, User
+
+DISTRICT_NAMES = {
+    "Ủy ban MTTQ Việt Nam thành phố Vinh",
+    "Ủy ban MTTQ Việt Nam thị xã Cửa Lò",
+    "Ủy ban MTTQ Việt Nam thị xã Thái Hòa",
+    "Ủy ban MTTQ Việt Nam thị xã Hoàng Mai",
+    *(
+        f"Ủy ban MTTQ Việt Nam huyện {name}"
+        for name in [
+            "Anh Sơn", "Con Cuông", "Diễn Châu", "Đô Lương", "Hưng Nguyên", "Kỳ Sơn",
+            "Nam Đàn", "Nghi Lộc", "Nghĩa Đàn", "Quế Phong", "Quỳ Châu", "Quỳ Hợp",
+            "Quỳnh Lưu", "Tân Kỳ", "Thanh Chương", "Tương Dương", "Yên Thành",
+        ]
+    ),
+}
+
+MODELS = [Level, Unit, Department, User, Membership, DocumentType, ReviewRule, Document,
+          OutgoingRegister, RegisterEntry, AuditEntry]
+
+
+def seed() -> str:
+    out = io.StringIO()
+    started = time.perf_counter()
+    call_command("seed_demo", stdout=out)
+    # Measured and shown (pytest -s), never asserted: speed belongs to benchmarks.
+    print(f"seed_demo took {time.perf_counter() - started:.2f} s")
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in MODELS}
+
+
+@pytest.mark.django_db
+def test_seed_builds_the_nghe_an_shape_and_is_idempotent():
+    output = seed()
+    province = Unit.objects.get(parent=None)
+    assert province.name == "Ủy ban MTTQ Việt Nam tỉnh Nghệ An"
+    districts = Unit.objects.filter(parent=province)
+    communes = Unit.objects.filter(parent__parent=province)
+    assert districts.count() == 21
+    assert set(districts.values_list("name", flat=True)) == DISTRICT_NAMES
+    assert communes.count() == 460
+    assert Unit.objects.count() == 1 + 21 + 460
+    assert all(c.path.startswith(c.parent.path) for c in communes.select_related("parent"))
+    assert Unit.objects.filter(name="Ủy ban MTTQ Việt Nam xã Kim Liên").exists()
+    assert set(Level.objects.values_list("code", flat=True)) >= {"tinh", "huyen", "xa",
+                                                                 "khu-dan-cu"}
+    # Every demo account is listed with the shared password.
+    assert demo.DEMO_PASSWORD in output
+    for level, roles in demo.PEOPLE.items():
+        for suffix, *_rest in roles.values():
+            assert f"{level}.{suffix}" in output
+
+    before = counts()
+    second = seed()
+    assert counts() == before, "seeding twice must change nothing"
+    assert "tinh.chuyenvien" in second
+
+
+@pytest.mark.django_db
+def test_demo_people_hold_one_role_each_in_three_units():
+    seed()
+    for level, unit_name in [
+        ("tinh", "Ủy ban MTTQ Việt Nam tỉnh Nghệ An"),
+        ("huyen", "Ủy ban MTTQ Việt Nam huyện Nam Đàn"),
+        ("xa", "Ủy ban MTTQ Việt Nam xã Kim Liên"),
+    ]:
+        for role, (suffix, full_name, _title, _dept) in demo.PEOPLE[level].items():
+            user = User.objects.get(username=f"{level}.{suffix}")
+            assert user.full_name == full_name
+            assert user.check_password(demo.DEMO_PASSWORD)
+            assert Membership.objects.filter(user=user, role=role,
+                                              unit__name=unit_name).exists()
+    admin = User.objects.get(username="tinh.quantri")
+    assert admin.is_staff and admin.is_superuser
+    assert not User.objects.get(username="xa.quantri").is_staff
+
+
+@pytest.mark.django_db
+def test_demo_document_types_rules_and_documents():
+    seed()
+    types = dict(DocumentType.objects.values_list("code", "abbreviation"))
+    assert types["ke-hoach"] == "KH"
+    assert types["quy-dinh"] == "QyĐ"
+    assert types["cong-van"] == ""
+    assert {"thong-tri", "ket-luan", "phan-bien-xa-hoi"} <= set(types)
+    rules = {r.document_type.code: r.steps for r in ReviewRule.objects.select_related(
+        "document_type")}
+    assert rules == {"cong-van": ["head"], "ke-hoach": ["head", "leader"]}
+
+    states = set(Document.objects.values_list("state", flat=True))
+    assert {State.DRAFT, State.SUBMITTED, State.REVIEWED, State.APPROVED, State.SIGNED,
+            State.ISSUED, State.ARCHIVED, State.RETURNED} <= states
+    symbols = set(Document.objects.exclude(symbol="").values_list("symbol", flat=True))
+    assert "01/KH-MTTQ-BTT" in symbols
+    assert "01/QĐ-HĐTĐKT" in symbols  # the council's own series
+
+    # The province's issued plan reached every district: Nam Đàn's people see it.
+    plan = Document.objects.get(symbol="01/KH-MTTQ-BTT", unit__parent=None)
+    member = User.objects.get(username="huyen.uyvien")
+    assert access.can(member, "view", plan)
+    # Work is waiting for the right people.
+    assert access.inbox(User.objects.get(username="tinh.truongban")).exists()
+    assert access.inbox(User.objects.get(username="tinh.vanthu")).exists()
+    assert access.inbox(User.objects.get(username="huyen.lanhdao")).exists()
+
+
+@pytest.mark.django_db
+def test_seed_refuses_production(monkeypatch):
+    monkeypatch.setenv("MTTQ_PRODUCTION", "1")
+    with pytest.raises(CommandError):
+        call_command("seed_demo", stdout=io.StringIO())
+    assert not Unit.objects.exists()
+
+
+def test_commune_counts_add_up_to_the_seeds():
+    assert sum(count for *_rest, count, _names in demo.DISTRICTS) == 460
+    assert len(demo.DISTRICTS) == 21
+    for district in demo.DISTRICTS:
+        names = demo.commune_names(district)
+        assert len(names) == district[3]
+        assert len(set(names)) == len(names)

@@ -1,0 +1,61 @@
+"""Keys outside PKCS#12 files: a SoftHSM2 token (PKCS#11) and a CSC remote signing service."""
+
+from __future__ import annotations
+
+import pytest
+
+from signing.models import KeyKind, PdfStage, SealProfile, SignedPdf, SigningKey
+from signing.signers import set_secret
+from signing.validation import verify_pdf
+from tests.factories import advance, draft
+from tests.signing_fixtures import check_with_tools
+from workflow.documents import services
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+
+
+def signed_document(env):
+    org = env["org"]
+    doc = draft(org, type_code="ke-hoach", subject="Kế hoạch giám sát năm 2025",
+                body="<p>Căn cứ Điều lệ Mặt trận Tổ quốc Việt Nam;</p>")
+    doc = advance(org, doc, "approved")
+    return services.perform(env["leader"], doc.pk, "sign", expected_state="approved")
+
+
+def test_issue_with_seal_key_on_softhsm_token(signing_env, softhsm, tmp_path):
+    env = signing_env
+    key = SigningKey(label="Seal (SoftHSM2)", kind=KeyKind.PKCS11, pkcs11_module=softhsm.module,
+                     token_label=softhsm.label, key_label="seal", cert_label="seal")
+    set_secret(key, softhsm.pin)
+    key.save()
+    SealProfile.objects.filter(unit=env["org"].units["province"]).update(key=key)
+
+    doc = signed_document(env)
+    doc = services.perform(env["clerk"], doc.pk, "issue", expected_state="signed")
+    assert doc.state == "issued"
+    data = SignedPdf.objects.get(document=doc, stage=PdfStage.ISSUED).read()
+    report = verify_pdf(data)
+    assert report.ok, report.as_dict()
+    person, seal, stamp = report.signatures
+    assert seal.signer == "Ủy ban MTTQ tỉnh (DEMO)" and seal.trusted and seal.level == "B-LTA"
+    assert person.modification == "FORM_FILLING" and person.intact and person.valid
+    assert stamp.kind == "timestamp" and stamp.valid
+    path = tmp_path / "issued-hsm.pdf"
+    path.write_bytes(data)
+    check_with_tools(path, 2)
+
+
+def test_wrong_token_pin_is_refused(signing_env, softhsm):
+    from signing.services import SigningRefused
+
+    env = signing_env
+    key = SigningKey(label="Seal (SoftHSM2)", kind=KeyKind.PKCS11, pkcs11_module=softhsm.module,
+                     token_label=softhsm.label, key_label="seal")
+    set_secret(key, "000000")
+    key.save()
+    SealProfile.objects.filter(unit=env["org"].units["province"]).update(key=key)
+    doc = signed_document(env)
+    with pytest.raises(SigningRefused):
+        services.perform(env["clerk"], doc.pk, "issue")
+    doc.refresh_from_db()
+    assert doc.state == "signed" and doc.number is None

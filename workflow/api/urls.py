@@ -1,0 +1,38 @@
+"""Addresses of the REST API, mounted under /api/."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from . import views
+
+app_name = "api"
+urlpatterns = [
+    path("auth/token/", views.TokenView.as_view(), name="token"),
+    path("documents/", views.DocumentListView.as_view(), name="document-list"),
+    path("documents/<int:pk>/", views.DocumentDetailView.as_view(), name="document-detail"),
+    path("documents/<int:pk>/files/", views.DocumentFilesView.as_view(), name="document-files"),
+    path(
+        "documents/<int:pk>/versions/<int:version_id>/download/",
+        views.VersionDownloadView.as_view(),
+        name="document-version-download",
+    ),
+    path(
+        "documents/<int:pk>/comments/",
+        views.DocumentCommentsView.as_view(),
+        name="document-comments",
+    ),
+    path(
+        "documents/<int:pk>/transitions/<str:action>/",
+        views.DocumentTransitionView.as_view(),
+        name="document-transition",
+    ),
+    path(
+        "documents/<int:pk>/history/", views.DocumentHistoryView.as_view(), name="document-history"
+    ),
+    path("inbox/", views.InboxView.as_view(), name="inbox"),
+    path("document-types/", views.DocumentTypeListView.as_view(), name="document-types"),
+    path("units/", views.UnitListView.as_view(), name="units"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+]

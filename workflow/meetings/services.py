@@ -1,0 +1,1415 @@
+"""Domain operations on meetings: preparation, the room, the record and the follow-up.
+
+Views, the REST API and management commands call these functions only. Each one
+runs in a transaction, checks :func:`workflow.access.can_meeting`, writes an audit
+record and bumps the meeting's ``room_version`` when an open meeting room must
+show the change (the room polls that number).
+
+Lock order, to stay free of deadlocks on PostgreSQL: a vote row before its
+meeting row; otherwise the meeting row alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime, parse_time
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed, has_transition_perm
+
+from workflow import access
+from workflow.access import MeetingAction as A
+from workflow.audit.services import record
+from workflow.documents import services as documents
+from workflow.documents.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from workflow.documents.models import (
+    OPEN_STATES,
+    PUBLISHED_STATES,
+    Document,
+    DocumentType,
+    FileKind,
+    FileVersion,
+)
+from workflow.documents.models import State as DocState
+from workflow.organisation.models import Unit, User
+
+from .models import (
+    PUBLIC_STATES,
+    VOTING_ROLES,
+    AgendaItem,
+    Attendance,
+    Ballot,
+    Choice,
+    FollowUpTask,
+    Kind,
+    Meeting,
+    MeetingState,
+    Notification,
+    Paper,
+    PaperSource,
+    Participant,
+    ParticipantRole,
+    PrivateNote,
+    SpeakRequest,
+    SpeakState,
+    TaskState,
+    Vote,
+    VoteState,
+)
+
+APPROVED_ONWARDS = access.APPROVED_ONWARDS
+MAX_NOTE_CHARS = 20000
+
+# Paperless targets (DOMAIN §2) keyed by Level.code; override with the
+# MEETINGS_PAPERLESS_TARGETS setting. "strict" means "over", otherwise "at least".
+DEFAULT_PAPERLESS_TARGETS = {
+    "tinh": {"percent": 100, "strict": False},
+    "province": {"percent": 100, "strict": False},
+    "huyen": {"percent": 90, "strict": True},
+    "district": {"percent": 90, "strict": True},
+    "xa": {"percent": 80, "strict": True},
+    "commune": {"percent": 80, "strict": True},
+}
+
+
+def paperless_targets() -> dict:
+    return getattr(settings, "MEETINGS_PAPERLESS_TARGETS", DEFAULT_PAPERLESS_TARGETS)
+
+
+# --- loading and small helpers ----------------------------------------------------------------
+
+
+def _not_found() -> NotFound:
+    return NotFound(_("The meeting does not exist or you cannot see it."))
+
+
+def get_meeting(user, pk, *, action: str = A.VIEW, lock: bool = False) -> Meeting:
+    """Load a meeting the person may see (404 otherwise), optionally locked; check ``action``."""
+    qs = Meeting.objects.select_related("unit", "unit__level", "chair", "secretary")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    try:
+        meeting = qs.get(pk=pk)
+    except (Meeting.DoesNotExist, ValueError, TypeError):
+        raise _not_found() from None
+    if not access.can_meeting(user, A.VIEW, meeting):
+        raise _not_found()
+    if action != A.VIEW and not access.can_meeting(user, action, meeting):
+        raise NotAllowed(_("You cannot do this in this meeting now (it is “%(state)s”).")
+                         % {"state": meeting.get_state_display()})
+    return meeting
+
+
+def _bump(meeting: Meeting) -> None:
+    """Tell every open room that something changed (the meeting row is already locked)."""
+    meeting.room_version = F("room_version") + 1
+    meeting.save(update_fields=["room_version", "updated_at"])
+    meeting.refresh_from_db(fields=["room_version"])
+
+
+def _bump_id(meeting_id: int) -> None:
+    Meeting.objects.filter(pk=meeting_id).update(room_version=F("room_version") + 1)
+
+
+def meeting_url(meeting: Meeting) -> str:
+    return reverse("meetings:detail", args=[meeting.pk])
+
+
+def room_url(meeting: Meeting) -> str:
+    return reverse("meetings:room", args=[meeting.pk])
+
+
+def _user(value) -> User | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, User):
+        return value
+    try:
+        return User.objects.filter(pk=int(value), is_active=True).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def _required_user(value, message: str) -> User:
+    person = _user(value)
+    if person is None:
+        raise InvalidInput(message)
+    return person
+
+
+def notify(users: Iterable[User], text: str, url: str = "", *, email_subject: str = "") -> int:
+    """In-app notices, and e-mail after commit to those who have an address."""
+    people = {u.pk: u for u in users if u is not None}
+    Notification.objects.bulk_create(
+        [Notification(user_id=uid, text=text[:500], url=url[:300]) for uid in people]
+    )
+    if email_subject:
+        base = getattr(settings, "SITE_URL", "").rstrip("/")
+        body = f"{text}\n\n{base}{url}" if url else text
+        messages = [
+            (email_subject, body, settings.DEFAULT_FROM_EMAIL, [u.email])
+            for u in people.values() if u.email
+        ]
+        if messages:
+            transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
+    return len(people)
+
+
+def _participant_users(meeting: Meeting) -> list[User]:
+    return [p.user for p in meeting.participants.select_related("user") if p.user_id]
+
+
+def _parse_dt(value, message: str, *, required: bool = True):
+    if value in (None, ""):
+        if required:
+            raise InvalidInput(message)
+        return None
+    if isinstance(value, dt.datetime):
+        result = value
+    else:
+        try:
+            result = parse_datetime(str(value).strip())
+        except ValueError:
+            result = None
+        if result is None:
+            raise InvalidInput(message)
+    if timezone.is_naive(result):
+        result = timezone.make_aware(result)
+    return result
+
+
+def _parse_time(value, message: str):
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.time):
+        return value
+    try:
+        result = parse_time(str(value).strip())
+    except ValueError:
+        result = None
+    if result is None:
+        raise InvalidInput(message)
+    return result
+
+
+def _run_transition(user, pk, name: str, *args, expected_state: str | None = None,
+                    comment: str = "", **kwargs) -> Meeting:
+    """Apply one state change of the meeting exactly once, permission-checked and audited."""
+    with transaction.atomic():
+        meeting = get_meeting(user, pk, lock=True)
+        if expected_state and meeting.state != expected_state:
+            raise Conflict(_("This meeting is already “%(state)s”; your action was not applied "
+                             "again.") % {"state": meeting.get_state_display()})
+        method = getattr(meeting, name)
+        if not can_proceed(method, check_conditions=False):
+            raise Conflict(_("This is not possible while the meeting is “%(state)s”.")
+                           % {"state": meeting.get_state_display()})
+        if not has_transition_perm(method, user):
+            raise NotAllowed(_("You cannot do this in this meeting now (it is “%(state)s”).")
+                             % {"state": meeting.get_state_display()})
+        before = meeting.state
+        method(*args, **kwargs)
+        meeting.room_version += 1
+        meeting.save()
+        record(meeting, f"meeting.{name}", actor=user, from_state=before, to_state=meeting.state,
+               comment=comment)
+        return meeting
+
+
+# --- preparation ------------------------------------------------------------------------------
+
+
+def _clean_meeting_fields(data: dict, *, partial: bool) -> dict:
+    cleaned: dict = {}
+    if not partial or "title" in data:
+        title = (data.get("title") or "").strip()
+        if not title:
+            raise InvalidInput(_("The meeting needs a title."))
+        cleaned["title"] = title[:300]
+    if not partial or "kind" in data:
+        kind = data.get("kind") or Kind.PLENARY
+        if kind not in Kind.values:
+            raise InvalidInput(_("Unknown kind of meeting."))
+        cleaned["kind"] = kind
+    if not partial or "starts_at" in data:
+        cleaned["starts_at"] = _parse_dt(data.get("starts_at"),
+                                         _("Give a valid start date and time."))
+    if "ends_at" in data:
+        cleaned["ends_at"] = _parse_dt(data.get("ends_at"), _("Give a valid end date and time."),
+                                       required=False)
+    for name in ("place", "online_link"):
+        if name in data:
+            cleaned[name] = (data.get(name) or "").strip()[:255]
+    if cleaned.get("online_link") and not cleaned["online_link"].startswith(("https://",
+                                                                            "http://")):
+        raise InvalidInput(_("The online link must start with https:// or http://."))
+    if "wants_invitation" in data:
+        cleaned["wants_invitation"] = bool(data.get("wants_invitation"))
+    for name, message in (("chair", _("Choose the chair.")),
+                          ("secretary", _("Choose the secretary."))):
+        if not partial or name in data:
+            cleaned[name] = _required_user(data.get(name), message)
+    return cleaned
+
+
+def _check_times(meeting_like: dict | Meeting) -> None:
+    get = meeting_like.get if isinstance(meeting_like, dict) else (
+        lambda k: getattr(meeting_like, k))
+    starts, ends = get("starts_at"), get("ends_at")
+    if starts and ends and ends <= starts:
+        raise InvalidInput(_("The meeting must end after it starts."))
+
+
+def _ensure_seat(meeting: Meeting, person: User, role: str) -> Participant:
+    seat, created = Participant.objects.get_or_create(
+        meeting=meeting, user=person, defaults={"role": role})
+    if not created and role in (ParticipantRole.CHAIR, ParticipantRole.SECRETARY):
+        seat.role = role
+        seat.save(update_fields=["role"])
+    return seat
+
+
+@transaction.atomic
+def schedule_meeting(user, *, unit: Unit, data: dict, participant_ids: Iterable = (),
+                     guests: Iterable[str] = ()) -> Meeting:
+    if not access.can_schedule_meeting(user, unit):
+        raise NotAllowed(_("You cannot schedule meetings for this unit."))
+    cleaned = _clean_meeting_fields(data, partial=False)
+    _check_times(cleaned)
+    meeting = Meeting.objects.create(unit=unit, created_by=user, **cleaned)
+    _ensure_seat(meeting, meeting.chair, ParticipantRole.CHAIR)
+    _ensure_seat(meeting, meeting.secretary, ParticipantRole.SECRETARY)
+    for person_id in participant_ids:
+        person = _required_user(person_id, _("One of the participants does not exist."))
+        _ensure_seat(meeting, person, ParticipantRole.DELEGATE)
+    for name in guests:
+        if name.strip():
+            Participant.objects.create(meeting=meeting, guest_name=name.strip()[:200],
+                                       role=ParticipantRole.GUEST)
+    record(meeting, "meeting.schedule", actor=user, to_state=meeting.state, comment=meeting.title)
+    return meeting
+
+
+@transaction.atomic
+def update_meeting(user, pk, *, data: dict) -> Meeting:
+    meeting = get_meeting(user, pk, action=A.EDIT, lock=True)
+    cleaned = _clean_meeting_fields(data, partial=True)
+    for name, value in cleaned.items():
+        setattr(meeting, name, value)
+    _check_times(meeting)
+    meeting.save()
+    for role in ("chair", "secretary"):
+        if role in cleaned:
+            _ensure_seat(meeting, cleaned[role], role)
+    _bump(meeting)
+    record(meeting, "meeting.edit", actor=user, from_state=meeting.state, to_state=meeting.state)
+    if meeting.state == MeetingState.PUBLISHED and {"starts_at", "ends_at", "place",
+                                                    "online_link"} & set(cleaned):
+        notify(_participant_users(meeting),
+               _("The time or place of “%(title)s” changed.") % {"title": meeting.title},
+               meeting_url(meeting), email_subject=meeting.title)
+    return meeting
+
+
+@transaction.atomic
+def add_participant(user, pk, *, person=None, guest_name: str = "",
+                    role: str = ParticipantRole.DELEGATE) -> Participant:
+    meeting = get_meeting(user, pk, action=A.EDIT, lock=True)
+    if role not in ParticipantRole.values:
+        raise InvalidInput(_("Unknown role in the meeting."))
+    if person not in (None, ""):
+        person = _required_user(person, _("This person does not exist."))
+        if Participant.objects.filter(meeting=meeting, user=person).exists():
+            raise InvalidInput(_("%(name)s is already a participant.") % {"name": person})
+        seat = Participant.objects.create(meeting=meeting, user=person, role=role)
+        if meeting.state == MeetingState.PUBLISHED:
+            notify([person], _("You are invited to “%(title)s”.") % {"title": meeting.title},
+                   meeting_url(meeting), email_subject=meeting.title)
+    else:
+        name = (guest_name or "").strip()
+        if not name:
+            raise InvalidInput(_("Choose a person or write the guest's name."))
+        seat = Participant.objects.create(meeting=meeting, guest_name=name[:200],
+                                          role=ParticipantRole.GUEST)
+    _bump(meeting)
+    record(meeting, "meeting.participant.add", actor=user, from_state=meeting.state,
+           to_state=meeting.state, comment=seat.name)
+    return seat
+
+
+@transaction.atomic
+def remove_participant(user, participant_id) -> None:
+    seat = Participant.objects.filter(pk=participant_id).first()
+    if seat is None:
+        raise NotFound(_("This participant does not exist."))
+    meeting = get_meeting(user, seat.meeting_id, action=A.EDIT, lock=True)
+    if seat.user_id in (meeting.chair_id, meeting.secretary_id):
+        raise InvalidInput(_("The chair and the secretary cannot be removed."))
+    seat.delete()
+    _bump(meeting)
+    record(meeting, "meeting.participant.remove", actor=user, from_state=meeting.state,
+           to_state=meeting.state, comment=seat.name)
+
+
+def _clean_item(data: dict) -> dict:
+    cleaned: dict = {}
+    if "title" in data:
+        title = (data.get("title") or "").strip()
+        if not title:
+            raise InvalidInput(_("The agenda item needs a title."))
+        cleaned["title"] = title[:500]
+    if "presenter" in data:
+        cleaned["presenter"] = _user(data.get("presenter"))
+        if data.get("presenter") not in (None, "") and cleaned["presenter"] is None:
+            raise InvalidInput(_("This person does not exist."))
+    if "presenter_name" in data:
+        cleaned["presenter_name"] = (data.get("presenter_name") or "").strip()[:200]
+    for name in ("starts_at", "ends_at"):
+        if name in data:
+            cleaned[name] = _parse_time(data.get(name), _("Give the time as HH:MM."))
+    if cleaned.get("starts_at") and cleaned.get("ends_at") and (
+            cleaned["ends_at"] <= cleaned["starts_at"]):
+        raise InvalidInput(_("An agenda item must end after it starts."))
+    return cleaned
+
+
+@transaction.atomic
+def add_agenda_item(user, pk, *, data: dict) -> AgendaItem:
+    meeting = get_meeting(user, pk, action=A.EDIT, lock=True)
+    cleaned = _clean_item({"title": data.get("title"), **data})
+    last = meeting.items.order_by("-order").values_list("order", flat=True).first() or 0
+    item = AgendaItem.objects.create(meeting=meeting, order=last + 1, **cleaned)
+    _bump(meeting)
+    record(meeting, "meeting.agenda.add", actor=user, from_state=meeting.state,
+           to_state=meeting.state, comment=item.title)
+    return item
+
+
+def _item_for(user, item_id, action: str = A.EDIT) -> tuple[AgendaItem, Meeting]:
+    item = AgendaItem.objects.filter(pk=item_id).first() if str(item_id).isdigit() else None
+    if item is None:
+        raise NotFound(_("This agenda item does not exist."))
+    meeting = get_meeting(user, item.meeting_id, action=action, lock=True)
+    return item, meeting
+
+
+@transaction.atomic
+def update_agenda_item(user, item_id, *, data: dict) -> AgendaItem:
+    item, meeting = _item_for(user, item_id)
+    for name, value in _clean_item(data).items():
+        setattr(item, name, value)
+    item.save()
+    _bump(meeting)
+    record(meeting, "meeting.agenda.edit", actor=user, from_state=meeting.state,
+           to_state=meeting.state, comment=item.title)
+    return item
+
+
+@transaction.atomic
+def remove_agenda_item(user, item_id) -> None:
+    item, meeting = _item_for(user, item_id)
+    if item.papers.exists():
+        raise InvalidInput(_("Detach the papers of this item first."))
+    if meeting.current_item_id == item.pk:
+        meeting.current_item = None
+        meeting.save(update_fields=["current_item"])
+    item.delete()
+    _bump(meeting)
+    record(meeting, "meeting.agenda.remove", actor=user, from_state=meeting.state,
+           to_state=meeting.state, comment=item.title)
+
+
+@transaction.atomic
+def move_agenda_item(user, item_id, *, up: bool) -> None:
+    item, meeting = _item_for(user, item_id)
+    items = list(meeting.items.order_by("order", "pk"))
+    index = next(i for i, it in enumerate(items) if it.pk == item.pk)
+    other = index - 1 if up else index + 1
+    if 0 <= other < len(items):
+        items[index], items[other] = items[other], items[index]
+    for position, it in enumerate(items, start=1):
+        if it.order != position:
+            it.order = position
+            it.save(update_fields=["order"])
+    _bump(meeting)
+    record(meeting, "meeting.agenda.reorder", actor=user, from_state=meeting.state,
+           to_state=meeting.state)
+
+
+def _restrict(paper: Paper, meeting: Meeting, user_ids: Iterable) -> None:
+    ids = {int(u) for u in user_ids if str(u).strip().isdigit()}
+    seats = set(Participant.objects.filter(meeting=meeting, user_id__in=ids)
+                .values_list("user_id", flat=True))
+    if seats != ids:
+        raise InvalidInput(_("A paper can only be restricted to participants of the meeting."))
+    paper.restricted_to.set(ids)
+
+
+@transaction.atomic
+def attach_paper(user, item_id, *, document, restricted_to: Iterable = ()) -> Paper:
+    """Attach a document to an agenda item: a draft going through approval, or an archived one."""
+    item, meeting = _item_for(user, item_id)
+    if not isinstance(document, Document):
+        document = Document.objects.filter(pk=document).first() if str(document).isdigit() \
+            else None
+    if document is None or not access.can(user, "view", document):
+        raise NotFound(_("The document does not exist or you cannot see it."))
+    if document.state == DocState.WITHDRAWN:
+        raise InvalidInput(_("A withdrawn document cannot be a meeting paper."))
+    if Paper.objects.filter(item=item, document=document).exists():
+        raise InvalidInput(_("This document is already a paper of this item."))
+    source = PaperSource.REFERENCE if document.state in PUBLISHED_STATES else PaperSource.DRAFTED
+    last = item.papers.order_by("-order").values_list("order", flat=True).first() or 0
+    paper = Paper.objects.create(meeting=meeting, item=item, document=document, source=source,
+                                 order=last + 1)
+    _restrict(paper, meeting, restricted_to)
+    _bump(meeting)
+    record(meeting, "meeting.paper.attach", actor=user, from_state=meeting.state,
+           to_state=meeting.state, comment=f"{document.pk}: {document.subject}")
+    if meeting.state == MeetingState.PUBLISHED:
+        _notify_paper(meeting, paper, _("A paper was added to “%(title)s”: %(paper)s"))
+    return paper
+
+
+def draft_paper(user, item_id, *, subject: str, document_type=None, body: str = "",
+                upload=None) -> Paper:
+    """Draft a new paper in the system (it then goes through the document approval flow)."""
+    item = AgendaItem.objects.filter(pk=item_id).select_related("meeting__unit").first() \
+        if str(item_id).isdigit() else None
+    if item is None:
+        raise NotFound(_("This agenda item does not exist."))
+    get_meeting(user, item.meeting_id, action=A.EDIT)
+    dtype = document_type or _document_type("BC", "bao-cao", "Báo cáo")
+    with transaction.atomic():
+        document = documents.create_document(
+            user, unit=item.meeting.unit,
+            data={"subject": subject, "document_type": dtype, "body": body})
+        paper = attach_paper(user, item.pk, document=document)
+    if upload is not None:
+        documents.add_file(user, document.pk, upload=upload, kind=FileKind.MAIN)
+    return paper
+
+
+@transaction.atomic
+def replace_paper(user, paper_id, *, document) -> Paper:
+    """Point a paper at a new document; the earlier one stays readable from the paper."""
+    paper = Paper.objects.filter(pk=paper_id).first() if str(paper_id).isdigit() else None
+    if paper is None:
+        raise NotFound(_("This paper does not exist."))
+    meeting = get_meeting(user, paper.meeting_id, action=A.EDIT, lock=True)
+    if not isinstance(document, Document):
+        document = Document.objects.filter(pk=document).first() if str(document).isdigit() \
+            else None
+    if document is None or not access.can(user, "view", document):
+        raise NotFound(_("The document does not exist or you cannot see it."))
+    if document.pk == paper.document_id:
+        return paper
+    paper.previous_documents = [*paper.previous_documents, paper.document_id]
+    paper.document = document
+    paper.source = (PaperSource.REFERENCE if document.state in PUBLISHED_STATES
+                    else PaperSource.DRAFTED)
+    if meeting.state in PUBLIC_STATES:
+        paper.changed_after_publication = True
+    paper.save()
+    _bump(meeting)
+    record(meeting, "meeting.paper.replace", actor=user, from_state=meeting.state,
+           to_state=meeting.state, comment=f"{paper.previous_documents[-1]} → {document.pk}")
+    if meeting.state in PUBLIC_STATES:
+        _notify_paper(meeting, paper, _("A paper of “%(title)s” changed: %(paper)s"))
+    return paper
+
+
+@transaction.atomic
+def detach_paper(user, paper_id) -> None:
+    paper = Paper.objects.filter(pk=paper_id).first() if str(paper_id).isdigit() else None
+    if paper is None:
+        raise NotFound(_("This paper does not exist."))
+    meeting = get_meeting(user, paper.meeting_id, action=A.EDIT, lock=True)
+    paper.delete()
+    _bump(meeting)
+    record(meeting, "meeting.paper.detach", actor=user, from_state=meeting.state,
+           to_state=meeting.state, comment=f"{paper.document_id}")
+
+
+@transaction.atomic
+def restrict_paper(user, paper_id, *, user_ids: Iterable) -> Paper:
+    paper = Paper.objects.filter(pk=paper_id).first() if str(paper_id).isdigit() else None
+    if paper is None:
+        raise NotFound(_("This paper does not exist."))
+    meeting = get_meeting(user, paper.meeting_id, action=A.EDIT, lock=True)
+    _restrict(paper, meeting, user_ids)
+    _bump(meeting)
+    record(meeting, "meeting.paper.restrict", actor=user, from_state=meeting.state,
+           to_state=meeting.state, comment=f"{paper.pk}")
+    return paper
+
+
+def _paper_readers(meeting: Meeting, paper: Paper) -> list[User]:
+    restricted = set(paper.restricted_to.values_list("pk", flat=True))
+    return [u for u in _participant_users(meeting) if not restricted or u.pk in restricted]
+
+
+def _notify_paper(meeting: Meeting, paper: Paper, template: str) -> None:
+    text = template % {"title": meeting.title, "paper": paper.document.subject}
+    notify(_paper_readers(meeting, paper), text, room_url(meeting), email_subject=meeting.title)
+
+
+def notify_paper_changed(document_id: int, reason: str) -> None:
+    """A paper's document changed (new file version, edit) after the meeting was published."""
+    if reason not in ("edit", "file"):
+        return
+    papers = Paper.objects.filter(document_id=document_id,
+                                  meeting__state__in=PUBLIC_STATES).select_related("meeting",
+                                                                                   "document")
+    for paper in papers:
+        with transaction.atomic():
+            Paper.objects.filter(pk=paper.pk).update(changed_after_publication=True)
+            _bump_id(paper.meeting_id)
+            record(paper.meeting, "meeting.paper.changed", comment=f"{document_id}: {reason}")
+            _notify_paper(paper.meeting, paper, _("A paper of “%(title)s” changed: %(paper)s"))
+
+
+# --- approval and publication -----------------------------------------------------------------
+
+
+@dataclass
+class Readiness:
+    papers: list[tuple[Paper, bool]]
+    items: int
+
+    @property
+    def ready(self) -> bool:
+        return self.items > 0 and all(ok for _p, ok in self.papers)
+
+    @property
+    def waiting(self) -> list[Paper]:
+        return [p for p, ok in self.papers if not ok]
+
+
+def readiness(meeting: Meeting) -> Readiness:
+    papers = list(meeting.papers.select_related("document", "item"))
+    return Readiness(papers=[(p, p.document.state in APPROVED_ONWARDS) for p in papers],
+                     items=meeting.items.count())
+
+
+def send_papers_for_approval(user, pk) -> Meeting:
+    """Move to "papers under approval" and submit the caller's own drafted papers.
+
+    Papers drafted by others are submitted by their drafters; the leader approves
+    each one through the normal document flow.
+    """
+    with transaction.atomic():
+        meeting = _run_transition(user, pk, "send_for_approval",
+                                  expected_state=MeetingState.DRAFT)
+        for paper in meeting.papers.select_related("document"):
+            document = paper.document
+            if document.drafter_id == user.pk and document.state in OPEN_STATES:
+                documents.perform(user, document.pk, "submit")
+    return meeting
+
+
+def _document_type(abbreviation: str, code: str, name: str) -> DocumentType:
+    found = DocumentType.objects.filter(abbreviation=abbreviation, is_active=True).first()
+    if found:
+        return found
+    found, _created = DocumentType.objects.get_or_create(
+        code=code, defaults={"name": name, "abbreviation": abbreviation})
+    return found
+
+
+def _drafter_for(meeting: Meeting, user) -> User | None:
+    """Who drafts a generated document: the caller, else the secretary, if they may draft."""
+    for person in (user, meeting.secretary):
+        if access.can_create_in(person, meeting.unit):
+            return person
+    return None
+
+
+def _fmt_when(meeting: Meeting) -> str:
+    start = timezone.localtime(meeting.starts_at)
+    text = start.strftime("%H:%M %d/%m/%Y")
+    if meeting.ends_at:
+        text += " – " + timezone.localtime(meeting.ends_at).strftime("%H:%M %d/%m/%Y")
+    return text
+
+
+def _invitation_body(meeting: Meeting) -> str:
+    items = format_html_join("", "<li>{}</li>", ((i.title,) for i in meeting.items.all()))
+    where = meeting.place or meeting.online_link
+    return format_html(
+        "<p>{}: {}</p><p>{}: {}</p><p>{}: {}</p><p>{}:</p><ol>{}</ol><p>{}</p>",
+        _("Meeting"), meeting.title, _("Time"), _fmt_when(meeting), _("Place"), where,
+        _("Agenda"), items,
+        _("The papers are published in the system; please read them before the meeting."),
+    )
+
+
+def publish_meeting(user, pk, *, expected_state: str | None = None) -> Meeting:
+    """The chair approves the meeting: every paper must be approved; participants are told."""
+    with transaction.atomic():
+        meeting = get_meeting(user, pk, lock=True)
+        ready = readiness(meeting)
+        if ready.items == 0:
+            raise InvalidInput(_("Add at least one agenda item before publishing."))
+        if ready.waiting:
+            raise InvalidInput(
+                _("These papers are not approved yet: %(papers)s")
+                % {"papers": "; ".join(p.document.subject for p in ready.waiting)})
+        meeting = _run_transition(user, pk, "publish", timezone.now(),
+                                  expected_state=expected_state)
+        if meeting.wants_invitation and meeting.invitation_id is None:
+            drafter = _drafter_for(meeting, user)
+            if drafter is not None:
+                invitation = documents.create_document(
+                    drafter, unit=meeting.unit,
+                    data={"subject": _("Invitation: %(title)s") % {"title": meeting.title},
+                          "document_type": _document_type("GM", "giay-moi", "Giấy mời"),
+                          "body": _invitation_body(meeting)})
+                meeting.invitation = invitation
+                meeting.save(update_fields=["invitation"])
+                record(meeting, "meeting.invitation", actor=user, comment=str(invitation.pk))
+        notify(_participant_users(meeting),
+               _("You are invited to “%(title)s” at %(when)s. The papers are ready to read.")
+               % {"title": meeting.title, "when": _fmt_when(meeting)},
+               meeting_url(meeting), email_subject=meeting.title)
+        return meeting
+
+
+def cancel_meeting(user, pk, *, reason: str = "") -> Meeting:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Give a reason."))
+    with transaction.atomic():
+        meeting = _run_transition(user, pk, "cancel", comment=reason)
+        if meeting.published_at:
+            notify(_participant_users(meeting),
+                   _("“%(title)s” is cancelled: %(reason)s") % {"title": meeting.title,
+                                                                "reason": reason},
+                   meeting_url(meeting), email_subject=meeting.title)
+        return meeting
+
+
+def postpone_meeting(user, pk, *, reason: str = "") -> Meeting:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Give a reason."))
+    with transaction.atomic():
+        meeting = _run_transition(user, pk, "postpone", comment=reason)
+        if meeting.published_at:
+            notify(_participant_users(meeting),
+                   _("“%(title)s” is postponed: %(reason)s") % {"title": meeting.title,
+                                                                "reason": reason},
+                   meeting_url(meeting), email_subject=meeting.title)
+        return meeting
+
+
+def reschedule_meeting(user, pk, *, starts_at, ends_at=None) -> Meeting:
+    starts = _parse_dt(starts_at, _("Give a valid start date and time."))
+    ends = _parse_dt(ends_at, _("Give a valid end date and time."), required=False)
+    if ends and ends <= starts:
+        raise InvalidInput(_("The meeting must end after it starts."))
+    return _run_transition(user, pk, "reschedule", starts_at=starts, ends_at=ends)
+
+
+# --- attendance ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def respond(user, pk, *, answer: str, delegate_to=None) -> Participant:
+    """Confirm, decline, or send a delegate (who gets a seat of their own)."""
+    meeting = get_meeting(user, pk, action=A.ATTEND, lock=True)
+    seat = Participant.objects.select_for_update().get(meeting=meeting, user=user)
+    if seat.attendance == Attendance.CHECKED_IN:
+        raise InvalidInput(_("You have already checked in."))
+    if answer == "confirm":
+        seat.attendance = Attendance.CONFIRMED
+        seat.delegated_to = None
+    elif answer == "decline":
+        seat.attendance = Attendance.DECLINED
+        seat.delegated_to = None
+    elif answer == "delegate":
+        person = _required_user(delegate_to, _("Choose the person who attends for you."))
+        if person.pk == user.pk:
+            raise InvalidInput(_("Choose someone else to attend for you."))
+        if Participant.objects.filter(meeting=meeting, user=person).exists():
+            raise InvalidInput(_("%(name)s is already a participant.") % {"name": person})
+        seat.attendance = Attendance.DELEGATED
+        seat.delegated_to = person
+        Participant.objects.create(meeting=meeting, user=person, role=seat.role
+                                   if seat.role == ParticipantRole.DELEGATE
+                                   else ParticipantRole.DELEGATE,
+                                   attendance=Attendance.CONFIRMED, delegate_of=seat)
+        # The delegate reads what the person they stand in for could read.
+        for paper in meeting.papers.filter(restricted_to=user):
+            paper.restricted_to.add(person)
+        notify([person], _("%(name)s asked you to attend “%(title)s” in their place.")
+               % {"name": user, "title": meeting.title}, meeting_url(meeting),
+               email_subject=meeting.title)
+    else:
+        raise InvalidInput(_("Unknown answer."))
+    seat.save()
+    _bump(meeting)
+    record(meeting, f"meeting.attendance.{answer}", actor=user, from_state=meeting.state,
+           to_state=meeting.state, comment=str(seat.delegated_to or ""))
+    return seat
+
+
+@transaction.atomic
+def check_in(user, pk, *, participant_id=None) -> Participant:
+    """Check oneself in, or (organisers, presiders) check in someone present in the room."""
+    if participant_id:
+        meeting = get_meeting(user, pk, lock=True)
+        if not (access.can_meeting(user, A.RUN, meeting)
+                or (access.can_meeting(user, A.EDIT, meeting)
+                    and meeting.state == MeetingState.PUBLISHED)):
+            raise NotAllowed()
+        seat = Participant.objects.filter(meeting=meeting, pk=participant_id).first()
+        if seat is None:
+            raise NotFound(_("This participant does not exist."))
+    else:
+        meeting = get_meeting(user, pk, action=A.CHECK_IN, lock=True)
+        seat = Participant.objects.get(meeting=meeting, user=user)
+    if seat.attendance in (Attendance.DECLINED, Attendance.DELEGATED) and not participant_id:
+        raise InvalidInput(_("You declined or sent a delegate; you cannot check in."))
+    if seat.attendance != Attendance.CHECKED_IN:
+        seat.attendance = Attendance.CHECKED_IN
+        seat.checked_in_at = timezone.now()
+        seat.save(update_fields=["attendance", "checked_in_at"])
+        _bump(meeting)
+        record(meeting, "meeting.check_in", actor=user, from_state=meeting.state,
+               to_state=meeting.state, comment=seat.name)
+    return seat
+
+
+# --- the session ----------------------------------------------------------------------------
+
+
+def start_meeting(user, pk, *, expected_state: str | None = None) -> Meeting:
+    with transaction.atomic():
+        meeting = _run_transition(user, pk, "start", timezone.now(),
+                                  expected_state=expected_state)
+        if meeting.current_item_id is None:
+            first = meeting.items.order_by("order", "pk").first()
+            if first:
+                meeting.current_item = first
+                meeting.save(update_fields=["current_item"])
+        return meeting
+
+
+@transaction.atomic
+def set_current_item(user, pk, item_id) -> Meeting:
+    meeting = get_meeting(user, pk, action=A.RUN, lock=True)
+    item = meeting.items.filter(pk=item_id).first() if str(item_id).isdigit() else None
+    if item is None:
+        raise InvalidInput(_("This agenda item does not exist."))
+    if meeting.current_item_id != item.pk:
+        meeting.current_item = item
+        meeting.save(update_fields=["current_item"])
+        _bump(meeting)
+        record(meeting, "meeting.current_item", actor=user, from_state=meeting.state,
+               to_state=meeting.state, comment=item.title)
+    return meeting
+
+
+@transaction.atomic
+def step_item(user, pk, *, forward: bool = True) -> Meeting:
+    meeting = get_meeting(user, pk, action=A.RUN)
+    ids = list(meeting.items.order_by("order", "pk").values_list("pk", flat=True))
+    if not ids:
+        raise InvalidInput(_("The agenda is empty."))
+    if meeting.current_item_id in ids:
+        index = ids.index(meeting.current_item_id) + (1 if forward else -1)
+    else:
+        index = 0
+    index = max(0, min(index, len(ids) - 1))
+    return set_current_item(user, pk, ids[index])
+
+
+@transaction.atomic
+def request_to_speak(user, pk) -> SpeakRequest:
+    meeting = get_meeting(user, pk, action=A.SPEAK, lock=True)
+    existing = SpeakRequest.objects.filter(
+        meeting=meeting, user=user, state__in=[SpeakState.WAITING, SpeakState.SPEAKING]).first()
+    if existing:
+        return existing
+    req = SpeakRequest.objects.create(meeting=meeting, user=user, item=meeting.current_item)
+    _bump(meeting)
+    record(meeting, "meeting.speak.request", actor=user, from_state=meeting.state,
+           to_state=meeting.state)
+    return req
+
+
+@transaction.atomic
+def withdraw_speak_request(user, pk) -> None:
+    meeting = get_meeting(user, pk, lock=True)
+    changed = SpeakRequest.objects.filter(meeting=meeting, user=user,
+                                          state=SpeakState.WAITING).update(
+        state=SpeakState.WITHDRAWN)
+    if changed:
+        _bump(meeting)
+        record(meeting, "meeting.speak.withdraw", actor=user, from_state=meeting.state,
+               to_state=meeting.state)
+
+
+@transaction.atomic
+def next_speaker(user, pk) -> SpeakRequest | None:
+    """Finish the current speaker and give the floor to the first one waiting."""
+    meeting = get_meeting(user, pk, action=A.RUN, lock=True)
+    SpeakRequest.objects.filter(meeting=meeting, state=SpeakState.SPEAKING).update(
+        state=SpeakState.DONE)
+    nxt = SpeakRequest.objects.filter(meeting=meeting, state=SpeakState.WAITING).order_by(
+        "requested_at", "pk").first()
+    if nxt:
+        nxt.state = SpeakState.SPEAKING
+        nxt.started_at = timezone.now()
+        nxt.save(update_fields=["state", "started_at"])
+    _bump(meeting)
+    record(meeting, "meeting.speak.next", actor=user, from_state=meeting.state,
+           to_state=meeting.state, comment=str(nxt.user) if nxt else "")
+    return nxt
+
+
+def _eligible_voters(meeting: Meeting) -> int:
+    return meeting.participants.filter(user__isnull=False, role__in=VOTING_ROLES,
+                                       attendance=Attendance.CHECKED_IN).count()
+
+
+@transaction.atomic
+def open_vote(user, pk, *, question: str, secret: bool = False, item_id=None) -> Vote:
+    meeting = get_meeting(user, pk, action=A.MANAGE_VOTES, lock=True)
+    question = (question or "").strip()
+    if not question:
+        raise InvalidInput(_("Write the question to vote on."))
+    if meeting.votes.filter(state=VoteState.OPEN).exists():
+        raise InvalidInput(_("Close the open vote first."))
+    item = meeting.current_item
+    if item_id:
+        item = meeting.items.filter(pk=item_id).first()
+    vote = Vote.objects.create(meeting=meeting, item=item, question=question[:500],
+                               secret=bool(secret), opened_by=user,
+                               eligible_count=_eligible_voters(meeting))
+    _bump(meeting)
+    record(vote, "vote.open", actor=user, to_state=vote.state, comment=vote.question)
+    return vote
+
+
+def _lock_vote(vote_id) -> Vote:
+    try:
+        return Vote.objects.select_for_update().select_related("meeting").get(pk=vote_id)
+    except (Vote.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("This vote does not exist.")) from None
+
+
+@transaction.atomic
+def close_vote(user, vote_id) -> Vote:
+    vote = _lock_vote(vote_id)
+    if not access.can_meeting(user, A.VIEW, vote.meeting):
+        raise NotFound(_("This vote does not exist."))
+    if not access.can_meeting(user, A.MANAGE_VOTES, vote.meeting):
+        raise NotAllowed()
+    if vote.state == VoteState.CLOSED:
+        return vote
+    vote.state = VoteState.CLOSED
+    vote.closed_at = timezone.now()
+    vote.save(update_fields=["state", "closed_at"])
+    _bump_id(vote.meeting_id)
+    record(vote, "vote.close", actor=user, from_state=VoteState.OPEN, to_state=VoteState.CLOSED,
+           comment=f"yes={vote.yes_count} no={vote.no_count} abstain={vote.abstain_count}")
+    return vote
+
+
+def cast_ballot(user, vote_id, choice: str) -> Ballot:
+    """One ballot per person, counted once, even under concurrent clicks.
+
+    The vote row is locked and its state read inside the transaction, so a
+    ballot racing the close either lands before it (and is in the result) or
+    is refused; the unique (vote, voter) constraint backs up the check.
+    """
+    if choice not in Choice.values:
+        raise InvalidInput(_("Choose yes, no or abstain."))
+    try:
+        with transaction.atomic():
+            vote = _lock_vote(vote_id)
+            meeting = vote.meeting
+            if not access.can_meeting(user, A.VIEW, meeting):
+                raise NotFound(_("This vote does not exist."))
+            if vote.state != VoteState.OPEN:
+                raise Conflict(_("This vote is closed; your ballot was not counted."))
+            if not access.can_meeting(user, A.BALLOT, meeting):
+                raise NotAllowed(_("You do not have a vote in this meeting."))
+            seat = access.meeting_seat(user, meeting)
+            if seat.attendance != Attendance.CHECKED_IN:
+                raise InvalidInput(_("Check in first to vote."))
+            if Ballot.objects.filter(vote=vote, voter=user).exists():
+                raise Conflict(_("You have already voted; your first ballot counts."))
+            ballot = Ballot.objects.create(vote=vote, voter=user,
+                                           choice="" if vote.secret else choice)
+            counter = f"{choice}_count"
+            Vote.objects.filter(pk=vote.pk).update(**{counter: F(counter) + 1})
+            _bump_id(meeting.pk)
+            record(vote, "vote.ballot", actor=user, comment="" if vote.secret else choice)
+            return ballot
+    except IntegrityError:
+        raise Conflict(_("You have already voted; your first ballot counts.")) from None
+
+
+def vote_result(vote: Vote) -> dict:
+    result = {"yes": vote.yes_count, "no": vote.no_count, "abstain": vote.abstain_count,
+              "cast": vote.cast_count, "eligible": vote.eligible_count}
+    if not vote.secret:
+        names: dict[str, list[str]] = {c: [] for c in Choice.values}
+        for ballot in vote.ballots.select_related("voter"):
+            names.setdefault(ballot.choice, []).append(str(ballot.voter))
+        result["names"] = names
+    return result
+
+
+def close_meeting(user, pk, *, paperless: bool, reason: str = "",
+                  expected_state: str | None = None) -> Meeting:
+    reason = (reason or "").strip()
+    if not paperless and not reason:
+        raise InvalidInput(_("Say why paper was used."))
+    with transaction.atomic():
+        meeting = get_meeting(user, pk, lock=True)
+        if meeting.votes.filter(state=VoteState.OPEN).exists():
+            raise InvalidInput(_("Close the open vote first."))
+        meeting = _run_transition(user, pk, "close", at=timezone.now(),
+                                  paperless=bool(paperless), reason=reason,
+                                  expected_state=expected_state,
+                                  comment="" if paperless else reason)
+        SpeakRequest.objects.filter(meeting=meeting, state__in=[
+            SpeakState.WAITING, SpeakState.SPEAKING]).update(state=SpeakState.DONE)
+        return meeting
+
+
+# --- the record and the follow-up -------------------------------------------------------------
+
+
+def _minutes_body(meeting: Meeting) -> str:
+    seats = list(meeting.participants.select_related("user", "delegated_to"))
+    present = [s for s in seats if s.attendance == Attendance.CHECKED_IN]
+    absent = [s for s in seats if s.attendance != Attendance.CHECKED_IN]
+    speakers = SpeakRequest.objects.filter(meeting=meeting, state__in=[
+        SpeakState.SPEAKING, SpeakState.DONE]).select_related("user", "item").order_by(
+        "started_at", "pk")
+    votes = list(meeting.votes.select_related("item"))
+    parts = [
+        format_html("<p><strong>{}</strong>: {}</p>", _("Meeting"), meeting.title),
+        format_html("<p><strong>{}</strong>: {}</p>", _("Time"), _fmt_when(meeting)),
+        format_html("<p><strong>{}</strong>: {}</p>", _("Place"),
+                    meeting.place or meeting.online_link),
+        format_html("<p><strong>{}</strong>: {}. <strong>{}</strong>: {}</p>", _("Chair"),
+                    meeting.chair, _("Secretary"), meeting.secretary),
+        format_html("<h3>{}</h3><p>{}: {}/{}</p>", _("Attendance"), _("Present"),
+                    len(present), len(seats)),
+        format_html("<ul>{}</ul>", format_html_join(
+            "", "<li>{} ({})</li>", ((s.name, s.get_role_display()) for s in present))),
+    ]
+    if absent:
+        parts.append(format_html("<p>{}:</p><ul>{}</ul>", _("Absent"), format_html_join(
+            "", "<li>{} — {}{}</li>",
+            ((s.name, s.get_attendance_display(),
+              f" → {s.delegated_to}" if s.delegated_to_id else "") for s in absent))))
+    parts.append(format_html("<h3>{}</h3><ol>{}</ol>", _("Agenda"), format_html_join(
+        "", "<li>{}{}</li>",
+        ((i.title, f" ({i.presenter_label})" if i.presenter_label else "")
+         for i in meeting.items.select_related("presenter")))))
+    parts.append(format_html("<h3>{}</h3>", _("Speakers")))
+    parts.append(format_html("<ol>{}</ol>", format_html_join(
+        "", "<li>{}{}</li>",
+        ((str(s.user), f" — {s.item.title}" if s.item_id else "") for s in speakers)))
+        if speakers else format_html("<p>{}</p>", _("Nobody asked to speak.")))
+    parts.append(format_html("<h3>{}</h3>", _("Votes")))
+    if not votes:
+        parts.append(format_html("<p>{}</p>", _("No vote was held.")))
+    for vote in votes:
+        result = vote_result(vote)
+        parts.append(format_html(
+            "<p>{} ({}): {} {}, {} {}, {} {} — {} {}/{}</p>", vote.question,
+            _("secret ballot") if vote.secret else _("named vote"),
+            _("Yes"), result["yes"], _("No"), result["no"], _("Abstain"), result["abstain"],
+            _("ballots cast"), result["cast"], result["eligible"]))
+        if not vote.secret:
+            parts.append(format_html("<ul>{}</ul>", format_html_join(
+                "", "<li>{}: {}</li>",
+                ((Choice(c).label, ", ".join(n)) for c, n in result["names"].items() if n))))
+    parts.append(format_html("<p>{}</p>", _("The meeting was held without paper.")
+                             if meeting.paperless else
+                             _("Paper was used: %(reason)s") % {"reason": meeting.paper_reason}))
+    return "".join(str(p) for p in parts)
+
+
+def draft_minutes(user, pk) -> Document:
+    """Draft the minutes (biên bản) from the record; they then enter the outgoing flow."""
+    with transaction.atomic():
+        meeting = get_meeting(user, pk, action=A.RECORD, lock=True)
+        if meeting.minutes_id:
+            raise InvalidInput(_("The minutes are already drafted."))
+        document = documents.create_document(
+            user, unit=meeting.unit,
+            data={"subject": _("Minutes: %(title)s") % {"title": meeting.title},
+                  "document_type": _document_type("BB", "bien-ban", "Biên bản"),
+                  "body": _minutes_body(meeting)})
+        meeting.minutes = document
+        meeting.save(update_fields=["minutes"])
+        record(meeting, "meeting.minutes", actor=user, from_state=meeting.state,
+               to_state=meeting.state, comment=str(document.pk))
+        return document
+
+
+@transaction.atomic
+def add_task(user, pk, *, title: str, owner, due_date=None) -> FollowUpTask:
+    meeting = get_meeting(user, pk, action=A.RECORD, lock=True)
+    title = (title or "").strip()
+    if not title:
+        raise InvalidInput(_("Describe the task."))
+    person = _required_user(owner, _("Choose who owns the task."))
+    if isinstance(due_date, str):
+        try:
+            due_date = dt.date.fromisoformat(due_date) if due_date.strip() else None
+        except ValueError:
+            raise InvalidInput(_("The due date is not a valid date.")) from None
+    task = FollowUpTask.objects.create(meeting=meeting, title=title[:500], owner=person,
+                                       due_date=due_date, created_by=user)
+    record(task, "task.create", actor=user, to_state=task.state, comment=task.title)
+    notify([person], _("New task from “%(title)s”: %(task)s") % {"title": meeting.title,
+                                                                 "task": task.title},
+           reverse("meetings:tasks"), email_subject=meeting.title)
+    return task
+
+
+@transaction.atomic
+def set_task_state(user, task_id, *, done: bool) -> FollowUpTask:
+    task = FollowUpTask.objects.select_for_update().select_related("meeting").filter(
+        pk=task_id).first() if str(task_id).isdigit() else None
+    if task is None:
+        raise NotFound(_("This task does not exist."))
+    if task.owner_id != user.pk and not access.is_meeting_organiser(user, task.meeting):
+        raise NotAllowed(_("Only the owner or the meeting's secretary can update this task."))
+    before = task.state
+    task.state = TaskState.DONE if done else TaskState.OPEN
+    task.done_at = timezone.now() if done else None
+    task.save(update_fields=["state", "done_at"])
+    record(task, "task.done" if done else "task.reopen", actor=user, from_state=before,
+           to_state=task.state)
+    return task
+
+
+def tasks_for(user):
+    return FollowUpTask.objects.filter(owner=user).select_related("meeting")
+
+
+def _conclusion_body(meeting: Meeting, text: str) -> str:
+    tasks = list(meeting.tasks.select_related("owner"))
+    parts = [format_html("<p>{}</p>", line) for line in text.splitlines() if line.strip()]
+    if tasks:
+        parts.append(format_html("<h3>{}</h3>", _("Follow-up tasks")))
+        parts.append(format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody>"
+            "</table>", _("Task"), _("Owner"), _("Due date"),
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                             ((t.title, str(t.owner),
+                               t.due_date.strftime("%d/%m/%Y") if t.due_date else "")
+                              for t in tasks))))
+    return "".join(str(p) for p in parts)
+
+
+def draft_conclusion(user, pk, *, text: str) -> Document:
+    """Draft the conclusion notice (thông báo kết luận) with the follow-up tasks."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput(_("Write the conclusions."))
+    with transaction.atomic():
+        meeting = get_meeting(user, pk, action=A.RECORD, lock=True)
+        if meeting.conclusion_id:
+            raise InvalidInput(_("The conclusion notice is already drafted."))
+        document = documents.create_document(
+            user, unit=meeting.unit,
+            data={"subject": _("Conclusions of %(title)s") % {"title": meeting.title},
+                  "document_type": _document_type("TB", "thong-bao", "Thông báo"),
+                  "body": _conclusion_body(meeting, escape(text))})
+        meeting.conclusion = document
+        meeting.save(update_fields=["conclusion"])
+        record(meeting, "meeting.conclusion", actor=user, from_state=meeting.state,
+               to_state=meeting.state, comment=str(document.pk))
+        return document
+
+
+def conclude_meeting(user, pk) -> Meeting:
+    with transaction.atomic():
+        meeting = get_meeting(user, pk, lock=True)
+        if not (meeting.minutes_id and meeting.conclusion_id):
+            raise InvalidInput(_("Draft the minutes and the conclusion notice first."))
+        return _run_transition(user, pk, "conclude")
+
+
+# --- private notes ------------------------------------------------------------------------------
+
+
+def get_paper(user, paper_id) -> Paper:
+    paper = Paper.objects.select_related("meeting", "document", "document__unit", "item").filter(
+        pk=paper_id).first() if str(paper_id).isdigit() else None
+    if paper is None or not access.can_read_paper(user, paper):
+        raise NotFound(_("This paper does not exist or you cannot read it."))
+    return paper
+
+
+def get_note(user, paper_id) -> str:
+    paper = get_paper(user, paper_id)
+    note = PrivateNote.objects.filter(paper=paper, user=user).first()
+    return note.text if note else ""
+
+
+@transaction.atomic
+def save_note(user, paper_id, *, text: str) -> PrivateNote:
+    """Save the person's own note; nobody else ever reads it (no audit of its content)."""
+    paper = get_paper(user, paper_id)
+    if not access.can_meeting(user, A.NOTE, paper.meeting):
+        raise NotAllowed(_("Notes can be written once the meeting is published."))
+    text = text or ""
+    if len(text) > MAX_NOTE_CHARS:
+        raise InvalidInput(_("The note is too long (at most %(n)d characters).")
+                           % {"n": MAX_NOTE_CHARS})
+    note, _created = PrivateNote.objects.update_or_create(paper=paper, user=user,
+                                                          defaults={"text": text})
+    return note
+
+
+# --- files ----------------------------------------------------------------------------------------
+
+
+def paper_file_version(paper: Paper, version_id=None) -> FileVersion | None:
+    """The file to show: a chosen version of one of the paper's documents, else the main file."""
+    doc_ids = [paper.document_id, *paper.previous_documents]
+    if version_id:
+        if not str(version_id).isdigit():
+            return None
+        return FileVersion.objects.filter(pk=version_id, file__document_id__in=doc_ids).first()
+    files = list(paper.document.files.select_related("current_version").order_by("kind", "pk"))
+    main = next((f for f in files if f.kind == FileKind.MAIN), None) or (files[0] if files
+                                                                          else None)
+    return main.current_version if main else None
+
+
+def paper_versions(paper: Paper) -> list[FileVersion]:
+    doc_ids = [paper.document_id, *paper.previous_documents]
+    return list(FileVersion.objects.filter(file__document_id__in=doc_ids).select_related(
+        "file", "file__document").order_by("-uploaded_at", "-pk"))
+
+
+# --- the room state (what the poll returns) ---------------------------------------------------
+
+
+def readable_papers(user, meeting: Meeting) -> list[Paper]:
+    """Papers this person may open, in agenda order, with a handful of queries."""
+    organiser = access.is_meeting_organiser(user, meeting)
+    presider = access.is_meeting_presider(user, meeting)
+    seat = access.meeting_seat(user, meeting)
+    if not (organiser or presider or seat):
+        return []
+    seen = access._seen_by_participants(meeting)
+    actor = access.actor_for(user)
+    papers = (meeting.papers.select_related("document", "document__document_type",
+                                            "document__unit", "item")
+              .prefetch_related("restricted_to", "document__files__current_version")
+              .order_by("item__order", "item_id", "order", "pk"))
+    result = []
+    for paper in papers:
+        doc = paper.document
+        approved = doc.state in APPROVED_ONWARDS
+        if approved and (organiser or presider):
+            ok = True
+        elif approved and seen:
+            restricted = {u.pk for u in paper.restricted_to.all()}
+            ok = not restricted or user.pk in restricted or access.can_view(actor, doc)
+        else:
+            ok = access.can_view(actor, doc)
+        if ok:
+            result.append(paper)
+    return result
+
+
+def _main_version(paper: Paper) -> FileVersion | None:
+    files = sorted(paper.document.files.all(), key=lambda f: (f.kind != FileKind.MAIN, f.pk))
+    return files[0].current_version if files else None
+
+
+def room_state(user, meeting: Meeting) -> dict:
+    """Everything the meeting room shows, for this person, at this room version."""
+    seat = access.meeting_seat(user, meeting)
+    can_run = access.can_meeting(user, A.RUN, meeting)
+    papers_by_item: dict[int, list[dict]] = {}
+    for paper in readable_papers(user, meeting):
+        version = _main_version(paper)
+        papers_by_item.setdefault(paper.item_id, []).append({
+            "id": paper.pk,
+            "title": paper.document.subject,
+            "symbol": paper.document.symbol,
+            "type": paper.document.document_type.name,
+            "state": paper.document.get_state_display(),
+            "changed": paper.changed_after_publication,
+            "file": version.original_name if version else "",
+            "pages": version.page_count if version else None,
+            "is_pdf": bool(version and version.content_type == "application/pdf"),
+            "view_url": reverse("meetings:paper_file", args=[paper.pk]) if version else
+            reverse("meetings:paper_body", args=[paper.pk]),
+            "download_url": (reverse("meetings:paper_file", args=[paper.pk]) + "?download=1")
+            if version else "",
+            "note_url": reverse("meetings:paper_note", args=[paper.pk]),
+        })
+    items = [{
+        "id": item.pk,
+        "order": item.order,
+        "title": item.title,
+        "presenter": item.presenter_label,
+        "time": " – ".join(t.strftime("%H:%M") for t in (item.starts_at, item.ends_at) if t),
+        "papers": papers_by_item.get(item.pk, []),
+    } for item in meeting.items.select_related("presenter").order_by("order", "pk")]
+    speakers = [{
+        "id": s.pk, "name": str(s.user), "state": s.state, "mine": s.user_id == user.pk,
+    } for s in SpeakRequest.objects.filter(
+        meeting=meeting, state__in=[SpeakState.WAITING, SpeakState.SPEAKING]).select_related(
+        "user").order_by("requested_at", "pk")]
+    my_ballots = dict(Ballot.objects.filter(vote__meeting=meeting, voter=user).values_list(
+        "vote_id", "choice"))
+    votes = []
+    for vote in meeting.votes.order_by("-opened_at", "-pk")[:20]:
+        entry = {"id": vote.pk, "question": vote.question, "secret": vote.secret,
+                 "state": vote.state, "item": vote.item_id, "cast": vote.cast_count,
+                 "eligible": vote.eligible_count, "voted": vote.pk in my_ballots,
+                 "my_choice": my_ballots.get(vote.pk) or ""}
+        if vote.state == VoteState.CLOSED:
+            entry["result"] = {"yes": vote.yes_count, "no": vote.no_count,
+                               "abstain": vote.abstain_count}
+        votes.append(entry)
+    counts = dict(meeting.participants.values_list("attendance").annotate(n=Count("pk")))
+    return {
+        "v": meeting.room_version,
+        "state": meeting.state,
+        "state_label": meeting.get_state_display(),
+        "current_item": meeting.current_item_id,
+        "items": items,
+        "speakers": speakers,
+        "votes": votes,
+        "attendance": {"checked_in": counts.get(Attendance.CHECKED_IN, 0),
+                       "total": sum(counts.values())},
+        "me": {
+            "seat": seat.pk if seat else None,
+            "attendance": seat.attendance if seat else "",
+            "attendance_label": seat.get_attendance_display() if seat else "",
+            "can_check_in": access.can_meeting(user, A.CHECK_IN, meeting)
+            and seat.attendance != Attendance.CHECKED_IN,
+            "can_speak": access.can_meeting(user, A.SPEAK, meeting),
+            "can_vote": access.can_meeting(user, A.BALLOT, meeting)
+            and seat.attendance == Attendance.CHECKED_IN,
+            "can_run": can_run,
+            "can_manage_votes": access.can_meeting(user, A.MANAGE_VOTES, meeting),
+        },
+    }
+
+
+def room_version(user, pk) -> tuple[Meeting, int]:
+    """The cheap part of a poll: one query for the version, then the access check."""
+    meeting = get_meeting(user, pk)
+    return meeting, meeting.room_version
+
+
+def paper_document_ids(user, meeting_id) -> list[int]:
+    """Search hook: documents of one meeting this person may read (scope "this meeting")."""
+    try:
+        meeting = get_meeting(user, meeting_id)
+    except NotFound:
+        return []
+    ids: list[int] = []
+    for paper in readable_papers(user, meeting):
+        ids.append(paper.document_id)
+        ids.extend(paper.previous_documents)
+    return ids
+
+
+# --- the paperless measure ---------------------------------------------------------------------
+
+
+@dataclass
+class PaperlessRow:
+    unit: Unit
+    level_code: str
+    level_name: str
+    year: int
+    held: int
+    paperless: int
+    target: float | None
+    strict: bool
+
+    @property
+    def percent(self) -> float | None:
+        return round(100.0 * self.paperless / self.held, 1) if self.held else None
+
+    @property
+    def meets_target(self) -> bool | None:
+        if self.target is None or self.percent is None:
+            return None
+        return self.percent > self.target if self.strict else self.percent >= self.target
+
+
+def paperless_report(user, *, year: int | None = None) -> list[PaperlessRow]:
+    """Share of meetings held without paper per unit and year, against the level's target.
+
+    A meeting counts once it is closed or concluded, by the year it was held.
+    """
+    meetings = access.visible_meetings(user).filter(
+        state__in=[MeetingState.CLOSED, MeetingState.CONCLUDED])
+    if year:
+        meetings = meetings.filter(starts_at__year=year)
+    rows: dict[tuple[int, int], PaperlessRow] = {}
+    targets = paperless_targets()
+    for m in meetings.select_related("unit", "unit__level").only(
+            "starts_at", "paperless", "unit__name", "unit__path", "unit__level__code",
+            "unit__level__name"):
+        y = timezone.localtime(m.starts_at).year
+        key = (m.unit_id, y)
+        if key not in rows:
+            target = targets.get(m.unit.level.code)
+            rows[key] = PaperlessRow(unit=m.unit, level_code=m.unit.level.code,
+                                     level_name=m.unit.level.name, year=y, held=0, paperless=0,
+                                     target=target["percent"] if target else None,
+                                     strict=bool(target and target.get("strict")))
+        rows[key].held += 1
+        rows[key].paperless += 1 if m.paperless else 0
+    return sorted(rows.values(), key=lambda r: (-r.year, r.unit.path))
+
+
+def level_summary(rows: list[PaperlessRow]) -> list[dict]:
+    """Per level and year: units meeting their target, and the overall share."""
+    summary: dict[tuple[str, int], dict] = {}
+    for row in rows:
+        entry = summary.setdefault((row.level_code, row.year), {
+            "level": row.level_name, "year": row.year, "held": 0, "paperless": 0, "units": 0,
+            "units_on_target": 0, "target": row.target, "strict": row.strict})
+        entry["held"] += row.held
+        entry["paperless"] += row.paperless
+        entry["units"] += 1
+        entry["units_on_target"] += 1 if row.meets_target else 0
+    for entry in summary.values():
+        entry["percent"] = round(100.0 * entry["paperless"] / entry["held"], 1) \
+            if entry["held"] else None
+    return sorted(summary.values(), key=lambda e: (-e["year"], e["level"]))
+
+
+def visible_meetings_for(user, *, q: str = "", state: str = ""):
+    qs = access.visible_meetings(user).select_related("unit", "chair")
+    if q:
+        qs = qs.filter(Q(title__icontains=q) | Q(place__icontains=q))
+    if state and state in MeetingState.values:
+        qs = qs.filter(state=state)
+    return qs
+

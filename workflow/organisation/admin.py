@@ -1,0 +1,181 @@
+"""Admin for the organisation tree. Changes go through the organisation services,
+so paths stay right and every change leaves an audit record."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from workflow.audit.services import record
+
+from . import services
+from .models import Department, Level, Membership, Unit, User
+
+
+@admin.register(Level)
+class LevelAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "rank")
+    ordering = ("rank",)
+
+
+class UnitAdminForm(forms.ModelForm):
+    class Meta:
+        model = Unit
+        fields = (
+            "name", "parent_name", "abbreviation", "place_name", "code", "level", "parent",
+            "is_active",
+        )
+
+    def clean_parent(self):
+        parent = self.cleaned_data.get("parent")
+        instance = self.instance
+        if parent is not None and instance.pk and parent.path.startswith(instance.path):
+            raise forms.ValidationError(
+                _("A unit cannot be placed under itself or one of its sub-units.")
+            )
+        return parent
+
+
+class DepartmentInline(admin.TabularInline):
+    model = Department
+    extra = 0
+    fields = ("name", "abbreviation", "own_series", "is_active")
+    show_change_link = True
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    form = UnitAdminForm
+    list_display = ("name", "code", "level", "parent", "abbreviation", "is_active")
+    list_filter = ("level", "is_active")
+    search_fields = ("name", "code")
+    autocomplete_fields = ("parent",)
+    readonly_fields = ("path", "retired_at", "merged_into")
+    list_select_related = ("level", "parent")
+    inlines = [DepartmentInline]
+    actions = ["retire_selected"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            unit = services.create_unit(
+                name=obj.name, code=obj.code, level=obj.level, abbreviation=obj.abbreviation,
+                parent=obj.parent, parent_name=obj.parent_name, place_name=obj.place_name,
+                actor=request.user,
+            )
+            obj.pk, obj.path = unit.pk, unit.path
+            return
+        with transaction.atomic():
+            current = Unit.objects.select_for_update().get(pk=obj.pk)
+            if obj.parent_id != current.parent_id:
+                services.move_unit(current, new_parent=obj.parent, actor=request.user)
+            if obj.name != current.name or obj.abbreviation != current.abbreviation:
+                services.rename_unit(
+                    current, name=obj.name, abbreviation=obj.abbreviation, actor=request.user
+                )
+            if current.is_active and not obj.is_active:
+                services.retire_unit(current, actor=request.user)
+            changed = [
+                name for name in ("parent_name", "place_name", "code", "level_id")
+                if getattr(obj, name) != getattr(current, name)
+            ]
+            if not current.is_active and obj.is_active:
+                current.retired_at = None
+                changed += ["is_active", "retired_at"]
+            if changed:
+                for name in changed:
+                    if name != "retired_at":
+                        setattr(current, name, getattr(obj, name))
+                current.save(update_fields=[n.removesuffix("_id") for n in changed])
+                record(current, "unit.edit", actor=request.user, comment=", ".join(changed))
+        obj.refresh_from_db()
+
+    @admin.action(description=_("Retire the selected units"))
+    def retire_selected(self, request, queryset) -> None:
+        count = 0
+        for unit in queryset.filter(is_active=True):
+            services.retire_unit(unit, actor=request.user)
+            count += 1
+        self.message_user(
+            request, _("%(count)d unit(s) retired.") % {"count": count}, messages.SUCCESS
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Units are retired or merged, never deleted: their documents must stay.
+        return False
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ("name", "unit", "abbreviation", "own_series", "is_active")
+    list_filter = ("own_series", "is_active")
+    search_fields = ("name", "abbreviation", "unit__name")
+    autocomplete_fields = ("unit",)
+    list_select_related = ("unit",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fk_name = "user"
+    extra = 0
+    fields = ("unit", "department", "role", "title", "is_active")
+    autocomplete_fields = ("unit", "department")
+
+
+def _record_membership_changes(request, formset) -> None:
+    for obj in formset.new_objects:
+        record(obj.user, "membership.add", actor=request.user, comment=str(obj))
+    for obj, fields in formset.changed_objects:
+        record(obj.user, "membership.change", actor=request.user,
+               comment=f"{obj}: {', '.join(fields)}")
+    for obj in formset.deleted_objects:
+        record(obj.user, "membership.delete", actor=request.user, comment=str(obj))
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "full_name", "email", "is_active", "is_staff")
+    search_fields = ("username", "full_name", "email")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Person"), {"fields": ("full_name", "first_name", "last_name", "email")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",),
+                "fields": ("username", "full_name", "password1", "password2")}),
+    )
+    inlines = [MembershipInline]
+
+    def save_formset(self, request, form, formset, change) -> None:
+        # Role grants decide who sees what, so each one is audited.
+        with transaction.atomic():
+            super().save_formset(request, form, formset, change)
+            if formset.model is Membership:
+                _record_membership_changes(request, formset)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "role", "unit", "department", "title", "is_active")
+    list_filter = ("role", "is_active", "unit__level")
+    search_fields = ("user__username", "user__full_name", "unit__name")
+    autocomplete_fields = ("user", "unit", "department")
+    list_select_related = ("user", "unit", "department")
+
+    def save_model(self, request, obj, form, change) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            record(obj.user, "membership.change" if change else "membership.add",
+                   actor=request.user, comment=str(obj))
+
+    def delete_model(self, request, obj) -> None:
+        with transaction.atomic():
+            record(obj.user, "membership.delete", actor=request.user, comment=str(obj))
+            super().delete_model(request, obj)

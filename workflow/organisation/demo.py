@@ -1,0 +1,446 @@
+"""Demo data in the shape the seeds describe for Nghệ An (2024).
+
+One provincial committee, the 21 district-level committees by their real names
+and 460 commune-level committees. Commune names are real for TP Vinh, TX Cửa Lò,
+TX Thái Hòa, TX Hoàng Mai and huyện Nam Đàn; elsewhere they are generated
+placeholders ("xã Anh Sơn 01") in numbers close to the real ones, which is
+enough for lists, scopes and statistics.
+
+Everything is created only when missing (looked up by unit code, username,
+document subject), so seeding twice changes nothing. Other apps add their own
+demo data by defining ``extend_demo(demo: DemoData)`` in a ``demo`` module of
+the app; ``seed_demo`` calls it after the core data exists.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+
+from .models import Department, Level, Membership, Role, Unit, User
+from .services import create_unit
+
+DEMO_PASSWORD = "demo-Mttq-2024"  # noqa: S105 - published on purpose, demo only
+FRONT = "Ủy ban MTTQ Việt Nam"
+ABBREVIATION = "MTTQ-BTT"
+
+LEVELS = [
+    ("tinh", "Cấp tỉnh", 0),
+    ("huyen", "Cấp huyện", 1),
+    ("xa", "Cấp xã", 2),
+    ("khu-dan-cu", "Khu dân cư", 3),
+]
+
+PROVINCE = ("na", "tỉnh Nghệ An", "Nghệ An")
+
+# (code suffix, kind, name, number of communes, real commune names or None).
+# Kinds: thành phố, thị xã, huyện. Commune counts follow the 2024 figures closely
+# and add up to the seeds' 460.
+DISTRICTS: list[tuple[str, str, str, int, list[str] | None]] = [
+    ("vinh", "thành phố", "Vinh", 25, [
+        "phường Bến Thủy", "phường Cửa Nam", "phường Đội Cung", "phường Đông Vĩnh",
+        "phường Hà Huy Tập", "phường Hồng Sơn", "phường Hưng Bình", "phường Hưng Dũng",
+        "phường Hưng Phúc", "phường Lê Lợi", "phường Lê Mao", "phường Quán Bàu",
+        "phường Quang Trung", "phường Trung Đô", "phường Trường Thi", "phường Vinh Tân",
+        "xã Hưng Chính", "xã Hưng Đông", "xã Hưng Hòa", "xã Hưng Lộc", "xã Nghi Ân",
+        "xã Nghi Đức", "xã Nghi Kim", "xã Nghi Liên", "xã Nghi Phú",
+    ]),
+    ("cua-lo", "thị xã", "Cửa Lò", 7, [
+        "phường Nghi Hải", "phường Nghi Hòa", "phường Nghi Hương", "phường Nghi Tân",
+        "phường Nghi Thu", "phường Nghi Thủy", "phường Thu Thủy",
+    ]),
+    ("thai-hoa", "thị xã", "Thái Hòa", 9, [
+        "phường Hòa Hiếu", "phường Long Sơn", "phường Quang Phong", "phường Quang Tiến",
+        "xã Đông Hiếu", "xã Nghĩa Hòa", "xã Nghĩa Mỹ", "xã Nghĩa Thuận", "xã Tây Hiếu",
+    ]),
+    ("hoang-mai", "thị xã", "Hoàng Mai", 10, [
+        "phường Mai Hùng", "phường Quỳnh Dị", "phường Quỳnh Phương", "phường Quỳnh Thiện",
+        "phường Quỳnh Xuân", "xã Quỳnh Lập", "xã Quỳnh Liên", "xã Quỳnh Lộc",
+        "xã Quỳnh Trang", "xã Quỳnh Vinh",
+    ]),
+    ("anh-son", "huyện", "Anh Sơn", 21, None),
+    ("con-cuong", "huyện", "Con Cuông", 13, None),
+    ("dien-chau", "huyện", "Diễn Châu", 38, None),
+    ("do-luong", "huyện", "Đô Lương", 32, None),
+    ("hung-nguyen", "huyện", "Hưng Nguyên", 18, None),
+    ("ky-son", "huyện", "Kỳ Sơn", 21, None),
+    ("nam-dan", "huyện", "Nam Đàn", 19, [
+        "xã Kim Liên", "thị trấn Nam Đàn", "xã Hùng Tiến", "xã Nam Anh", "xã Nam Cát",
+        "xã Nam Giang", "xã Nam Hưng", "xã Nam Kim", "xã Nam Lĩnh", "xã Nam Lộc",
+        "xã Nam Nghĩa", "xã Nam Thái", "xã Nam Thanh", "xã Nam Xuân", "xã Khánh Sơn",
+        "xã Hồng Long", "xã Xuân Hòa", "xã Xuân Lâm", "xã Trung Phúc Cường",
+    ]),
+    ("nghi-loc", "huyện", "Nghi Lộc", 29, None),
+    ("nghia-dan", "huyện", "Nghĩa Đàn", 24, None),
+    ("que-phong", "huyện", "Quế Phong", 14, None),
+    ("quy-chau", "huyện", "Quỳ Châu", 12, None),
+    ("quy-hop", "huyện", "Quỳ Hợp", 21, None),
+    ("quynh-luu", "huyện", "Quỳnh Lưu", 33, None),
+    ("tan-ky", "huyện", "Tân Kỳ", 22, None),
+    ("thanh-chuong", "huyện", "Thanh Chương", 37, None),
+    ("tuong-duong", "huyện", "Tương Dương", 17, None),
+    ("yen-thanh", "huyện", "Yên Thành", 38, None),
+]
+
+# The district and commune whose people get demo accounts.
+DEMO_DISTRICT = "nam-dan"
+DEMO_COMMUNE_INDEX = 1  # xã Kim Liên
+
+# (name, abbreviation, own number series)
+PROVINCE_DEPARTMENTS = [
+    ("Văn phòng", "VP", False),
+    ("Ban Dân chủ - Pháp luật", "BDCPL", False),
+    ("Ban Tuyên giáo", "BTG", False),
+    ("Ban Phong trào", "BPT", False),
+    ("Ban Tổ chức - Kiểm tra", "BTCKT", False),
+    # A council issuing under the committee's seal keeps its own series (Decree 30).
+    ("Hội đồng Thi đua - Khen thưởng", "HĐTĐKT", True),
+]
+DISTRICT_DEPARTMENTS = [
+    ("Văn phòng", "VP", False),
+    ("Ban Dân chủ - Pháp luật", "BDCPL", False),
+    ("Ban Phong trào", "BPT", False),
+]
+COMMUNE_DEPARTMENTS = [("Văn phòng", "VP", False)]
+
+# Per demo unit: role -> (username suffix, full name, position, department name).
+PEOPLE: dict[str, dict[str, tuple[str, str, str, str | None]]] = {
+    "tinh": {
+        Role.SPECIALIST: ("chuyenvien", "Nguyễn Thị Hương", "Chuyên viên",
+                          "Ban Dân chủ - Pháp luật"),
+        Role.HEAD: ("truongban", "Trần Văn Hùng", "Trưởng ban", "Ban Dân chủ - Pháp luật"),
+        Role.LEADER: ("lanhdao", "Lê Minh Tuấn", "Phó Chủ tịch", None),
+        Role.CLERK: ("vanthu", "Phạm Thị Lan", "Văn thư", "Văn phòng"),
+        Role.MEMBER: ("uyvien", "Hoàng Văn Nam", "Ủy viên Ủy ban", None),
+        Role.SECRETARY: ("thuky", "Võ Thị Mai", "Thư ký", "Văn phòng"),
+        Role.ADMIN: ("quantri", "Đặng Quốc Khánh", "Quản trị hệ thống", "Văn phòng"),
+    },
+    "huyen": {
+        Role.SPECIALIST: ("chuyenvien", "Bùi Thị Thu", "Chuyên viên", "Ban Dân chủ - Pháp luật"),
+        Role.HEAD: ("truongban", "Ngô Văn Sơn", "Trưởng ban", "Ban Dân chủ - Pháp luật"),
+        Role.LEADER: ("lanhdao", "Hồ Đức Thắng", "Chủ tịch", None),
+        Role.CLERK: ("vanthu", "Đinh Thị Hà", "Văn thư", "Văn phòng"),
+        Role.MEMBER: ("uyvien", "Phan Văn Long", "Ủy viên Ủy ban", None),
+        Role.SECRETARY: ("thuky", "Lê Thị Hoa", "Thư ký", "Văn phòng"),
+        Role.ADMIN: ("quantri", "Trương Công Minh", "Quản trị hệ thống", "Văn phòng"),
+    },
+    "xa": {
+        Role.SPECIALIST: ("chuyenvien", "Nguyễn Văn Bình", "Cán bộ", "Văn phòng"),
+        Role.HEAD: ("truongban", "Trần Thị Nga", "Phó Chủ tịch", "Văn phòng"),
+        Role.LEADER: ("lanhdao", "Hồ Sỹ Dũng", "Chủ tịch", None),
+        Role.CLERK: ("vanthu", "Lê Thị Vân", "Văn thư", None),
+        Role.MEMBER: ("uyvien", "Nguyễn Đình Quang", "Ủy viên Ủy ban", None),
+        Role.SECRETARY: ("thuky", "Phạm Thị Thủy", "Thư ký", None),
+        Role.ADMIN: ("quantri", "Cao Văn Tiến", "Quản trị hệ thống", None),
+    },
+}
+
+
+@dataclass
+class DemoData:
+    """What the seed built; handed to other apps' ``extend_demo`` hooks."""
+
+    levels: dict[str, Level] = field(default_factory=dict)
+    province: Unit | None = None
+    districts: dict[str, Unit] = field(default_factory=dict)
+    communes: dict[str, list[Unit]] = field(default_factory=dict)
+    # "tinh" / "huyen" / "xa" -> the unit whose people have demo accounts
+    demo_units: dict[str, Unit] = field(default_factory=dict)
+    people: dict[tuple[str, str], User] = field(default_factory=dict)
+    password: str = DEMO_PASSWORD
+    created: dict[str, int] = field(default_factory=dict)
+
+    def person(self, level: str, role: str) -> User:
+        return self.people[(level, role)]
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.created[what] = self.created.get(what, 0) + n
+
+
+def _district_unit_name(kind: str, name: str) -> str:
+    return f"{FRONT} {kind} {name}"
+
+
+def commune_names(district: tuple[str, str, str, int, list[str] | None]) -> list[str]:
+    _code, _kind, name, count, real = district
+    if real:
+        return list(real)[:count]
+    return [f"xã {name} {i:02d}" for i in range(1, count + 1)]
+
+
+def _place(commune_name: str, district_name: str, real: bool) -> str:
+    if not real:
+        return district_name
+    for prefix in ("phường ", "thị trấn ", "xã "):
+        if commune_name.startswith(prefix):
+            return commune_name[len(prefix):]
+    return commune_name
+
+
+def _ensure_levels(demo: DemoData) -> None:
+    existing = {level.code: level for level in Level.objects.all()}
+    for code, name, rank in LEVELS:
+        if code not in existing:
+            existing[code] = Level.objects.create(code=code, name=name, rank=rank)
+            demo.count("levels")
+        demo.levels[code] = existing[code]
+
+
+def _ensure_units(demo: DemoData) -> None:
+    by_code = {unit.code: unit for unit in Unit.objects.filter(code__startswith=PROVINCE[0])}
+
+    def ensure(code: str, **fields) -> Unit:
+        unit = by_code.get(code)
+        if unit is None:
+            unit = create_unit(code=code, abbreviation=ABBREVIATION, **fields)
+            by_code[code] = unit
+            demo.count("units")
+        return unit
+
+    code, name, place = PROVINCE
+    province = ensure(code, name=f"{FRONT} {name}", level=demo.levels["tinh"], place_name=place)
+    demo.province = province
+    for district in DISTRICTS:
+        suffix, kind, dname, _count, real = district
+        dcode = f"{code}-{suffix}"
+        unit = ensure(
+            dcode,
+            name=_district_unit_name(kind, dname),
+            level=demo.levels["huyen"],
+            parent=province,
+            parent_name=province.name,
+            place_name=dname,
+        )
+        demo.districts[suffix] = unit
+        communes = []
+        for index, cname in enumerate(commune_names(district), start=1):
+            communes.append(
+                ensure(
+                    f"{dcode}-{index:02d}",
+                    name=f"{FRONT} {cname}",
+                    level=demo.levels["xa"],
+                    parent=unit,
+                    parent_name=unit.name,
+                    place_name=_place(cname, dname, bool(real)),
+                )
+            )
+        demo.communes[suffix] = communes
+    demo.demo_units = {
+        "tinh": province,
+        "huyen": demo.districts[DEMO_DISTRICT],
+        "xa": demo.communes[DEMO_DISTRICT][DEMO_COMMUNE_INDEX - 1],
+    }
+
+
+def _ensure_departments(demo: DemoData) -> None:
+    existing = set(Department.objects.values_list("unit_id", "name"))
+    plan: list[tuple[Unit, list[tuple[str, str, bool]]]] = [
+        (demo.province, PROVINCE_DEPARTMENTS)
+    ]
+    for suffix, unit in demo.districts.items():
+        plan.append((unit, DISTRICT_DEPARTMENTS))
+        plan += [(commune, COMMUNE_DEPARTMENTS) for commune in demo.communes[suffix]]
+    new = [
+        Department(unit=unit, name=name, abbreviation=abbreviation, own_series=own)
+        for unit, departments in plan
+        for name, abbreviation, own in departments
+        if (unit.pk, name) not in existing
+    ]
+    Department.objects.bulk_create(new, batch_size=500)
+    demo.count("departments", len(new))
+
+
+def _ensure_people(demo: DemoData) -> None:
+    departments = {
+        (d.unit_id, d.name): d
+        for d in Department.objects.filter(unit__in=list(demo.demo_units.values()))
+    }
+    usernames = [f"{level}.{spec[0]}" for level, roles in PEOPLE.items() for spec in roles.values()]
+    users = {u.username: u for u in User.objects.filter(username__in=usernames)}
+    # One hash for the one shared demo password: hashing it 21 times would take
+    # most of the seed's time, and a published password gains nothing from salts.
+    encoded = make_password(demo.password)
+    for level, roles in PEOPLE.items():
+        unit = demo.demo_units[level]
+        for role, (suffix, full_name, title, department_name) in roles.items():
+            username = f"{level}.{suffix}"
+            user = users.get(username)
+            if user is None:
+                # Only the province administrator gets into the Django admin.
+                superuser = level == "tinh" and role == Role.ADMIN
+                last, _sep, first = full_name.rpartition(" ")
+                user = User(
+                    username=username,
+                    full_name=full_name,
+                    first_name=first,
+                    last_name=last,
+                    is_staff=superuser,
+                    is_superuser=superuser,
+                )
+                user.password = encoded
+                user.save()
+                users[username] = user
+                demo.count("people")
+            department = departments.get((unit.pk, department_name)) if department_name else None
+            _membership, created = Membership.objects.get_or_create(
+                user=user, unit=unit, department=department, role=role,
+                defaults={"title": title},
+            )
+            demo.count("memberships", int(created))
+            demo.people[(level, role)] = user
+    # The province's council has no staff of its own in the demo: the head of the
+    # Ban Dân chủ - Pháp luật also reviews for it, so its decisions can be issued.
+    council = departments.get((demo.province.pk, "Hội đồng Thi đua - Khen thưởng"))
+    if council is not None:
+        _membership, created = Membership.objects.get_or_create(
+            user=demo.person("tinh", Role.HEAD), unit=demo.province, department=council,
+            role=Role.HEAD, defaults={"title": "Ủy viên thường trực Hội đồng"},
+        )
+        demo.count("memberships", int(created))
+
+
+def extension_hooks() -> list[Callable[[DemoData], None]]:
+    """``extend_demo`` functions of installed apps' ``demo`` modules, in app order."""
+    hooks = []
+    for config in apps.get_app_configs():
+        if config.name == __name__.rpartition(".")[0]:
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.demo")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.demo":
+                raise
+            continue
+        hook = getattr(module, "extend_demo", None)
+        if callable(hook):
+            hooks.append(hook)
+    return hooks
+
+
+@transaction.atomic
+def seed(password: str = DEMO_PASSWORD) -> DemoData:
+    """Build (or complete) the demo organisation, types, people and documents."""
+    from workflow.documents.document_types import ensure_document_types
+
+    demo = DemoData(password=password)
+    _ensure_levels(demo)
+    _ensure_units(demo)
+    _ensure_departments(demo)
+    _ensure_people(demo)
+    types, rules = ensure_document_types()
+    demo.count("document types", types)
+    demo.count("review rules", rules)
+    demo.count("documents", ensure_demo_documents(demo))
+    for hook in extension_hooks():
+        hook(demo)
+    return demo
+
+
+# --- demo documents -------------------------------------------------------------------------
+
+# (demo unit, type code, subject, target state, drafting department or None for the
+# drafter's own, recipients: "districts" / "communes" / none)
+DOCUMENTS: list[tuple[str, str, str, str, str | None, str]] = [
+    ("tinh", "ke-hoach", "Kế hoạch tổ chức hội nghị phản biện xã hội dự thảo Nghị quyết "
+     "về chính sách hỗ trợ phát triển nông nghiệp", "issued", None, "districts"),
+    ("tinh", "cong-van", "V/v đôn đốc báo cáo kết quả giám sát 6 tháng đầu năm",
+     "archived", None, "districts"),
+    ("tinh", "quyet-dinh", "Quyết định khen thưởng các tập thể, cá nhân có thành tích xuất "
+     "sắc trong Cuộc vận động Toàn dân đoàn kết xây dựng nông thôn mới, đô thị văn minh",
+     "issued", "Hội đồng Thi đua - Khen thưởng", "districts"),
+    ("tinh", "bao-cao", "Báo cáo tổng hợp ý kiến, kiến nghị của cử tri trước kỳ họp "
+     "Hội đồng nhân dân tỉnh", "submitted", None, ""),
+    ("tinh", "thong-bao", "Thông báo kết luận Hội nghị Ban Thường trực tháng 9",
+     "approved", None, "districts"),
+    ("tinh", "cong-van", "V/v tham gia ý kiến dự thảo Quy chế phối hợp công tác",
+     "signed", None, "districts"),
+    ("tinh", "ke-hoach", "Kế hoạch giám sát việc thực hiện chính sách bảo hiểm y tế "
+     "cho người cận nghèo", "draft", None, ""),
+    ("tinh", "cong-van", "V/v hướng dẫn tổ chức Ngày hội Đại đoàn kết toàn dân tộc "
+     "ở khu dân cư", "returned", None, "districts"),
+    ("huyen", "cong-van", "V/v triển khai Cuộc vận động Toàn dân đoàn kết xây dựng nông "
+     "thôn mới, đô thị văn minh năm 2025", "issued", None, "communes"),
+    ("huyen", "ke-hoach", "Kế hoạch tổ chức đối thoại giữa người đứng đầu cấp ủy, chính "
+     "quyền với Nhân dân", "reviewed", None, ""),
+    ("xa", "bao-cao", "Báo cáo kết quả hoạt động của các Ban Công tác Mặt trận ở khu dân cư",
+     "submitted", None, ""),
+]
+
+FLOW = ["draft", "submitted", "reviewed", "approved", "signed", "issued", "archived"]
+
+
+def _advance(demo: DemoData, level: str, document, target: str):
+    """Drive a document through the approval flow with the right demo people."""
+    from workflow.documents import services
+
+    if target == "returned":
+        document = _advance(demo, level, document, "submitted")
+        return services.transition(
+            demo.person(level, Role.HEAD), document.pk, "return",
+            comment="Đề nghị bổ sung thời gian, địa điểm tổ chức.",
+        )
+    leader = demo.person(level, Role.LEADER)
+    clerk = demo.person(level, Role.CLERK)
+    while FLOW.index(document.state) < FLOW.index(target):
+        state = document.state
+        if state == "draft":
+            actor, action = document.drafter, "submit"
+        elif state == "submitted":
+            role = document.awaiting_role
+            actor = demo.person(level, Role.HEAD) if role == Role.HEAD else leader
+            action = "forward"
+        elif state == "reviewed":
+            actor, action = leader, "approve"
+        elif state == "approved":
+            actor, action = leader, "sign"
+        elif state == "signed":
+            actor, action = clerk, "issue"
+        else:
+            actor, action = clerk, "archive"
+        # Bare transitions: the demo has no signing tokens, so the signing pipeline
+        # (services.perform) is not involved; numbers still come from the register.
+        document = services.transition(actor, document.pk, action)
+    return document
+
+
+def ensure_demo_documents(demo: DemoData) -> int:
+    """Create the demo documents that are missing, each in its target state."""
+    from workflow.documents import services
+    from workflow.documents.models import Document, DocumentType
+
+    types = {t.code: t for t in DocumentType.objects.all()}
+    existing = set(
+        Document.objects.filter(unit__in=list(demo.demo_units.values())).values_list(
+            "unit_id", "subject"
+        )
+    )
+    created = 0
+    for level, type_code, subject, target, department_name, recipients in DOCUMENTS:
+        unit = demo.demo_units[level]
+        if (unit.pk, subject) in existing:
+            continue
+        data: dict = {
+            "subject": subject,
+            "document_type": types[type_code],
+            "body": f"<p>{subject}.</p><p>Nội dung văn bản mẫu dùng để trình diễn hệ thống.</p>",
+        }
+        if department_name:
+            data["drafting_department"] = Department.objects.get(unit=unit, name=department_name)
+        if recipients == "districts":
+            recipient_ids = [u.pk for u in demo.districts.values()]
+        elif recipients == "communes":
+            recipient_ids = [u.pk for u in Unit.objects.filter(parent=unit)]
+        else:
+            recipient_ids = []
+        document = services.create_document(
+            demo.person(level, Role.SPECIALIST), unit=unit, data=data,
+            recipient_unit_ids=recipient_ids,
+        )
+        _advance(demo, level, document, target)
+        created += 1
+    return created

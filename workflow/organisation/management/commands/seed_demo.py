@@ -1,0 +1,76 @@
+"""Build the Nghệ An demo organisation, people, document types and documents."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from config.env import env_bool
+from workflow.organisation.demo import DEMO_PASSWORD, PEOPLE, seed
+from workflow.organisation.models import Role, Unit
+
+
+class Command(BaseCommand):
+    help = _(
+        "Create the demo organisation (Nghệ An: 1 province, 21 districts, 460 communes), "
+        "demo accounts, document types and documents. Safe to run again."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--password",
+            default=os.environ.get("MTTQ_DEMO_PASSWORD", DEMO_PASSWORD),
+            help=_("Password for new demo accounts (default: the shared demo password)."),
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help=_("Seed even though MTTQ_PRODUCTION is set."),
+        )
+        parser.add_argument(
+            "--no-accounts", action="store_true", help=_("Do not print the accounts table.")
+        )
+
+    def handle(self, *args, **options) -> None:
+        # Demo accounts share a published password: never on a production system by mistake.
+        production = env_bool("MTTQ_PRODUCTION", False)
+        if production and not options["force"]:
+            raise CommandError(
+                _("MTTQ_PRODUCTION is set: demo accounts are refused (use --force).")
+            )
+        started = time.perf_counter()
+        demo = seed(password=options["password"])
+        elapsed = time.perf_counter() - started
+        created = ", ".join(f"{k}: {v}" for k, v in sorted(demo.created.items()) if v)
+        self.stdout.write(
+            _("Demo data ready in %(seconds).1f s (%(units)d units; created: %(created)s).")
+            % {
+                "seconds": elapsed,
+                "units": Unit.objects.count(),
+                "created": created or _("nothing, already complete"),
+            }
+        )
+        if not options["no_accounts"]:
+            self.print_accounts(demo)
+
+    def print_accounts(self, demo) -> None:
+        self.stdout.write("")
+        self.stdout.write(
+            _("Demo accounts (password for all: %(password)s)") % {"password": demo.password}
+        )
+        rows = []
+        for level, roles in PEOPLE.items():
+            unit = demo.demo_units[level]
+            for role in roles:
+                user = demo.person(level, role)
+                rows.append((user.username, user.full_name, str(Role(role).label), unit.name))
+        headers = (_("Username"), _("Full name"), _("Role"), _("Unit"))
+        widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(4)]
+        line = "  ".join(f"{{:<{w}}}" for w in widths)
+        self.stdout.write(line.format(*headers))
+        self.stdout.write("  ".join("-" * w for w in widths))
+        for row in rows:
+            self.stdout.write(line.format(*row))
