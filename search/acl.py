@@ -18,7 +18,22 @@ clerk of the unit         ``approved:<unit>`` (approved onwards)       ``approve
 anyone in the unit        ``published:<unit>`` (issued/archived)       ``published:<u>`` u ∈ scope
 ancestor units            ``published-below:<ancestor>``               ``published-below:<grant>``
 recipient units           ``published-to:<recipient>``                 ``published-to:<u>`` u∈scope
+current review step       ``awaiting:<role>:<unit>`` (submitted, the   ``awaiting:<r>:<u>`` u ∈ r,
+(non-head role)           step's role; heads are covered above)        r ≠ head
+confidential, recipients  ``confidential-to:<recipient>`` (issued/     ``confidential-to:<u>``
+                          archived, instead of the three above)        u ∈ leader ∪ clerk
+meeting participants      ``meeting-participant:<user>`` (approved     ``meeting-participant:<me>``
+                          onwards, paper of a published meeting)
 ========================  ===========================================  ============================
+
+Withdrawn documents carry only ``drafter:``, like drafts. Confidential
+documents, once issued, carry no ``published*`` token: the unit's leaders,
+heads and clerk already hold ``submitted:``/``head-dept:``/``approved:``.
+
+Meeting tokens are computed from the meetings app's tables (when it is
+installed); :mod:`search.signals` re-indexes a paper's document whenever a
+meeting's state, its participants, its papers or a paper's restriction change,
+because those change who may read it without changing the document itself.
 
 ``tests/test_search_acl.py`` proves, for every test user and document, that the
 documents matching a user's tokens are exactly ``access.visible_documents(user)``.
@@ -27,17 +42,66 @@ When the access rules change, this module and that test change with them.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 
+from django.apps import apps
+
 from workflow import access
-from workflow.documents.models import PUBLISHED_STATES, Document
+from workflow.documents.models import PUBLISHED_STATES, Document, State
 from workflow.organisation.models import Role
+
+MEETINGS_APP = "workflow.meetings"
+
+
+def meeting_readers(document_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Users who read each document as a participant of a published meeting.
+
+    The same rule as ``access._meeting_papers_q``: a paper of a meeting in a public
+    state, read by the meeting's participants (only the listed ones when the paper
+    is restricted). Three queries for any number of documents.
+    """
+    ids = list(document_ids)
+    if not ids or not apps.is_installed(MEETINGS_APP):
+        return {}
+    from workflow.meetings import models as m
+
+    papers = list(
+        m.Paper.objects.filter(document_id__in=ids, meeting__state__in=m.PUBLIC_STATES)
+        .values_list("pk", "document_id", "meeting_id")
+    )
+    if not papers:
+        return {}
+    participants: dict[int, set[int]] = defaultdict(set)
+    for meeting_id, user_id in m.Participant.objects.filter(
+        meeting_id__in={p[2] for p in papers}, user__isnull=False
+    ).values_list("meeting_id", "user_id"):
+        participants[meeting_id].add(user_id)
+    restricted: dict[int, set[int]] = defaultdict(set)
+    through = m.Paper.restricted_to.through
+    for paper_id, user_id in through.objects.filter(
+        paper_id__in=[p[0] for p in papers]
+    ).values_list("paper_id", "user_id"):
+        restricted[paper_id].add(user_id)
+    readers: dict[int, set[int]] = defaultdict(set)
+    for paper_id, document_id, meeting_id in papers:
+        users = participants.get(meeting_id, set())
+        if paper_id in restricted:
+            users = users & restricted[paper_id]
+        readers[document_id] |= users
+    return dict(readers)
 
 
 def document_tokens(
-    document: Document, recipient_unit_ids: Iterable[int] | None = None
+    document: Document,
+    recipient_unit_ids: Iterable[int] | None = None,
+    meeting_reader_ids: Iterable[int] | None = None,
 ) -> list[str]:
-    """The ACL tokens of one document (its unit must be loaded or loadable)."""
+    """The ACL tokens of one document (its unit must be loaded or loadable).
+
+    Pass ``recipient_unit_ids`` and ``meeting_reader_ids`` when indexing in bulk;
+    left out, they are read from the database.
+    """
     tokens = [f"drafter:{document.drafter_id}"]
     state = document.state
     unit_id = document.unit_id
@@ -45,14 +109,24 @@ def document_tokens(
         tokens.append(f"submitted:{unit_id}")
         if document.drafting_department_id:
             tokens.append(f"head-dept:{unit_id}:{document.drafting_department_id}")
+    if state == State.SUBMITTED and document.awaiting_role \
+            and document.awaiting_role != Role.HEAD:
+        tokens.append(f"awaiting:{document.awaiting_role}:{unit_id}")
     if state in access.APPROVED_ONWARDS:
         tokens.append(f"approved:{unit_id}")
+        if meeting_reader_ids is None:
+            meeting_reader_ids = meeting_readers([document.pk]).get(document.pk, ())
+        tokens += [f"meeting-participant:{u}" for u in sorted(set(meeting_reader_ids))]
     if state in PUBLISHED_STATES:
-        tokens.append(f"published:{unit_id}")
-        tokens += [f"published-below:{a}" for a in document.unit.ancestor_ids()]
         if recipient_unit_ids is None:
             recipient_unit_ids = document.recipients.values_list("unit_id", flat=True)
-        tokens += [f"published-to:{r}" for r in sorted(set(recipient_unit_ids))]
+        recipients = sorted(set(recipient_unit_ids))
+        if document.confidential:
+            tokens += [f"confidential-to:{r}" for r in recipients]
+        else:
+            tokens.append(f"published:{unit_id}")
+            tokens += [f"published-below:{a}" for a in document.unit.ancestor_ids()]
+            tokens += [f"published-to:{r}" for r in recipients]
     return tokens
 
 
@@ -61,7 +135,7 @@ def user_tokens(user) -> list[str]:
     actor = access.actor_for(user)
     if actor.user_id is None:
         return []
-    tokens = {f"drafter:{actor.user_id}"}
+    tokens = {f"drafter:{actor.user_id}", f"meeting-participant:{actor.user_id}"}
     for unit_id in actor.scope(Role.LEADER) | actor.head_units_without_department():
         tokens.add(f"submitted:{unit_id}")
     # visible_documents_q pairs every head unit with every head department (not per
@@ -71,6 +145,11 @@ def user_tokens(user) -> list[str]:
             tokens.add(f"head-dept:{unit_id}:{dept_id}")
     for unit_id in actor.scope(Role.CLERK):
         tokens.add(f"approved:{unit_id}")
+    for role in {g.role for g in actor.grants} - {Role.HEAD}:
+        for unit_id in actor.scope(role):
+            tokens.add(f"awaiting:{role}:{unit_id}")
+    for unit_id in actor.scope(*access.CONFIDENTIAL_READERS):
+        tokens.add(f"confidential-to:{unit_id}")
     for unit_id in actor.scope():
         tokens.add(f"published:{unit_id}")
         tokens.add(f"published-to:{unit_id}")

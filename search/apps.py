@@ -13,3 +13,6 @@ class SearchConfig(AppConfig):
         from .tasks import on_document_changed
 
         document_changed.connect(on_document_changed, dispatch_uid="search-index-document")
+        from . import signals
+
+        signals.connect()

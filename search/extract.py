@@ -133,10 +133,34 @@ def extract(data: bytes, content_type: str, *, path: str | None = None) -> Extra
     needing = [i + 1 for i, text in enumerate(pages) if _letters(text) < MIN_PAGE_LETTERS]
     if content_type != PDF:
         needing = []
+    elif needing:
+        # A page without text and without any picture is blank (a cover, a separator,
+        # a generated placeholder): rendering and OCR-ing it would only cost time.
+        needing = pages_with_images(data, needing)
     return Extracted(
         pages=[normalize(p) for p in pages], method=method, encoding=encoding,
         pages_needing_ocr=needing,
     )
+
+
+def pages_with_images(data: bytes, numbers: list[int]) -> list[int]:
+    """Those of the given 1-based pages that show an image (a scan); all when unsure."""
+    try:
+        from pypdf import PdfReader
+
+        reader = PdfReader(io.BytesIO(data))
+        kept = []
+        for number in numbers:
+            if 0 < number <= len(reader.pages):
+                try:
+                    has_image = len(reader.pages[number - 1].images) > 0
+                except Exception:  # an unusual page: let OCR have a look
+                    has_image = True
+                if has_image:
+                    kept.append(number)
+        return kept
+    except Exception:
+        return list(numbers)
 
 
 def _is_docx(data: bytes) -> bool:

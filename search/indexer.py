@@ -85,7 +85,7 @@ def _queryset():
     )
 
 
-def build(document: Document) -> SearchDocument:
+def build(document: Document, meeting_reader_ids: Iterable[int] | None = None) -> SearchDocument:
     """Everything searchable about one document, read from the database now."""
     recipients = list(document.recipients.all())
     comments = list(document.comments.all())
@@ -138,7 +138,7 @@ def build(document: Document) -> SearchDocument:
         pages=pages,
         page_refs=refs,
         comments=[c.text for c in comments],
-        acl=acl.document_tokens(document, [r.unit_id for r in recipients]),
+        acl=acl.document_tokens(document, [r.unit_id for r in recipients], meeting_reader_ids),
     )
 
 
@@ -146,7 +146,9 @@ def load(ids: Iterable[int]) -> tuple[list[SearchDocument], list[int]]:
     """Build the given documents fresh from the database; also return ids that are gone."""
     ids = [int(i) for i in ids]
     found = {d.pk: d for d in _queryset().filter(pk__in=ids)}
-    return [build(found[i]) for i in ids if i in found], [i for i in ids if i not in found]
+    readers = acl.meeting_readers(found)
+    docs = [build(found[i], readers.get(i, ())) for i in ids if i in found]
+    return docs, [i for i in ids if i not in found]
 
 
 def iter_batches(batch_size: int = 200) -> Iterator[list[SearchDocument]]:

@@ -10,11 +10,11 @@ retried when the index writer is busy or the database hiccups.
 from __future__ import annotations
 
 import logging
-import threading
 
 from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError, close_old_connections
+from django.db import OperationalError, transaction
+from django.utils import timezone
 
 from . import indexer
 from .backends.embedded import IndexBusy
@@ -49,19 +49,23 @@ def _queue_ocr(ids: list[int]) -> None:
 
 
 def enqueue_ocr(version_id: int) -> None:
-    """OCR runs in the background: on a worker, or in a thread when there is no broker."""
-    if getattr(settings, "SEARCH_OCR_SYNC", False):
-        ocr_file_version.apply(args=[version_id])
-    elif settings.CELERY_TASK_ALWAYS_EAGER:
-        def run() -> None:
-            try:
-                ocr_file_version.apply(args=[version_id])
-            finally:
-                close_old_connections()
+    """Queue OCR of a file version once the current transaction commits.
 
-        threading.Thread(target=run, name=f"ocr-{version_id}", daemon=True).start()
-    else:
-        ocr_file_version.delay(version_id)
+    With a broker the task goes to a worker. Without one (development, tests) it runs
+    eagerly in this process after commit: earlier versions started a thread here,
+    which outlived requests and test transactions and then wrote to rows that had
+    been rolled back. Eager-on-commit never runs against uncommitted or vanished
+    rows, finishes before the caller continues and needs no cleanup; the price is
+    that a scanned upload makes that one request slower in broker-less setups,
+    which are not meant for production.
+    """
+    def send() -> None:
+        if settings.CELERY_TASK_ALWAYS_EAGER or getattr(settings, "SEARCH_OCR_SYNC", False):
+            ocr_file_version.apply(args=[version_id])
+        else:
+            ocr_file_version.delay(version_id)
+
+    transaction.on_commit(send)
 
 
 @shared_task(bind=True, acks_late=True, autoretry_for=RETRYABLE, retry_backoff=2,
@@ -84,28 +88,35 @@ def ocr_file_version(self, version_id: int) -> int:
 
     record = ExtractedText.objects.select_related("file_version__file").filter(
         file_version_id=version_id, ocr_pending=True).first()
-    if record is None:
+    if record is None:  # done already, or the file is gone
         return 0
     version = record.file_version
-    with version.blob.open("rb") as handle:
-        data = handle.read()
+    try:
+        with version.blob.open("rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        log.warning("OCR skipped: the file of version %s is missing", version_id)
+        return 0
     try:
         texts = extract.ocr_pdf_pages(data, list(record.ocr_pages),
                                       lang=getattr(settings, "SEARCH_OCR_LANG", "vie"))
     except Exception as exc:
-        record.ocr_pending = False
-        record.error = f"OCR failed: {exc}"[:300]
-        record.save(update_fields=["ocr_pending", "error", "extracted_at"])
         log.warning("OCR failed for file version %s: %s", version_id, exc)
+        ExtractedText.objects.filter(pk=record.pk, ocr_pending=True).update(
+            ocr_pending=False, error=f"OCR failed: {exc}"[:300], extracted_at=timezone.now())
         return 0
     pages = list(record.pages)
     for number, text in texts.items():
         if 0 < number <= len(pages):
             pages[number - 1] = text
-    record.pages = pages
-    record.ocr_pending = False
-    record.method = f"{record.method}+ocr"
-    record.save(update_fields=["pages", "ocr_pending", "method", "extracted_at"])
+    # A conditional update, not save(): OCR takes long, and meanwhile the row may have
+    # been deleted with its document or completed by a duplicate task. Then nothing
+    # is written and nothing is re-indexed.
+    updated = ExtractedText.objects.filter(pk=record.pk, ocr_pending=True).update(
+        pages=pages, ocr_pending=False, method=f"{record.method}+ocr"[:30],
+        extracted_at=timezone.now())
+    if not updated:
+        return 0
     # The document version did not change, so force the rewrite with the new text.
     doc_id = version.file.document_id
     docs, _gone = indexer.load([doc_id])

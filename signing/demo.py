@@ -114,3 +114,35 @@ def attach_seal(unit, demo: pki.DemoPki, label: str) -> SigningKey:
         profile.image.save(f"seal-{unit.pk}.png", ContentFile(seal_png(unit.name)), save=False)
     profile.save()
     return key
+
+
+def provision_missing(directory: Path, people=(), units=()) -> tuple[int, int]:
+    """Give keys to those of ``people`` and ``units`` that have none; safe to run again.
+
+    The DEMO PKI is rebuilt with the same time anchor, port and keys, so the CA
+    certificates do not change and earlier signatures stay valid. Returns how
+    many people and units were given a key.
+    """
+    directory = Path(directory)
+    people = [u for u in people if not SignatureProfile.objects.filter(
+        user=u, key__isnull=False).exists()]
+    units = [u for u in units if not SealProfile.objects.filter(
+        unit=u, key__isnull=False).exists()]
+    existing = pki.load(directory)
+    if not people and not units and existing is not None:
+        return 0, 0
+    anchor = pki.anchor_of(directory)
+    now, port = anchor if anchor else (None, None)
+    entities = {e.label: e for e in (existing.entities if existing else [])}
+    for user in people:
+        entities[f"person-{user.pk}"] = pki.EndEntity(f"person-{user.pk}",
+                                                      user.full_name or user.username)
+    for unit in units:
+        entities[f"seal-{unit.pk}"] = pki.EndEntity(f"seal-{unit.pk}", unit.name,
+                                                    organisation=unit.name, kind="seal")
+    demo = pki.build(directory, list(entities.values()), port=port, now=now)
+    for user in people:
+        attach_key(user, demo, f"person-{user.pk}", image=True)
+    for unit in units:
+        attach_seal(unit, demo, f"seal-{unit.pk}")
+    return len(people), len(units)

@@ -93,10 +93,24 @@ class DemoPki:
         return (self.directory / "keys" / f"{label}.key.pem").read_bytes()
 
     def timestamper(self):
-        """An in-process RFC 3161 TSA (the same key as the HTTP one), for offline demos."""
+        """An in-process RFC 3161 TSA (the same key and certificate as the HTTP one).
+
+        Used when no TSA is served (the demo run command): the tokens are
+        standard RFC 3161 answers signed by the DEMO TSA certificate.
+        """
+        from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+        from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+        return DummyTimeStamper(tsa_cert=self.cert("tsa"), tsa_key=self.private_key("tsa"),
+                                certs_to_embed=SimpleCertificateStore.from_certs(
+                                    [self.cert("root")]))
+
+    def crls(self) -> list:
+        """Current CRLs of the DEMO root and intermediate, made in-process (no server needed)."""
         from certomancer.registry import ServiceLabel
 
-        return self.arch.service_registry.summon_timestamper(ServiceLabel("tsa"))
+        registry = self.arch.service_registry
+        return [registry.get_crl(ServiceLabel(label)) for label in ("root", "interm")]
 
 
 def free_port() -> int:
@@ -151,13 +165,19 @@ def _ee_cert(entity: EndEntity, now: dt.datetime) -> dict:
     return spec
 
 
-def build(directory: Path, entities: list[EndEntity], *, port: int | None = None) -> DemoPki:
-    """Write keys and the certomancer description for ``entities`` under ``directory``."""
+def build(directory: Path, entities: list[EndEntity], *, port: int | None = None,
+          now: dt.datetime | None = None) -> DemoPki:
+    """Write keys and the certomancer description for ``entities`` under ``directory``.
+
+    ``now`` anchors every validity period: rebuilding with the same anchor (see
+    :func:`anchor_of`) and the same keys gives the same CA certificates, so
+    documents signed earlier stay valid when people are added.
+    """
     directory = Path(directory)
     (directory / "keys").mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     prefix = f"http://127.0.0.1:{port}"
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     labels = ["root", "interm", "interm-ocsp", "tsa"] + [e.label for e in entities]
     for label in labels:
         _key(directory / "keys" / f"{label}.key.pem")
@@ -241,6 +261,19 @@ def build(directory: Path, entities: list[EndEntity], *, port: int | None = None
         "This directory holds a DEMO PKI generated at runtime. It is NOT trusted and must "
         "never be used for real documents.\n", encoding="utf-8")
     return pki
+
+
+def anchor_of(directory: Path) -> tuple[dt.datetime, int] | None:
+    """The time anchor and port of an existing DEMO PKI, to rebuild it identically."""
+    from urllib.parse import urlparse
+
+    cfg = Path(directory) / "certomancer.yml"
+    if not cfg.exists():
+        return None
+    data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    root = data["pki-architectures"][ARCH]["certs"]["root"]["validity"]["valid-from"]
+    start = dt.datetime.strptime(root, "%Y-%m-%dT%H:%M:%S%z")
+    return start + dt.timedelta(days=2), urlparse(data["external-url-prefix"]).port
 
 
 def load(directory: Path) -> DemoPki | None:

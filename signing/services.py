@@ -145,6 +145,14 @@ def _sign_with_fallback(op, *, ltv_first: bool = True):
         raise SignerError(_("Signing failed: %(error)s") % {"error": exc}) from exc
 
 
+def _chain_of(signer) -> list:
+    """CA certificates that came with the key (PKCS#12 bag, token objects, CSC chain)."""
+    try:
+        return [c for c in signer.cert_registry if c != signer.signing_cert]
+    except Exception:  # noqa: BLE001 - a signer without a registry still validates by fetching
+        return []
+
+
 def _image(field) -> bytes | None:
     if not field:
         return None
@@ -192,7 +200,8 @@ def sign_document(user, pk, action: str = "sign", *, comment: str = "",
                 from .validation import validation_context
 
                 check_certificate(signer.signing_cert, expected_name=name,
-                                  validation_context=validation_context(fetch=True))
+                                  validation_context=validation_context(fetch=True),
+                                  intermediates=_chain_of(signer))
                 signed = _sign_with_fallback(lambda ctx: pdfops.sign_person(
                     data, signer, ctx, name=name, title=layout.signer_title.capitalize(),
                     signature_png=image, location=document.unit.place_name))
@@ -256,7 +265,8 @@ def issue_document(user, pk, action: str = "issue", *, comment: str = "",
                 from .validation import validation_context
 
                 check_certificate(signer.signing_cert, expected_name="",
-                                  validation_context=validation_context(fetch=True))
+                                  validation_context=validation_context(fetch=True),
+                                  intermediates=_chain_of(signer))
                 sealed = _sign_with_fallback(lambda ctx: pdfops.sign_seal(
                     filled, signer, ctx, organisation=document.unit.name, seal_png=image))
                 pdf = _store(document, PdfStage.ISSUED, sealed, user=user,

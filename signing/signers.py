@@ -173,7 +173,7 @@ class CscSigner(Signer):
         self.credential = credential
         self.pin = pin
         super().__init__(signing_cert=credential.signing_cert,
-                         cert_registry=credential.cert_registry)
+                         cert_registry=credential.as_cert_store())
 
     async def async_sign_raw(self, data: bytes, digest_algorithm: str,
                              dry_run: bool = False) -> bytes:
@@ -193,7 +193,8 @@ def _norm(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text or "").casefold().split())
 
 
-def check_certificate(cert, *, expected_name: str, validation_context=None) -> None:
+def check_certificate(cert, *, expected_name: str, validation_context=None,
+                      intermediates=()) -> None:
     """Refuse expired, not-yet-valid, revoked, misnamed or non-signing certificates."""
     now = timezone.now()
     validity = cert["tbs_certificate"]["validity"]
@@ -220,7 +221,8 @@ def check_certificate(cert, *, expected_name: str, validation_context=None) -> N
             RevokedError,
         )
 
-        validator = CertificateValidator(cert, validation_context=validation_context)
+        validator = CertificateValidator(cert, intermediate_certs=list(intermediates),
+                                         validation_context=validation_context)
         try:
             import asyncio
 

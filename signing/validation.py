@@ -78,11 +78,54 @@ def demo_root_path() -> Path | None:
     return path if path.exists() else None
 
 
+_demo_crl_cache: dict = {}
+
+
+def demo_crls() -> list:
+    """The DEMO PKI's CRLs, made in-process: the demo needs no OCSP/CRL server."""
+    return _demo_material()[0]
+
+
+def demo_ca_certs() -> list:
+    """The DEMO intermediate CA, so paths build without fetching it."""
+    return _demo_material()[1]
+
+
+def _demo_material() -> tuple[list, list]:
+    """Cached for ten minutes per PKI directory (each CRL costs a signature)."""
+    if not conf.demo_enabled():
+        return [], []
+    import time
+
+    from . import pki
+
+    directory = conf.pki_dir()
+    key = (str(directory), int(time.time() // 600))
+    if key not in _demo_crl_cache:
+        demo = pki.load(directory)
+        try:
+            material = (demo.crls(), [demo.cert("interm")]) if demo is not None else ([], [])
+        except Exception as exc:  # noqa: BLE001 - a broken demo PKI only loses revocation data
+            logger.warning("demo CRLs unavailable: %s", exc)
+            material = ([], [])
+        _demo_crl_cache.clear()
+        _demo_crl_cache[key] = material
+    return _demo_crl_cache[key]
+
+
 def validation_context(*, fetch: bool = True, extra_roots=()):
     from pyhanko_certvalidator import ValidationContext
 
+    backend = None
+    if fetch:
+        # The requests backend holds no event-loop-bound HTTP session, so nothing is
+        # left unclosed when pyHanko's synchronous calls end their own event loops.
+        from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+
+        backend = RequestsFetcherBackend(per_request_timeout=10)
     return ValidationContext(trust_roots=trust_roots() + list(extra_roots), allow_fetching=fetch,
-                             revocation_mode="soft-fail")
+                             fetcher_backend=backend, crls=demo_crls(),
+                             other_certs=demo_ca_certs(), revocation_mode="soft-fail")
 
 
 def _name(cert) -> str:

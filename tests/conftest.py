@@ -1,7 +1,12 @@
 import pytest
 
 from tests.factories import make_org
-from tests.signing_fixtures import signing_env, signing_pki, softhsm  # noqa: F401 - fixtures
+from tests.signing_fixtures import (  # noqa: F401 - fixtures
+    csc_service,
+    signing_env,
+    signing_pki,
+    softhsm,
+)
 
 
 @pytest.fixture

@@ -153,3 +153,50 @@ def softhsm(signing_pki, tmp_path_factory):
         _import_key(session, signing_pki, "seal", b"\x02")
         _import_cert(session, signing_pki.cert("interm"), "interm", b"\x10")
     return token
+
+
+# --- a CSC remote signing service: certomancer-csc-dummy over the same PKI -------------------
+
+
+@pytest.fixture(scope="session")
+def csc_service(signing_pki):
+    """certomancer-csc-dummy on 127.0.0.1, signing with the session PKI's keys.
+
+    It requires hash pinning (SCAL 2): every SAD is bound to the hashes it may sign.
+    Credential ids are ``<architecture>/<certificate label>``, e.g. ``mttq-demo/seal``.
+    """
+    import asyncio
+    import threading
+
+    try:
+        from aiohttp import web
+        from certomancer.registry import CertomancerConfig
+        from csc_dummy.csc_dummy_server import CSCWithCertomancer, DummyServiceParams
+    except ImportError:
+        pytest.skip("certomancer-csc-dummy is not installed (pip install certomancer-csc-dummy)")
+    config = CertomancerConfig.from_file(str(signing_pki.directory / "certomancer.yml"),
+                                         key_search_dir=str(signing_pki.directory))
+    port = pki.free_port()
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    state = {}
+
+    def serve():
+        asyncio.set_event_loop(loop)
+        service = CSCWithCertomancer(config, service_params=DummyServiceParams(
+            hash_pinning_required=True))
+        service.register_routes()
+        runner = web.AppRunner(service.app)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        state["runner"] = runner
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+
+    thread = threading.Thread(target=serve, daemon=True, name="csc-dummy")
+    thread.start()
+    assert ready.wait(30), "the CSC dummy service did not start"
+    yield f"http://127.0.0.1:{port}"
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)

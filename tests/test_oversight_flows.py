@@ -236,3 +236,28 @@ def test_recommendation_flow_and_report(org, capture):
     with pytest.raises(NotAllowed):
         services.recommendation_action(org.person("district", Role.CLERK), recs[3].pk,
                                        "forward")
+
+
+@pytest.mark.django_db
+def test_conference_links_a_meeting_the_person_can_see(org, capture):
+    from django.utils import timezone
+
+    from workflow.meetings.models import Meeting
+
+    spec = org.person("province", Role.SPECIALIST)
+    leader = org.person("province", Role.LEADER)
+    own = Meeting.objects.create(unit=org.units["province"], title="Hội nghị phản biện",
+                                 kind="critique", starts_at=timezone.now(), chair=leader,
+                                 secretary=spec, created_by=spec)
+    other_leader = org.person("district2", Role.LEADER)
+    foreign = Meeting.objects.create(unit=org.units["district2"], title="Họp riêng",
+                                     starts_at=timezone.now(), chair=other_leader,
+                                     secretary=other_leader, created_by=other_leader)
+    case = critique_to(org, capture, "planned")
+    with pytest.raises(InvalidInput):
+        services.critique_action(spec, case.pk, "start", form="conference", meeting=foreign.pk)
+    with pytest.raises(InvalidInput):
+        services.critique_action(spec, case.pk, "start", form="conference", meeting="x")
+    services.critique_action(spec, case.pk, "start", form="conference", meeting=own.pk)
+    case.refresh_from_db()
+    assert case.meeting == own

@@ -15,9 +15,9 @@ from search.tasks import index_ids
 from tests.factories import advance, draft
 from workflow import access
 from workflow.documents import services
-from workflow.documents.models import Document
+from workflow.documents.models import Document, DocumentRecipient, DocumentType, ReviewRule
 from workflow.organisation.models import Membership, Role, Unit, User
-from workflow.organisation.services import merge_units
+from workflow.organisation.services import merge_units, move_unit
 
 STATES = ["draft", "submitted", "reviewed", "approved", "signed", "issued", "archived",
           "returned", "withdrawn"]
@@ -56,7 +56,59 @@ def corpus(org):
     odd = User.objects.create_user(username="odd", password="x")
     Membership.objects.create(user=odd, unit=org.units["commune"], role=Role.HEAD)
     Membership.objects.create(user=odd, unit=org.units["district2"], role=Role.CLERK)
+    _withdrawn_after_submission(org)
+    _clerk_review_step(org)
+    _confidential(org)
+    _meeting_papers(org)
     return org
+
+
+def _withdrawn_after_submission(org):
+    for unit in ("commune", "district"):
+        document = advance(org, draft(org, unit, subject=f"Rút sau khi trình {unit}"),
+                           "submitted")
+        services.transition(document.drafter, document.pk, "withdraw", comment="Rút lại")
+
+
+def _clerk_review_step(org):
+    """A type whose drafts go to the head, then to the clerk (checking form)."""
+    kind = DocumentType.objects.create(code="to-trinh", name="Tờ trình", abbreviation="TTr")
+    org.types["to-trinh"] = kind
+    ReviewRule.objects.create(document_type=kind, unit=None, steps=[Role.HEAD, Role.CLERK])
+    for unit in ("commune", "district"):
+        waiting_head = advance(org, draft(org, unit, type_code="to-trinh",
+                                          subject=f"Chờ trưởng ban {unit}"), "submitted")
+        assert waiting_head.awaiting_role == Role.HEAD
+        waiting_clerk = advance(org, draft(org, unit, type_code="to-trinh",
+                                           subject=f"Chờ văn thư {unit}"), "submitted")
+        waiting_clerk = services.transition(org.person(unit, Role.HEAD), waiting_clerk.pk,
+                                            "forward")
+        assert waiting_clerk.awaiting_role == Role.CLERK
+        assert waiting_clerk.state == "submitted"
+
+
+def _confidential(org):
+    """Confidential documents of the district at every stage, some with recipient units."""
+    for state, recipients in [("submitted", ["district2"]), ("approved", ["commune"]),
+                              ("issued", ["district2", "commune"]), ("issued", []),
+                              ("archived", ["province"])]:
+        document = draft(org, "district", confidential=True,
+                         subject=f"Mật {state} gửi {','.join(recipients)}")
+        for recipient in recipients:
+            DocumentRecipient.objects.create(document=document, unit=org.units[recipient])
+        advance(org, document, state)
+
+
+def _meeting_papers(org):
+    """A published meeting (one paper restricted to one delegate) and one still in draft."""
+    from tests.meeting_helpers import people, prepared, published
+    from workflow.meetings import services as meetings
+
+    meeting = published(org)
+    papers = list(meeting.papers.order_by("pk"))
+    cast = people(org)
+    meetings.restrict_paper(cast["secretary"], papers[0].pk, user_ids=[cast["delegate"].pk])
+    prepared(org, unit="district")
 
 
 def _all_users():
@@ -80,8 +132,38 @@ def _check_every_user():
 @pytest.mark.django_db
 def test_search_visibility_equals_access_rules(corpus):
     _reindex_all()
-    assert Document.objects.count() >= 45
+    assert Document.objects.count() >= 60
     assert _check_every_user() > 35
+    # The corpus exercises the rules it is meant to (not vacuously equal).
+    commune_clerk = corpus.person("commune", Role.CLERK)
+    found, _total = _search_ids(commune_clerk)
+    assert Document.objects.filter(pk__in=found, subject="Chờ văn thư commune").exists()
+    assert not Document.objects.filter(pk__in=found, subject="Chờ trưởng ban commune").exists()
+    leader = corpus.person("district", Role.LEADER)
+    found, _total = _search_ids(leader)
+    assert not Document.objects.filter(pk__in=found, subject__startswith="Rút ").exists()
+    secret = Document.objects.get(subject="Mật issued gửi district2,commune")
+    for (unit, role), user in corpus.people.items():
+        found, _total = _search_ids(user)
+        expected = (unit, role) in {("district", Role.LEADER), ("district", Role.HEAD),
+                                    ("district", Role.CLERK), ("district2", Role.LEADER),
+                                    ("district2", Role.CLERK), ("commune", Role.LEADER),
+                                    ("commune", Role.CLERK), ("district", Role.SPECIALIST)}
+        assert (secret.pk in found) is expected, (unit, role)
+    # Meeting papers: the commune delegate reads the unrestricted paper of the published
+    # province meeting, not the restricted one nor the district's unpublished meeting's.
+    delegate = corpus.person("commune", Role.MEMBER)
+    found, _total = _search_ids(delegate)
+    papers = Document.objects.filter(meeting_papers__isnull=False).distinct()
+    readable = set(papers.filter(pk__in=found).values_list("subject", flat=True))
+    assert readable == {"Báo cáo số 2"}
+
+
+@pytest.mark.django_db
+def test_visibility_still_equal_after_a_move(corpus):
+    move_unit(corpus.units["commune"], new_parent=corpus.units["district2"])
+    _reindex_all()
+    _check_every_user()
 
 
 @pytest.mark.django_db
@@ -176,3 +258,49 @@ def test_file_text_is_indexed_with_pages(org, django_capture_on_commit_callbacks
     assert hit.open_url.endswith("#page=2")
     assert "chuyển đổi số" in "".join(t for t, hl in hit.snippet_parts if hl)
     assert Unit.objects.exists()
+
+
+@pytest.mark.django_db
+def test_moving_a_unit_reindexes_its_documents(org, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        issued = advance(org, draft(org, "commune", subject="Thông báo lịch tiếp dân"),
+                         "issued")
+    old_parent = org.person("district", Role.MEMBER)
+    new_parent = org.person("district2", Role.MEMBER)
+    assert service.search(old_parent, "lich tiep dan").total == 1
+    assert service.search(new_parent, "lich tiep dan").total == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        move_unit(org.units["commune"], new_parent=org.units["district2"])
+    access.forget(old_parent)
+    access.forget(new_parent)
+    assert service.search(old_parent, "lich tiep dan").total == 0
+    assert [h.id for h in service.search(new_parent, "lich tiep dan").hits] == [issued.pk]
+
+
+@pytest.mark.django_db
+def test_meeting_changes_reindex_papers(org, django_capture_on_commit_callbacks):
+    from tests.meeting_helpers import people, prepared
+    from workflow.meetings import services as meetings
+    from workflow.meetings.models import Participant
+
+    cast = people(org)
+    delegate = cast["commune_delegate"]
+    with django_capture_on_commit_callbacks(execute=True):
+        meeting = prepared(org, papers=1)
+    # Not published yet: the commune delegate cannot read the paper.
+    assert service.search(delegate, "bao cao so 1").total == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings.publish_meeting(meeting.chair, meeting.pk)
+    assert service.search(delegate, "bao cao so 1").total == 1
+    paper = meeting.papers.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings.restrict_paper(cast["secretary"], paper.pk, user_ids=[cast["delegate"].pk])
+    assert service.search(delegate, "bao cao so 1").total == 0
+    assert service.search(cast["delegate"], "bao cao so 1").total == 1
+    seat = Participant.objects.get(meeting=meeting, user=cast["delegate"])
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings.remove_participant(cast["secretary"], seat.pk)
+    assert service.search(cast["delegate"], "bao cao so 1").total == 0
+    for user in (delegate, cast["delegate"]):
+        access.forget(user)
+        assert not access.visible_documents(user).filter(pk=paper.document_id).exists()

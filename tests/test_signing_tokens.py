@@ -59,3 +59,40 @@ def test_wrong_token_pin_is_refused(signing_env, softhsm):
         services.perform(env["clerk"], doc.pk, "issue")
     doc.refresh_from_db()
     assert doc.state == "signed" and doc.number is None
+
+
+def test_issue_with_seal_on_csc_remote_signing_service(signing_env, csc_service, tmp_path):
+    """pyHanko's CSC signer against certomancer-csc-dummy (hash-pinned SADs)."""
+    env = signing_env
+    key = SigningKey(label="Seal (CSC service)", kind=KeyKind.CSC, csc_url=csc_service,
+                     csc_credential_id="mttq-demo/seal")
+    set_secret(key, '{"token": "", "pin": "1234"}')
+    key.save()
+    SealProfile.objects.filter(unit=env["org"].units["province"]).update(key=key)
+    doc = signed_document(env)
+    doc = services.perform(env["clerk"], doc.pk, "issue", expected_state="signed")
+    data = SignedPdf.objects.get(document=doc, stage=PdfStage.ISSUED).read()
+    report = verify_pdf(data)
+    assert report.ok, report.as_dict()
+    person, seal, _stamp = report.signatures
+    assert seal.signer == "Ủy ban MTTQ tỉnh (DEMO)" and seal.trusted and seal.level == "B-LTA"
+    assert person.modification == "FORM_FILLING"
+    path = tmp_path / "issued-csc.pdf"
+    path.write_bytes(data)
+    check_with_tools(path, 2)
+
+
+def test_csc_service_down_is_refused(signing_env):
+    from signing import pki
+    from signing.services import SigningRefused
+
+    env = signing_env
+    key = SigningKey.objects.create(label="Seal (CSC service)", kind=KeyKind.CSC,
+                                    csc_url=f"http://127.0.0.1:{pki.free_port()}",
+                                    csc_credential_id="mttq-demo/seal")
+    SealProfile.objects.filter(unit=env["org"].units["province"]).update(key=key)
+    doc = signed_document(env)
+    with pytest.raises(SigningRefused, match="remote signing service"):
+        services.perform(env["clerk"], doc.pk, "issue")
+    doc.refresh_from_db()
+    assert doc.state == "signed" and doc.number is None

@@ -1048,6 +1048,16 @@ def _minutes_body(meeting: Meeting) -> str:
     return "".join(str(p) for p in parts)
 
 
+def _record_drafter(meeting: Meeting, user) -> User:
+    """The minutes are drafted by the caller, or in the secretary's name when the caller
+    (a meeting-secretary role without drafting rights) cannot draft documents."""
+    drafter = _drafter_for(meeting, user)
+    if drafter is None:
+        raise NotAllowed(_("Neither you nor the meeting's secretary may draft documents for "
+                           "this unit."))
+    return drafter
+
+
 def draft_minutes(user, pk) -> Document:
     """Draft the minutes (biên bản) from the record; they then enter the outgoing flow."""
     with transaction.atomic():
@@ -1055,7 +1065,7 @@ def draft_minutes(user, pk) -> Document:
         if meeting.minutes_id:
             raise InvalidInput(_("The minutes are already drafted."))
         document = documents.create_document(
-            user, unit=meeting.unit,
+            _record_drafter(meeting, user), unit=meeting.unit,
             data={"subject": _("Minutes: %(title)s") % {"title": meeting.title},
                   "document_type": _document_type("BB", "bien-ban", "Biên bản"),
                   "body": _minutes_body(meeting)})
@@ -1133,7 +1143,7 @@ def draft_conclusion(user, pk, *, text: str) -> Document:
         if meeting.conclusion_id:
             raise InvalidInput(_("The conclusion notice is already drafted."))
         document = documents.create_document(
-            user, unit=meeting.unit,
+            _record_drafter(meeting, user), unit=meeting.unit,
             data={"subject": _("Conclusions of %(title)s") % {"title": meeting.title},
                   "document_type": _document_type("TB", "thong-bao", "Thông báo"),
                   "body": _conclusion_body(meeting, escape(text))})

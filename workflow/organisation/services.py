@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from workflow.audit.services import record
 
 from .models import Department, Level, Membership, Unit, User
+
+# Sent after commit with ``unit_ids``: units whose place in the tree (path, merged_into)
+# changed, subtrees included. Search re-indexes their documents' access tokens.
+unit_tree_changed = Signal()
+
+
+def _tree_changed(*unit_ids: int) -> None:
+    ids = list(unit_ids)
+    transaction.on_commit(lambda: unit_tree_changed.send(sender=Unit, unit_ids=ids))
 
 
 @transaction.atomic
@@ -61,6 +71,7 @@ def move_unit(unit: Unit, *, new_parent: Unit | None, actor=None) -> Unit:
         child.path = unit.path + child.path[len(old_path) :]
         child.save(update_fields=["path"])
     record(unit, "unit.move", actor=actor, comment=f"{old_path} → {unit.path}")
+    _tree_changed(unit.pk)
     return unit
 
 
@@ -112,4 +123,5 @@ def merge_units(sources: list[Unit], *, into: Unit, actor=None) -> Unit:
         source.retired_at = timezone.now()
         source.save(update_fields=["merged_into", "is_active", "retired_at"])
         record(source, "unit.merge", actor=actor, comment=f"{source.name} → {into.name}")
+        _tree_changed(source.pk)
     return into

@@ -5,9 +5,8 @@ for everything that is a document (plans, decisions, conclusions, reports); they
 never copy those documents. States move only through the services, which check
 :mod:`workflow.access`, write audit records and run inside transactions.
 
-Meetings live in another app that may not be installed: a case stores the
-meeting's id (``meeting_ref``) and resolves it lazily, so this app's migrations
-do not depend on that app.
+Critique conferences, dialogues and voter meetings are meetings of the
+meetings app (``workflow.meetings``), linked by a nullable foreign key.
 """
 
 from __future__ import annotations
@@ -48,27 +47,15 @@ def today() -> dt.date:
 
 
 class MeetingRefMixin(models.Model):
-    meeting_ref = models.PositiveIntegerField(
-        _("meeting"), null=True, blank=True,
-        help_text=_("Id of the meeting (conference or dialogue) in the meetings module."),
+    """The meeting (critique conference, dialogue, voter meeting) a record came from."""
+
+    meeting = models.ForeignKey(
+        "meetings.Meeting", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("meeting"),
     )
 
     class Meta:
         abstract = True
-
-    @property
-    def meeting(self):
-        from django.apps import apps
-
-        from . import conf
-
-        if not self.meeting_ref:
-            return None
-        try:
-            model = apps.get_model(conf.get("MEETING_MODEL"))
-        except (LookupError, ValueError):
-            return None
-        return model.objects.filter(pk=self.meeting_ref).first()
 
 
 # --- social critique ------------------------------------------------------------------------

@@ -118,6 +118,21 @@ def _unit(user, unit) -> Unit:
     return unit
 
 
+def _meeting(user, value):
+    """A meeting the person may see, from an id typed in a form (or None)."""
+    from workflow.meetings.models import Meeting
+
+    if value in (None, ""):
+        return None
+    if isinstance(value, Meeting):
+        meeting = value
+    else:
+        meeting = Meeting.objects.filter(pk=_int_or_none(value, _("Meeting"))).first()
+    if meeting is None or not access.can_meeting(user, "view", meeting):
+        raise InvalidInput(_("The meeting does not exist or you cannot see it."))
+    return meeting
+
+
 def _today(on=None) -> dt.date:
     return _date(on, _("Date")) or timezone.localdate()
 
@@ -364,7 +379,7 @@ def critique_action(user, pk, action: str, *, expected_state: str | None = None,
             form = data.get("form") or ""
             if form not in CritiqueForm.values:
                 raise InvalidInput(_("Choose how the critique is held."))
-            case.meeting_ref = _int_or_none(data.get("meeting_ref"), _("Meeting"))
+            case.meeting = _meeting(user, data.get("meeting"))
             return _run(user, case, "start", form, comment=comment)
         if action == "draft_conclusion":
             if not case.conclusion_document_id:
@@ -478,7 +493,7 @@ def supervision_actions_for(user, case: SupervisionCase) -> list[str]:
 
 @transaction.atomic
 def add_activity(user, pk, *, kind, on, place="", description="",
-                 meeting_ref=None) -> SupervisionActivity:
+                 meeting=None) -> SupervisionActivity:
     case = get_object(user, SupervisionCase, pk, action="work", lock=True)
     if case.state not in (SupervisionState.TEAM_FORMED, SupervisionState.IN_PROGRESS):
         raise Conflict(_("Activities are recorded while the supervision is under way."))
@@ -488,7 +503,7 @@ def add_activity(user, pk, *, kind, on, place="", description="",
         case=case, kind=kind, on=_date(on, _("Date"), required=True),
         place=_text(place, _("Place"), limit=255), description=_text(description, "",
                                                                       limit=20000),
-        meeting_ref=_int_or_none(meeting_ref, _("Meeting")), created_by=user,
+        meeting=_meeting(user, meeting), created_by=user,
     )
     record(case, "supervisioncase.activity", actor=user, comment=str(activity))
     return activity
@@ -500,7 +515,7 @@ def add_activity(user, pk, *, kind, on, place="", description="",
 @transaction.atomic
 def add_recommendation(user, *, unit, source, topic, addressee, raised_on=None, content="",
                        field=RecField.OTHER, due_date=None, legitimate=True, supervision=None,
-                       critique=None, meeting_ref=None, owner=None) -> Recommendation:
+                       critique=None, meeting=None, owner=None) -> Recommendation:
     if supervision is not None:
         case = get_object(user, SupervisionCase, getattr(supervision, "pk", supervision),
                           action="work")
@@ -526,7 +541,7 @@ def add_recommendation(user, *, unit, source, topic, addressee, raised_on=None, 
         field=field, raised_on=raised,
         forward_due=raised + dt.timedelta(days=conf.get("FORWARD_DUE_DAYS")),
         due_date=due, legitimate=bool(legitimate),
-        meeting_ref=_int_or_none(meeting_ref, _("Meeting")), owner=owner or user,
+        meeting=_meeting(user, meeting), owner=owner or user,
         created_by=user,
     )
     record(rec, "recommendation.create", actor=user, to_state=rec.status, comment=rec.topic)

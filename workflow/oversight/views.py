@@ -12,10 +12,11 @@ from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, Q, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from workflow import access
@@ -40,6 +41,46 @@ from .models import (
     SupervisionCase,
     SupervisionState,
 )
+
+# Readable names for the audit actions shown in a case's history.
+ACTION_LABELS = {
+    "open": _lazy("Case opened"), "document": _lazy("Document linked"),
+    "plan": _lazy("Planned"), "start": _lazy("Started"),
+    "draft_conclusion": _lazy("Conclusion drafted"), "approve": _lazy("Approved"),
+    "issue": _lazy("Conclusion issued"), "send": _lazy("Sent to the agency"),
+    "receive_reply": _lazy("Reply received"), "close": _lazy("Closed"),
+    "overdue": _lazy("Reply overdue"), "opinion_asked": _lazy("Opinion asked"),
+    "opinion_received": _lazy("Opinion received"), "form_team": _lazy("Team formed"),
+    "activity": _lazy("Activity recorded"), "report": _lazy("Report drafted"),
+    "issue_recommendations": _lazy("Recommendations issued"),
+    "create": _lazy("Recorded"), "aggregate": _lazy("Aggregated into a report"),
+    "forward": _lazy("Forwarded"), "respond": _lazy("Answer recorded"),
+    "resolve": _lazy("Resolved"), "mark_overdue": _lazy("Overdue"),
+    "escalate": _lazy("Escalated"), "legitimate": _lazy("Legitimacy changed"),
+    "upload": _lazy("File attached"),
+}
+
+
+def _history(obj, choices) -> list[dict]:
+    states = dict(choices)
+    rows = []
+    for entry in history(obj):
+        name = entry.action.rsplit(".", 1)[-1]
+        rows.append({
+            "at": entry.at, "actor": entry.actor, "comment": entry.comment,
+            "label": ACTION_LABELS.get(name, entry.action),
+            "from": states.get(entry.from_state, entry.from_state),
+            "to": states.get(entry.to_state, entry.to_state),
+            "moved": entry.from_state != entry.to_state and entry.from_state,
+        })
+    return rows
+
+
+def _steps(choices, current: str) -> list[dict]:
+    values = [v for v, _label in choices]
+    index = values.index(current) if current in values else -1
+    return [{"label": label, "css": "now" if i == index else ("done" if i < index else "")}
+            for i, (_v, label) in enumerate(choices)]
 
 
 def _fail(request: HttpRequest, exc: WorkflowError, to: str) -> HttpResponse:
@@ -215,10 +256,9 @@ def _record_row(obj) -> dict:
     if model == "unit":
         return {"title": obj.name, "unit": obj.parent, "date": None,
                 "url": reverse("oversight:periodic") + f"?unit={obj.pk}", "state": ""}
-    url = ""
     try:
         url = reverse("meetings:detail", args=[obj.pk])
-    except Exception:  # noqa: BLE001 - the meetings app may name its pages differently
+    except NoReverseMatch:
         url = ""
     return {"title": str(obj), "unit": getattr(obj, "unit", None),
             "date": getattr(obj, "starts_at", None), "url": url,
@@ -244,10 +284,11 @@ def drilldown(request: HttpRequest, metric: str) -> HttpResponse:
         if metric == "signed":
             # Drafts are never counted, but keep the one access rule for documents.
             qs = qs.filter(access.visible_documents_q(request.user))
-        qs = qs.select_related("unit") if metric != "periodic_reports" else \
-            qs.select_related("parent")
-        page = Paginator(qs.order_by("-pk"), 50).get_page(request.GET.get("page"))
-        qs_list = [_record_row(obj) for obj in page.object_list]
+        related = {"periodic_reports": ["parent"], "signed": ["unit", "document_type"]}
+        qs = qs.select_related(*related.get(metric, ["unit"]))
+        with targets.fast_reads():
+            page = Paginator(qs.order_by("-pk"), 50).get_page(request.GET.get("page"))
+            qs_list = [_record_row(obj) for obj in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "oversight/drilldown.html", {
@@ -322,9 +363,12 @@ def critique_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "case": case, "actions": services.critique_actions_for(request.user, case),
         "may_work": may_work, "forms": CritiqueForm.choices, "file_kinds": FileKind.choices,
         "opinions": case.opinions.all(), "files": case.files.all(),
-        "recommendations": case.recommendations.all(), "history": history(case),
+        "recommendations": case.recommendations.all(),
+        "history": _history(case, CritiqueState.choices),
+        "steps": _steps(CritiqueState.choices, case.state),
         "reply_days": conf.get("REPLY_DUE_DAYS"), "today": timezone.localdate(),
-        "states": CritiqueState.choices, "meeting": case.meeting,
+        "meeting_url": reverse("meetings:detail", args=[case.meeting_id])
+        if case.meeting_id else "",
     })
 
 
@@ -361,7 +405,7 @@ def critique_act(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             services.critique_action(
                 request.user, pk, op, expected_state=request.POST.get("expected_state"),
-                **{k: request.POST.get(k) for k in ("form", "meeting_ref", "on", "reply_days",
+                **{k: request.POST.get(k) for k in ("form", "meeting", "on", "reply_days",
                                                      "accepted", "explained", "comment")})
             messages.success(request, _("Done."))
     except WorkflowError as exc:
@@ -415,7 +459,8 @@ def supervision_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "activities": case.activities.prefetch_related("files"),
         "activity_kinds": ActivityKind.choices, "file_kinds": FileKind.choices,
         "files": case.files.all(), "recommendations": case.recommendations.all(),
-        "fields": RecField.choices, "history": history(case), "today": timezone.localdate(),
+        "fields": RecField.choices, "history": _history(case, SupervisionState.choices),
+        "steps": _steps(SupervisionState.choices, case.state), "today": timezone.localdate(),
     })
 
 
@@ -494,7 +539,7 @@ def recommendation_new(request: HttpRequest) -> HttpResponse:
                 field=request.POST.get("field") or RecField.OTHER,
                 raised_on=request.POST.get("raised_on"), due_date=request.POST.get("due_date"),
                 legitimate=request.POST.get("legitimate") == "on",
-                meeting_ref=request.POST.get("meeting_ref"))
+                meeting=request.POST.get("meeting"))
         except WorkflowError as exc:
             messages.error(request, exc.message)
         else:
@@ -512,7 +557,7 @@ def recommendation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "oversight/recommendation_detail.html", {
         "rec": rec, "actions": services.recommendation_actions_for(request.user, rec),
         "may_work": access.can_case(request.user, "work", rec), "files": rec.files.all(),
-        "file_kinds": FileKind.choices, "history": history(rec),
+        "file_kinds": FileKind.choices, "history": _history(rec, RecStatus.choices),
     })
 
 

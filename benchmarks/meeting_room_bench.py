@@ -1,0 +1,341 @@
+"""Benchmark: the meeting room under 150 delegates on PostgreSQL, over loopback.
+
+Builds (once) a meeting in session with 30 papers (one of 20 pages) and 150
+participants, starts gunicorn on loopback, then measures time to first byte:
+
+* join   — all delegates open the meeting room page at the same moment;
+* poll   — every delegate polls the room state once a second (as the page does)
+           while the secretary moves to the next agenda item every 5 s, so each
+           move makes all 150 fetch the full state at once;
+* paper  — all delegates open the same 20-page PDF at the same moment.
+
+The load generator is bounded: one thread per delegate, one request in flight
+per delegate, a fixed poll period. Figures are printed; nothing is asserted.
+
+    .venv/bin/python benchmarks/meeting_room_bench.py [--rebuild] [--duration 30]
+
+DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/mttq_bench_meetings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/mttq_bench_meetings"
+PARTICIPANTS = 150
+PAPERS = 30
+BIG_PAPER_PAGES = 20
+TITLE = "Benchmark: Hội nghị Ủy ban MTTQ tỉnh (150 đại biểu)"
+
+
+def ensure_database(url: str, rebuild: bool) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and rebuild:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def build():
+    """The meeting, its papers and people; returns (meeting, secretary, delegates)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import advance, make_org
+    from workflow.documents import services as documents
+    from workflow.meetings import services
+    from workflow.meetings.models import Meeting
+    from workflow.meetings.pdfs import paper_pdf
+    from workflow.organisation.models import Membership, Role, User
+
+    meeting = Meeting.objects.filter(title=TITLE).first()
+    if meeting is None:
+        t0 = time.perf_counter()
+        org = make_org()
+        province = org.units["province"]
+        chair = org.person("province", Role.LEADER)
+        secretary = org.person("province", Role.SPECIALIST)
+        delegates = []
+        for n in range(PARTICIPANTS - 2):
+            user = User.objects.create_user(username=f"bench-delegate-{n:03d}",
+                                            password="bench-Pass-2024",  # noqa: S106
+                                            full_name=f"Đại biểu {n:03d}")
+            Membership.objects.create(user=user, unit=province, role=Role.MEMBER)
+            delegates.append(user)
+        meeting = services.schedule_meeting(
+            secretary, unit=province,
+            data={"title": TITLE, "starts_at": "2030-01-01T08:00", "chair": chair,
+                  "secretary": secretary, "place": "Hội trường"},
+            participant_ids=[u.pk for u in delegates])
+        items = [services.add_agenda_item(secretary, meeting.pk,
+                                          data={"title": f"Nội dung {i + 1}"})
+                 for i in range(10)]
+        for n in range(PAPERS):
+            pages = BIG_PAPER_PAGES if n == 0 else 2
+            doc = documents.create_document(
+                secretary, unit=province,
+                data={"subject": f"Tài liệu họp số {n + 1}", "document_type": org.types["bao-cao"],
+                      "body": "<p>Tài liệu.</p>"})
+            documents.add_file(secretary, doc.pk, kind="main", upload=SimpleUploadedFile(
+                f"tai-lieu-{n + 1}.pdf", paper_pdf(f"Tài liệu họp số {n + 1}", pages)))
+            advance(org, doc, "approved")
+            services.attach_paper(secretary, items[n % len(items)].pk, document=doc)
+        services.publish_meeting(chair, meeting.pk)
+        services.start_meeting(secretary, meeting.pk)
+        print(f"  built in {time.perf_counter() - t0:.1f} s", flush=True)
+    meeting = Meeting.objects.get(title=TITLE)
+    delegates = [p.user for p in meeting.participants.select_related("user")
+                 if p.user_id and p.user_id != meeting.secretary_id]
+    return meeting, meeting.secretary, delegates
+
+
+def session_cookie(user) -> str:
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return store.session_key
+
+
+@dataclass
+class Stats:
+    ttfb: dict[str, list[float]] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    error_samples: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, label: str, seconds: float) -> None:
+        with self.lock:
+            self.ttfb.setdefault(label, []).append(seconds)
+
+    def error(self, label: str, what: str) -> None:
+        with self.lock:
+            self.errors[label] = self.errors.get(label, 0) + 1
+            if len(self.error_samples) < 5:
+                self.error_samples.append(f"{label}: {what}")
+
+
+def fetch(port: int, path: str, cookie: str, headers: dict | None = None):
+    """GET over a fresh loopback connection; returns (status, ttfb seconds, body, headers)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        start = time.perf_counter()
+        conn.request("GET", path, headers={"Cookie": f"sessionid={cookie}", **(headers or {})})
+        response = conn.getresponse()  # returns once the status line and headers are in
+        ttfb = time.perf_counter() - start
+        body = response.read()
+        return response.status, ttfb, body, dict(response.getheaders())
+    finally:
+        conn.close()
+
+
+def burst(port: int, label: str, path: str, cookies: list[str], stats: Stats,
+          ok=(200,), check=None) -> float:
+    """Everyone requests ``path`` at the same moment (behind a barrier)."""
+    barrier = threading.Barrier(len(cookies))
+
+    def one(cookie: str) -> None:
+        barrier.wait()
+        try:
+            status, ttfb, body, _h = fetch(port, path, cookie)
+        except Exception as exc:  # noqa: BLE001 - counted as an error
+            stats.error(label, repr(exc))
+            return
+        if status not in ok or (check and not check(body)):
+            stats.error(label, f"HTTP {status}")
+            return
+        stats.add(label, ttfb)
+
+    threads = [threading.Thread(target=one, args=(c,)) for c in cookies]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
+def poll_phase(port: int, meeting_id: int, secretary, cookies: list[str], stats: Stats,
+               duration: float, period: float = 1.0, move_every: float = 5.0) -> int:
+    import json
+
+    from workflow.meetings import services
+
+    stop = threading.Event()
+    path = f"/meetings/{meeting_id}/room/state/"
+
+    def poller(index: int, cookie: str) -> None:
+        version = 0
+        # Spread the pollers over the period, as browsers opened at different times are.
+        next_at = time.perf_counter() + period * index / len(cookies)
+        while not stop.is_set():
+            delay = next_at - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            next_at += period
+            try:
+                status, ttfb, body, _h = fetch(port, f"{path}?v={version}", cookie)
+            except Exception as exc:  # noqa: BLE001
+                stats.error("poll", repr(exc))
+                continue
+            if status == 304:
+                stats.add("poll 304 (unchanged)", ttfb)
+            elif status == 200:
+                stats.add("poll 200 (full state)", ttfb)
+                version = json.loads(body)["v"]
+            else:
+                stats.error("poll", f"HTTP {status}")
+
+    threads = [threading.Thread(target=poller, args=(i, c), daemon=True)
+               for i, c in enumerate(cookies)]
+    for t in threads:
+        t.start()
+    moves = 0
+    end = time.perf_counter() + duration
+    while time.perf_counter() < end:
+        time.sleep(move_every)
+        services.step_item(secretary, meeting_id, forward=moves % 20 < 10)
+        moves += 1
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    return moves
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def report(stats: Stats, label: str) -> None:
+    values = stats.ttfb.get(label, [])
+    errors = stats.errors.get(label.split(" ")[0], 0) if label.startswith("poll") else \
+        stats.errors.get(label, 0)
+    if not values:
+        print(f"  {label:<24} no successful requests, errors {errors}")
+        return
+    ms = [v * 1000 for v in values]
+    print(f"  {label:<24} n={len(ms):>5}  p50 {pct(ms, .5):7.1f} ms  p95 {pct(ms, .95):7.1f} ms"
+          f"  p99 {pct(ms, .99):7.1f} ms  max {max(ms):7.1f} ms  mean {statistics.mean(ms):6.1f} ms"
+          f"  errors {errors}")
+
+
+def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise SystemExit("gunicorn exited; see its output above")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/accounts/login/")
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("gunicorn did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--duration", type=float, default=30.0, help="poll phase, seconds")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+
+    url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
+    media = Path(os.environ.setdefault("MEDIA_ROOT", str(ROOT / "var" / "bench-meetings-media")))
+    os.environ.setdefault("SEARCH_INDEX_DIR", tempfile.mkdtemp(prefix="mttq-bench-idx-"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if not url.startswith("postgres"):
+        print("note: DATABASE_URL is not PostgreSQL; figures will not be comparable", flush=True)
+    else:
+        ensure_database(url, args.rebuild)
+    media.mkdir(parents=True, exist_ok=True)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    print("Building data…", flush=True)
+    meeting, secretary, delegates = build()
+    papers = list(meeting.papers.select_related("document").order_by("pk"))
+    big = next(p for p in papers if (p.document.files.first().current_version.page_count or 0)
+               >= BIG_PAPER_PAGES)
+    cookies = [session_cookie(u) for u in delegates[:PARTICIPANTS]]
+    print(f"Meeting {meeting.pk}: {len(papers)} papers, "
+          f"{meeting.participants.count()} participants, {len(cookies)} delegates polling",
+          flush=True)
+
+    env = {**os.environ, "DEBUG": "0", "DB_CONN_MAX_AGE": "60",
+           "ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "ERROR"}
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi:application",
+         "-b", f"127.0.0.1:{args.port}", "-w", str(args.workers), "-k", "gthread",
+         "--threads", str(args.threads), "--backlog", "512", "--log-level", "warning"],
+        cwd=ROOT, env=env)
+    try:
+        wait_ready(args.port, proc)
+        stats = Stats()
+        # Warm every worker (imports, connections) before measuring.
+        burst(args.port, "warm-up", f"/meetings/{meeting.pk}/room/state/", cookies[:30], Stats())
+
+        wall = burst(args.port, "join (room page)", f"/meetings/{meeting.pk}/room/", cookies,
+                     stats, check=lambda b: b"room-state-data" in b)
+        print(f"join: {len(cookies)} delegates at once, all answered in {wall:.2f} s")
+        moves = poll_phase(args.port, meeting.pk, secretary, cookies, stats, args.duration)
+        print(f"poll: {args.duration:.0f} s, 1 poll/s per delegate, {moves} item moves")
+        wall = burst(args.port, f"paper ({BIG_PAPER_PAGES} pages)",
+                     f"/meetings/papers/{big.pk}/file/", cookies, stats,
+                     check=lambda b: b.startswith(b"%PDF"))
+        print(f"paper: {len(cookies)} delegates open the same {BIG_PAPER_PAGES}-page PDF, "
+              f"all done in {wall:.2f} s")
+        print()
+        print(f"Time to first byte, {len(cookies)} concurrent delegates, gunicorn "
+              f"{args.workers}×{args.threads} gthread, {os.cpu_count()} CPUs, PostgreSQL:")
+        for label in ("join (room page)", "poll 304 (unchanged)", "poll 200 (full state)",
+                      f"paper ({BIG_PAPER_PAGES} pages)"):
+            report(stats, label)
+        polls = stats.ttfb.get("poll 304 (unchanged)", []) + stats.ttfb.get(
+            "poll 200 (full state)", [])
+        if polls:
+            ms = [v * 1000 for v in polls]
+            print(f"  {'poll (all)':<24} n={len(ms):>5}  p95 {pct(ms, .95):7.1f} ms  "
+                  f"throughput {len(ms) / args.duration:.0f} req/s")
+        total_errors = sum(stats.errors.values())
+        print(f"  errors: {total_errors}" + (f" e.g. {stats.error_samples}" if total_errors
+                                             else ""))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+if __name__ == "__main__":
+    main()
