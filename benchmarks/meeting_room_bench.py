@@ -211,11 +211,19 @@ def poll_phase(port: int, meeting_id: int, secretary, cookies: list[str], stats:
                for i, c in enumerate(cookies)]
     for t in threads:
         t.start()
+    from workflow.meetings.models import AgendaItem, Meeting
+
+    item_ids = list(AgendaItem.objects.filter(meeting_id=meeting_id).order_by("order", "pk")
+                    .values_list("pk", flat=True))
     moves = 0
     end = time.perf_counter() + duration
     while time.perf_counter() < end:
         time.sleep(move_every)
-        services.step_item(secretary, meeting_id, forward=moves % 20 < 10)
+        # Always a real move (cycling through the agenda), so every poller refetches.
+        current = Meeting.objects.values_list("current_item_id", flat=True).get(pk=meeting_id)
+        following = item_ids[(item_ids.index(current) + 1) % len(item_ids)
+                             if current in item_ids else 0]
+        services.set_current_item(secretary, meeting_id, following)
         moves += 1
     stop.set()
     for t in threads:
@@ -304,6 +312,18 @@ def main() -> None:
         # Warm every worker (imports, connections) before measuring.
         burst(args.port, "warm-up", f"/meetings/{meeting.pk}/room/state/", cookies[:30], Stats())
 
+        # One delegate alone: what a request costs without queueing behind others.
+        single = cookies[0]
+        state_path = f"/meetings/{meeting.pk}/room/state/"
+        for _ in range(40):
+            status, ttfb, body, _h = fetch(args.port, state_path, single)
+            stats.add("alone: poll 200", ttfb)
+            version = __import__("json").loads(body)["v"]
+            status, ttfb, body, _h = fetch(args.port, f"{state_path}?v={version}", single)
+            stats.add("alone: poll 304", ttfb)
+            status, ttfb, body, _h = fetch(args.port, f"/meetings/{meeting.pk}/room/", single)
+            stats.add("alone: room page", ttfb)
+
         wall = burst(args.port, "join (room page)", f"/meetings/{meeting.pk}/room/", cookies,
                      stats, check=lambda b: b"room-state-data" in b)
         print(f"join: {len(cookies)} delegates at once, all answered in {wall:.2f} s")
@@ -317,7 +337,8 @@ def main() -> None:
         print()
         print(f"Time to first byte, {len(cookies)} concurrent delegates, gunicorn "
               f"{args.workers}×{args.threads} gthread, {os.cpu_count()} CPUs, PostgreSQL:")
-        for label in ("join (room page)", "poll 304 (unchanged)", "poll 200 (full state)",
+        for label in ("alone: poll 304", "alone: poll 200", "alone: room page",
+                      "join (room page)", "poll 304 (unchanged)", "poll 200 (full state)",
                       f"paper ({BIG_PAPER_PAGES} pages)"):
             report(stats, label)
         polls = stats.ttfb.get("poll 304 (unchanged)", []) + stats.ttfb.get(

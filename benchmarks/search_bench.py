@@ -5,42 +5,64 @@ Usage (from the repository root):
     .venv/bin/python benchmarks/search_bench.py                 # 2,000 docs, quick
     .venv/bin/python benchmarks/search_bench.py --docs 10000
     .venv/bin/python benchmarks/search_bench.py --docs 100000 --pages 10   # ~1M pages
+    .venv/bin/python benchmarks/search_bench.py --no-http   # skip the web server part
 
 Prints: indexing throughput (docs/s, pages/s), PDF text extraction (pages/s,
 pypdf vs pdftotext), query latency p50/p95 over 200 queries (1–3 words,
-phrases, with and without accents) through the search pipeline the service
-uses (query normalisation → engine search with the permission filter, facets
-and top 20 → snippet and page for every hit), index size on disk and peak
-memory. The corpus is built from the words of ``../shared/seeds`` so the
-vocabulary and accent distribution are Vietnamese; documents are spread over
-500 units and the ACL tokens follow ``search/acl.py``.
+phrases, with and without accents)
+
+* through the engine pipeline with a random unit's ACL per query (query
+  normalisation → engine search with the permission filter, facets and top 20
+  → snippet and page for every hit);
+* through ``search.service.search`` as a real user (a leader of the root unit,
+  who sees every issued document), i.e. ACL tokens from the database, facet
+  labels, result assembly;
+* over HTTP: time to first byte of ``/search/?q=…`` from gunicorn (2 sync
+  workers) on 127.0.0.1, logged in as that user, one request at a time.
+
+Also index size on disk, peak memory and the load average (the machine is
+shared: read latencies with it). The corpus is built from the words of
+``../shared/seeds`` so the vocabulary and accent distribution are Vietnamese;
+documents are spread over 500 units and the ACL tokens follow
+``search/acl.py``. The service and HTTP parts run against a throw-away SQLite
+database in a temporary directory (migrated here), never the project's own.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import http.client
 import os
 import random
 import re
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+if __name__ == "__main__":
+    # A private database and var dir: the benchmark creates a user and a session.
+    _VAR = Path(tempfile.mkdtemp(prefix="search-bench-var-"))
+    os.environ["MTTQ_VAR_DIR"] = str(_VAR)
+    os.environ["DATABASE_URL"] = f"sqlite:///{_VAR / 'bench.sqlite3'}"
+    for _name in ("CELERY_BROKER_URL", "BROKER_URL", "SEARCH_URL", "ES_URL"):
+        os.environ.pop(_name, None)
 
 import django  # noqa: E402
 
 django.setup()
 
-from search import snippets  # noqa: E402
+from search import service, snippets  # noqa: E402
 from search.backends.base import PageRef, SearchDocument, SearchRequest  # noqa: E402
 from search.backends.embedded import EmbeddedBackend  # noqa: E402
 from search.normalize import fold, normalize  # noqa: E402
@@ -150,6 +172,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--index-dir", default="")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-service", action="store_true",
+                        help="skip the service and HTTP parts (no database needed)")
+    parser.add_argument("--no-http", action="store_true", help="skip the HTTP part")
+    parser.add_argument("--http-workers", type=int, default=2)
+    parser.add_argument("--writer-threads", type=int, default=0,
+                        help="tantivy indexing threads for the rebuild (0: the backend's choice)")
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
@@ -158,8 +186,11 @@ def main() -> None:
     if index_dir.exists():
         shutil.rmtree(index_dir)
     backend = EmbeddedBackend(index_dir, lock_timeout=60)
+    if args.writer_threads:
+        backend.rebuild_threads = args.writer_threads
 
-    print(f"corpus: {args.docs} documents × {args.pages} pages × ~{args.page_chars} chars")
+    print(f"corpus: {args.docs} documents × {args.pages} pages × ~{args.page_chars} chars; "
+          f"load average {_load()}")
     generated = 0
 
     def batches():
@@ -203,9 +234,10 @@ def main() -> None:
         parsed = parse_query(q)
         backend.search(SearchRequest(terms=parsed.terms, phrases=parsed.phrases,
                                      acl=user_acl(rng)))
+    cpu = []
     for q in qs:
         acl = user_acl(rng)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         parsed = parse_query(q)
         raw = backend.search(SearchRequest(terms=parsed.terms, phrases=parsed.phrases, acl=acl,
                                            limit=20, facets=True))
@@ -217,18 +249,156 @@ def main() -> None:
             snippets.build(hit.pages, parsed.folded_terms, [p.folded for p in parsed.phrases],
                            parsed.exact_terms, extra={"subject": hit.fields["subject"]})
         timings.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.thread_time() - c0) * 1000)
         totals.append(raw.total)
-    timings.sort()
-    p50 = statistics.median(timings)
-    p95 = timings[int(len(timings) * 0.95) - 1]
-    print(f"queries: {len(qs)} (words, unaccented, phrases), permission filter + facets + "
-          f"top 20 + snippets: p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {timings[-1]:.1f} ms; "
-          f"median visible hits {statistics.median(totals):.0f}")
+    print(f"queries, engine pipeline (random unit ACL): {len(qs)} queries, "
+          f"{_percentiles(timings)}; median visible hits {statistics.median(totals):.0f}")
+    print(f"  CPU time per query (this thread): {_percentiles(cpu)}")
+    print(f"  load average: {_load()}")
+
+    if not args.no_service:
+        user = _bench_user(index_dir)
+        service_timings, service_cpu, service_totals = [], [], []
+        for q in qs[:10]:
+            service.search(user, q)
+        for q in qs:
+            t0, c0 = time.perf_counter(), time.thread_time()
+            outcome = service.search(user, q, per_page=20)
+            service_timings.append((time.perf_counter() - t0) * 1000)
+            service_cpu.append((time.thread_time() - c0) * 1000)
+            service_totals.append(outcome.total)
+        print(f"queries, search.service.search as a root-unit leader: "
+              f"{_percentiles(service_timings)}; median visible hits "
+              f"{statistics.median(service_totals):.0f}")
+        # CPU time of the query thread: what the latency would be without other
+        # processes competing for the two cores (tantivy searches in the calling thread).
+        print(f"  CPU time per query (this thread): {_percentiles(service_cpu)}")
+        print(f"  load average: {_load()}")
+        if not args.no_http:
+            bench_http(user, index_dir, qs, args.http_workers)
+
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory (RSS): {peak:.0f} MB")
+    print(f"peak memory (RSS) of the benchmark process: {peak:.0f} MB")
     if not args.index_dir:
         shutil.rmtree(index_dir, ignore_errors=True)
-    subprocess.run(["true"], check=False)
+
+
+def _percentiles(timings: list[float]) -> str:
+    timings = sorted(timings)
+    p50 = statistics.median(timings)
+    p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
+    return f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {timings[-1]:.1f} ms"
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min, {os.cpu_count()} cores)"
+
+
+def _bench_user(index_dir: Path):
+    """A leader of the root unit (pk 1) in the private database; the index is the corpus."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from search.service import reset_backend
+    from workflow.organisation.models import Level, Membership, Role, User
+    from workflow.organisation.services import create_unit
+
+    settings.SEARCH_INDEX_DIR = index_dir
+    reset_backend()
+    call_command("migrate", verbosity=0, interactive=False)
+    level = Level.objects.create(code="tinh", name="Tỉnh", rank=0)
+    root = create_unit(name="Ủy ban MTTQ Việt Nam tỉnh", code="bench-root", level=level,
+                       abbreviation="MTTQ")
+    if root.pk != 1:
+        raise SystemExit("the private benchmark database should be empty")
+    user = User.objects.create_user(username="bench-leader", password="bench-Pass-2024",
+                                    full_name="Bench Leader")
+    Membership.objects.create(user=user, unit=root, role=Role.LEADER)
+    return user
+
+
+def _session_cookie(user) -> str:
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(port: int, path: str, cookie: str, timeout: float = 30) -> tuple[int, float, float]:
+    """Status, time to first byte and total time (ms) of one GET on a fresh connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    t0 = time.perf_counter()
+    conn.request("GET", path, headers={"Cookie": cookie, "Host": "127.0.0.1"})
+    response = conn.getresponse()  # returns once the status line and headers arrived
+    ttfb = (time.perf_counter() - t0) * 1000
+    response.read()
+    total = (time.perf_counter() - t0) * 1000
+    conn.close()
+    return response.status, ttfb, total
+
+
+def bench_http(user, index_dir: Path, qs: list[str], workers: int) -> None:
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or \
+        shutil.which("gunicorn")
+    if not gunicorn:
+        print("http: gunicorn not installed, skipped")
+        return
+    cookie = _session_cookie(user)
+    port = _free_port()
+    env = {**os.environ, "SEARCH_INDEX_DIR": str(index_dir), "DEBUG": "0"}
+    server = subprocess.Popen(
+        [gunicorn, "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--worker-class", "sync", "--timeout", "60",
+         "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                status, _t, _total = _get(port, "/search/?q=a", cookie, timeout=5)
+                if status == 200:
+                    break
+                raise SystemExit(f"http: /search/ answered {status}")
+            except (ConnectionError, OSError):
+                if time.monotonic() > deadline or server.poll() is not None:
+                    err = server.stderr.read().decode()[-2000:] if server.poll() else ""
+                    print(f"http: the server did not come up, skipped {err}")
+                    return
+                time.sleep(0.5)
+        for q in qs[:20]:  # warm every worker
+            _get(port, "/search/?" + urllib.parse.urlencode({"q": q}), cookie)
+        ttfbs, totals, failures = [], [], 0
+        for q in qs:
+            status, ttfb, total = _get(port, "/search/?" + urllib.parse.urlencode({"q": q}),
+                                       cookie)
+            if status != 200:
+                failures += 1
+            ttfbs.append(ttfb)
+            totals.append(total)
+        print(f"http GET /search/ (gunicorn, {workers} sync workers, 127.0.0.1, results page "
+              f"with facets and snippets): time to first byte {_percentiles(ttfbs)}; "
+              f"full page {_percentiles(totals)}; non-200: {failures}")
+        print(f"  load average: {_load()}")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 if __name__ == "__main__":

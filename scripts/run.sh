@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
+# var/ (database, media, index, static) is not in git: a fresh clone lacks it.
+mkdir -p "${MTTQ_VAR_DIR:-var}"
 
 # System packages the app needs at run time (others may add to this list).
 RUN_APT_PACKAGES="fonts-liberation"

@@ -195,20 +195,31 @@ def _clean_filters(filters: dict | None) -> dict[str, list[str]]:
     return cleaned
 
 
-def _urls(hit: RawHit, page_index: int | None) -> tuple[str, str, int | None, str]:
+_PLACEHOLDER = 987654321
+
+
+def _url_template(name: str, args: int) -> str:
+    """A reversed URL with ``{}`` for each integer argument (reverse() costs ~0.1 ms a call)."""
     try:
-        url = reverse("documents:detail", args=[hit.id])
+        url = reverse(name, args=[_PLACEHOLDER + i for i in range(args)])
     except NoReverseMatch:
-        url = ""
+        return ""
+    for i in range(args):
+        url = url.replace(str(_PLACEHOLDER + i), f"{{{i}}}", 1)
+    return url
+
+
+def _urls(hit: RawHit, page_index: int | None, templates: dict[str, str]
+          ) -> tuple[str, str, int | None, str]:
+    detail = templates["detail"]
+    url = detail.format(hit.id) if detail else ""
     if page_index is None or page_index >= len(hit.page_refs):
         return url, url, None, ""
     ref = hit.page_refs[page_index]
     if not ref.file_version_id:
         return url, url, None, ""
-    try:
-        download = reverse("documents:download", args=[hit.id, ref.file_version_id])
-    except NoReverseMatch:
-        download = url
+    download = templates["download"]
+    download = download.format(hit.id, ref.file_version_id) if download else url
     return url, f"{download}#page={ref.page}", ref.page, ref.file_name
 
 
@@ -276,6 +287,9 @@ def search(
     results.total = raw.total
     results.facets = _facet_labels(raw.facets, cleaned) if facets else {}
     folded_phrases = [p.folded for p in parsed.phrases]
+    templates = {"detail": _url_template("documents:detail", 1),
+                 "download": _url_template("documents:download", 2)}
+    state_labels = {value: str(label) for value, label in State.choices}
     for hit in raw.hits:
         snippet = snippets.build(
             hit.pages, parsed.folded_terms, folded_phrases, parsed.exact_terms,
@@ -286,12 +300,12 @@ def search(
             lead = (hit.pages[0] if hit.pages else "")[:snippets.WINDOW]
             snippet = snippets.Snippet(page_index=0 if lead else None,
                                        parts=[(re.sub(r"\s+", " ", lead), False)] if lead else [])
-        url, open_url, page_no, file_name = _urls(hit, snippet.page_index)
+        url, open_url, page_no, file_name = _urls(hit, snippet.page_index, templates)
         state = hit.fields.get("state") or ""
         results.hits.append(Hit(
             id=hit.id, kind=hit.kind, subject=hit.fields.get("subject") or "",
             symbol=hit.fields.get("symbol") or "", state=state,
-            state_label=str(dict(State.choices).get(state, state)),
+            state_label=state_labels.get(state, state),
             type_name=hit.fields.get("type_name") or "",
             unit_name=hit.fields.get("unit_name") or "",
             year=hit.fields.get("year"), score=hit.score, snippet_parts=snippet.parts,

@@ -1,17 +1,19 @@
 """Best page and highlighted passage for a hit, the same for every backend.
 
-Works on the stored, normalised page texts. Folding keeps character offsets
-(see :func:`search.normalize.fold`), so matches found in the folded text are
-highlighted in the original accented text: a query typed without accents
-still shows ``kế hoạch`` in the snippet.
+Works on the stored, normalised page texts. The query's folded words become
+a pattern in which every letter is a class of all the letters that fold to it
+(``ke`` → ``[kK][eèéẻẽẹêềếểễệEÈ…]``), run directly on the accented text: a
+query typed without accents still highlights ``kế hoạch``, and no page has to
+be folded first (folding every page of every hit was most of a query's time).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from .normalize import fold
+from .normalize import FOLD_TABLE, fold
 
 WINDOW = 220
 _WORD = r"[^\W_]"
@@ -29,21 +31,59 @@ class Snippet:
         return "".join(t for t, _hl in self.parts)
 
 
-def _pattern(terms: list[str], phrases: list[list[str]]) -> re.Pattern | None:
-    alternatives = [r"\W+".join(re.escape(w) for w in phrase) for phrase in phrases if phrase]
-    alternatives += [re.escape(t) for t in sorted(set(terms), key=len, reverse=True) if t]
+def _vietnamese(cp: int) -> bool:
+    # Latin-1, Latin Extended-A, ơ/ư and the Vietnamese block: small classes compile and
+    # match faster; letters of other alphabets are still found, just not highlighted.
+    return 0xC0 <= cp <= 0x17F or cp in (0x1A0, 0x1A1, 0x1AF, 0x1B0) or 0x1EA0 <= cp <= 0x1EF9
+
+
+def _variant_classes() -> dict[str, str]:
+    """Folded letter → regex class of every character that folds to it (both cases)."""
+    variants: dict[str, set[str]] = {}
+    for cp, base in FOLD_TABLE.items():
+        if not base.isascii() or not _vietnamese(cp):
+            continue
+        variants.setdefault(base, {base, base.upper()}).add(chr(cp))
+    return {base: "[" + "".join(sorted(chars)) + "]" for base, chars in variants.items()}
+
+
+_CLASSES = _variant_classes()
+
+
+def _char_pattern(ch: str) -> str:
+    if ch in _CLASSES:
+        return _CLASSES[ch]
+    upper = ch.upper()
+    if upper != ch and len(upper) == 1:
+        return f"[{re.escape(ch)}{re.escape(upper)}]"
+    return re.escape(ch)
+
+
+def _word_pattern(folded_word: str) -> str:
+    return "".join(_char_pattern(ch) for ch in folded_word)
+
+
+@lru_cache(maxsize=512)
+def _compiled(terms: tuple[str, ...], phrases: tuple[tuple[str, ...], ...]) -> re.Pattern | None:
+    alternatives = [r"\W+".join(_word_pattern(w) for w in phrase) for phrase in phrases if phrase]
+    alternatives += [_word_pattern(t) for t in sorted(set(terms), key=len, reverse=True) if t]
     if not alternatives:
         return None
     return re.compile(rf"(?<!{_WORD})(?:{'|'.join(alternatives)})(?!{_WORD})")
 
 
-def _score(text: str, folded: str, pattern: re.Pattern, exact: set[str]
+def _pattern(terms: list[str], phrases: list[list[str]]) -> re.Pattern | None:
+    """Matches the folded words and phrases in accented text of any case."""
+    return _compiled(tuple(terms), tuple(tuple(p) for p in phrases))
+
+
+def _score(text: str, pattern: re.Pattern, exact: set[str]
            ) -> tuple[int, int, int, int, list[re.Match]]:
-    matches = list(pattern.finditer(folded))
+    matches = list(pattern.finditer(text))
     if not matches:
         return (0, 0, 0, 0, matches)
-    distinct = {m.group(0) for m in matches}
-    exact_hits = sum(1 for m in matches if text[m.start():m.end()].lower() in exact)
+    distinct = {fold(m.group(0)) for m in matches}
+    exact_hits = sum(1 for m in matches if m.group(0).lower() in exact)
     phrase_hits = sum(1 for m in matches if _SEPARATOR.search(m.group(0)))
     return (min(phrase_hits, 1), len(distinct), exact_hits, len(matches), matches)
 
@@ -56,7 +96,7 @@ def _anchor(matches: list[re.Match]) -> int:
     best, best_i = -1, 0
     span = WINDOW * 2 // 3
     for i, m in enumerate(matches[:200]):
-        words = {n.group(0) for n in matches[i:i + 50] if n.start() - m.start() <= span}
+        words = {n.group(0).lower() for n in matches[i:i + 50] if n.start() - m.start() <= span}
         if len(words) > best:
             best, best_i = len(words), i
     return best_i
@@ -102,26 +142,35 @@ def build(
 ) -> Snippet | None:
     """Pick the page with the most (and most exact) matches and cut a passage around them."""
     phrases = list(folded_phrases)
+    typed_phrases = bool(phrases)
     if not phrases and len(folded_terms) > 1:
         # Words typed next to each other are most telling where they stand together.
         phrases = [list(folded_terms)]
     pattern = _pattern(folded_terms, phrases)
     if pattern is None:
         return None
+    # A page with the phrase (or, unless one was typed, every word) and, for a query typed with
+    # accents, an exact match cannot be bettered in a way a reader would notice: stop
+    # there instead of scanning every page of every hit (most of a query's time).
+    need_exact = any(fold(e) != e for e in exact_terms)
+    distinct_words = len(set(folded_terms))
     best: tuple | None = None
     best_index = -1
     for index, text in enumerate(pages):
         if not text:
             continue
-        score = _score(text, fold(text), pattern, exact_terms)
+        score = _score(text, pattern, exact_terms)
         if score[3] and (best is None or score[:4] > best[:4]):
             best, best_index = score, index
+            complete = score[0] or (not typed_phrases and score[1] >= distinct_words)
+            if complete and (score[2] or not need_exact):
+                break
     if best is not None:
         return Snippet(page_index=best_index, parts=_window(pages[best_index], best[4]))
     for source, text in (extra or {}).items():
         if not text:
             continue
-        matches = list(pattern.finditer(fold(text)))
+        matches = list(pattern.finditer(text))
         if matches:
             return Snippet(page_index=None, parts=_window(text, matches), source=source)
     return None

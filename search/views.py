@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -16,6 +18,31 @@ def request_filters(params) -> dict[str, list[str]]:
     return {name: params.getlist(name) for name in FACETS if params.getlist(name)}
 
 
+FACET_LIMIT = 12
+
+
+def facet_links(params, name: str, values: list) -> list[dict]:
+    """The most frequent values of one facet (selected ones always) with their links.
+
+    Links are built here rather than with ``{% querystring %}`` per value: a broad
+    query has hundreds of unit values, and rendering a tag for each was most of the
+    results page's time.
+    """
+    base = [(k, v) for k in params for v in params.getlist(k) if k not in ("page", name)]
+    selected_here = params.getlist(name)
+    shown = [v for v in values if v.selected]
+    shown += [v for v in values if not v.selected][: max(0, FACET_LIMIT - len(shown))]
+    links = []
+    for value in shown:
+        if value.selected:  # the link removes this value
+            pairs = base + [(name, v) for v in selected_here if v != value.value]
+        else:
+            pairs = base + [(name, v) for v in selected_here] + [(name, value.value)]
+        links.append({"value": value.value, "label": value.label, "count": value.count,
+                      "selected": value.selected, "href": "?" + urlencode(pairs)})
+    return links
+
+
 @login_required
 @require_GET
 def results(request: HttpRequest) -> HttpResponse:
@@ -27,7 +54,10 @@ def results(request: HttpRequest) -> HttpResponse:
     )
     facet_titles = {"type": _("Type"), "unit": _("Issuing unit"), "year": _("Year"),
                     "state": _("State")}
-    facets = [(name, facet_titles[name], outcome.facets.get(name, [])) for name in FACETS]
+    facets = [
+        (name, facet_titles[name], facet_links(request.GET, name, outcome.facets.get(name, [])))
+        for name in FACETS
+    ]
     return render(request, "search/results.html", {
         "q": query,
         "results": outcome,

@@ -26,7 +26,7 @@ from workflow.documents.models import Document, FileKind, State
 
 from . import conf, pdfops, render
 from .models import PdfStage, SealProfile, SignatureProfile, SignedPdf
-from .signers import SignerError, check_certificate, open_signer
+from .signers import SignerError, check_certificate, open_signer, reuse_signers
 
 logger = logging.getLogger(__name__)
 
@@ -38,34 +38,84 @@ class SigningRefused(InvalidInput):
 # --- shared pieces ------------------------------------------------------------------------
 
 
+_timestampers: dict = {}
+_ssl_context = None
+
+
+def _tls_context():
+    """One TLS context for every TSA call (building one loads the CA bundle: ~50 ms)."""
+    global _ssl_context
+    if _ssl_context is None:
+        import ssl
+
+        try:
+            import certifi
+
+            _ssl_context = ssl.create_default_context(cafile=certifi.where())
+        except ImportError:
+            _ssl_context = ssl.create_default_context()
+    return _ssl_context
+
+
+def _http_timestamper(url: str):
+    from contextlib import asynccontextmanager
+
+    import aiohttp
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
+    class SharedTlsTimeStamper(HTTPTimeStamper):
+        # pyHanko opens a session per request (each signature runs in its own
+        # event loop); only the TLS context, which is loop-independent, is shared.
+        @asynccontextmanager
+        async def _acquire_session(self):
+            connector = aiohttp.TCPConnector(ssl=_tls_context())
+            async with aiohttp.ClientSession(connector=connector) as session:
+                yield session
+
+    return SharedTlsTimeStamper(url, timeout=10)
+
+
 def timestamper():
+    """The configured TSA client, reused: pyHanko caches its size-estimation answer in it."""
     url = conf.tsa_url()
     if url:
-        from pyhanko.sign.timestamps import HTTPTimeStamper
-
-        return HTTPTimeStamper(url, timeout=10)
+        if url not in _timestampers:
+            _timestampers[url] = _http_timestamper(url)
+        return _timestampers[url]
     if conf.demo_enabled():
         from . import pki
 
-        demo = pki.load(conf.pki_dir())
-        if demo is not None:
-            return demo.timestamper()
+        key = ("demo", str(conf.pki_dir()))
+        if key not in _timestampers:
+            demo = pki.load(conf.pki_dir())
+            if demo is None:
+                raise SignerError(_("No time-stamping service is configured "
+                                    "(SIGNING_TSA_URL)."))
+            _timestampers[key] = demo.timestamper()
+        return _timestampers[key]
     raise SignerError(_("No time-stamping service is configured (SIGNING_TSA_URL)."))
 
 
-def sign_context(*, ltv: bool = True) -> pdfops.SignContext:
+def sign_context(*, ltv: bool = True, vc=None) -> pdfops.SignContext:
+    """``vc``: the validation context the certificate check already filled (revocation
+    answers, fetched certificates), so nothing is fetched twice."""
     from .validation import validation_context
 
     return pdfops.SignContext(timestamper=timestamper(),
-                              validation_context=validation_context(fetch=True),
+                              validation_context=vc or validation_context(fetch=True),
                               embed_validation_info=ltv)
 
 
 def _store(document: Document, stage: str, data: bytes, *, user=None, content_hash: str = "",
-           source_file=None, created: list | None = None) -> SignedPdf:
+           source_file=None, created: list | None = None,
+           page_count: int | None = None) -> SignedPdf:
+    """``page_count``: known when ``data`` is an incremental update of a counted PDF
+    (signatures and form filling add no pages), which saves parsing it again."""
     digest = hashlib.sha256(data).hexdigest()
+    if page_count is None:
+        page_count = render.page_count_of(data)
     pdf = SignedPdf(document=document, stage=stage, sha256=digest, size=len(data),
-                    page_count=render.page_count_of(data), content_hash=content_hash,
+                    page_count=page_count, content_hash=content_hash,
                     created_by=user if getattr(user, "is_authenticated", False) else None,
                     source_file=source_file)
     pdf.blob.save(f"{stage}.pdf", ContentFile(data), save=False)
@@ -99,7 +149,7 @@ def ensure_rendered(document: Document, user=None, created: list | None = None) 
     except render.RenderError as exc:
         raise InvalidInput(str(exc)) from exc
     return _store(document, PdfStage.RENDERED, rendered.data, user=user,
-                  content_hash=content_hash, created=created)
+                  content_hash=content_hash, created=created, page_count=rendered.page_count)
 
 
 def _refused(document_id, user, action: str, message: str) -> None:
@@ -119,12 +169,12 @@ def _cleanup(created: list[SignedPdf]) -> None:
             logger.warning("could not delete %s", pdf.blob.name)
 
 
-def _sign_with_fallback(op, *, ltv_first: bool = True):
+def _sign_with_fallback(op, *, ltv_first: bool = True, vc=None):
     """Sign at B-LT; if validation data cannot be gathered, at B-T. TSA errors refuse."""
     from pyhanko.sign.timestamps import TimestampRequestError
 
     try:
-        return op(sign_context(ltv=ltv_first))
+        return op(sign_context(ltv=ltv_first, vc=vc))
     except TimestampRequestError as exc:
         raise SignerError(_("The time-stamping service did not answer; nothing was signed."))\
             from exc
@@ -199,14 +249,15 @@ def sign_document(user, pk, action: str = "sign", *, comment: str = "",
             with open_signer(profile.key) as signer:
                 from .validation import validation_context
 
+                vc = validation_context(fetch=True)
                 check_certificate(signer.signing_cert, expected_name=name,
-                                  validation_context=validation_context(fetch=True),
-                                  intermediates=_chain_of(signer))
+                                  validation_context=vc, intermediates=_chain_of(signer))
                 signed = _sign_with_fallback(lambda ctx: pdfops.sign_person(
                     data, signer, ctx, name=name, title=layout.signer_title.capitalize(),
-                    signature_png=image, location=document.unit.place_name))
+                    signature_png=image, location=document.unit.place_name), vc=vc)
             pdf = _store(document, PdfStage.SIGNED, signed, user=user,
-                         content_hash=document.approved_hash, created=created)
+                         content_hash=document.approved_hash, created=created,
+                         page_count=base.page_count)
             document = doc_services.transition(user, pk, Action.SIGN, comment=comment,
                                                signed_at=timezone.now())
             record(document, "signing.signed", actor=user, from_state=State.APPROVED,
@@ -264,13 +315,15 @@ def issue_document(user, pk, action: str = "issue", *, comment: str = "",
             with open_signer(seal.key) as signer:
                 from .validation import validation_context
 
+                vc = validation_context(fetch=True)
                 check_certificate(signer.signing_cert, expected_name="",
-                                  validation_context=validation_context(fetch=True),
-                                  intermediates=_chain_of(signer))
+                                  validation_context=vc, intermediates=_chain_of(signer))
                 sealed = _sign_with_fallback(lambda ctx: pdfops.sign_seal(
-                    filled, signer, ctx, organisation=document.unit.name, seal_png=image))
+                    filled, signer, ctx, organisation=document.unit.name, seal_png=image),
+                    vc=vc)
                 pdf = _store(document, PdfStage.ISSUED, sealed, user=user,
-                             content_hash=signed.content_hash, created=created)
+                             content_hash=signed.content_hash, created=created,
+                             page_count=signed.page_count)
                 for file in document.files.filter(kind=FileKind.ATTACHMENT).select_related(
                         "current_version"):
                     version = file.current_version
@@ -279,7 +332,8 @@ def issue_document(user, pk, action: str = "issue", *, comment: str = "",
                     with version.blob.open("rb") as handle:
                         attachment = handle.read()
                     out = _sign_with_fallback(lambda ctx, a=attachment: pdfops.sign_attachment(
-                        a, signer, ctx, organisation=document.unit.name, symbol=document.symbol))
+                        a, signer, ctx, organisation=document.unit.name, symbol=document.symbol),
+                        vc=vc)
                     _store(document, PdfStage.ATTACHMENT, out, user=user, source_file=file,
                            content_hash=signed.content_hash, created=created)
             record(document, "signing.issued", actor=user, from_state=State.SIGNED,
@@ -303,16 +357,21 @@ def issue_many(user, pks, progress=None) -> list[dict]:
     """Issue several documents, each in its own transaction; one failure does not stop the rest."""
     results = []
     pks = list(pks)
-    for index, pk in enumerate(pks, 1):
-        try:
-            document = issue_document(user, pk, expected_state=State.SIGNED)
-            results.append({"pk": pk, "ok": True, "symbol": document.symbol, "message": ""})
-        except WorkflowError as exc:
-            results.append({"pk": pk, "ok": False, "symbol": "", "message": str(exc.message)})
-        except Exception as exc:  # noqa: BLE001 - reported per document, the batch goes on
-            logger.exception("issuing %s failed", pk)
-            results.append({"pk": pk, "ok": False, "symbol": "",
-                            "message": _("Unexpected error: %(error)s") % {"error": exc}})
-        if progress is not None:
-            progress(index, len(pks), results[-1])
+    with reuse_signers():
+        for index, pk in enumerate(pks, 1):
+            results.append(_issue_one(user, pk))
+            if progress is not None:
+                progress(index, len(pks), results[-1])
     return results
+
+
+def _issue_one(user, pk) -> dict:
+    try:
+        document = issue_document(user, pk, expected_state=State.SIGNED)
+        return {"pk": pk, "ok": True, "symbol": document.symbol, "message": ""}
+    except WorkflowError as exc:
+        return {"pk": pk, "ok": False, "symbol": "", "message": str(exc.message)}
+    except Exception as exc:  # noqa: BLE001 - reported per document, the batch goes on
+        logger.exception("issuing %s failed", pk)
+        return {"pk": pk, "ok": False, "symbol": "",
+                "message": _("Unexpected error: %(error)s") % {"error": exc}}

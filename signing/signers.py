@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import base64
+import contextvars
 import unicodedata
 from contextlib import contextmanager
 
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from pyhanko.sign.signers import SimpleSigner
 from pyhanko.sign.signers import csc_signer as csc
 from pyhanko.sign.signers.pdf_cms import Signer
 
@@ -60,20 +62,84 @@ def set_secret(key: SigningKey, value: str) -> None:
 # --- opening signers ------------------------------------------------------------------------
 
 
+class KeyInMemorySigner(SimpleSigner):
+    """pyHanko's SimpleSigner, keeping the parsed private key between signatures.
+
+    SimpleSigner parses (and, for RSA, fully validates) the key again for every
+    raw signature, including the dry run that only sizes the signature
+    container; that is most of the CPU a signature costs. Here the key is
+    parsed once and the dry run returns a placeholder of the exact size.
+    """
+
+    def __init__(self, base: SimpleSigner):
+        super().__init__(signing_key=base.signing_key, signing_cert=base.signing_cert,
+                         cert_registry=base.cert_registry)
+        from cryptography.hazmat.primitives import serialization
+
+        self._key = serialization.load_der_private_key(base.signing_key.dump(), password=None)
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str,
+                             dry_run: bool = False) -> bytes:
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+        from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+        from pyhanko.sign.general import get_pyca_cryptography_hash
+
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+        try:
+            algo = mechanism.signature_algo
+        except ValueError:
+            algo = mechanism["algorithm"].native
+        if algo == "rsassa_pkcs1v15" and isinstance(self._key, rsa.RSAPrivateKey):
+            if dry_run:
+                return bytes(self._key.key_size // 8)
+            return self._key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+        if algo == "ecdsa" and isinstance(self._key, ec.EllipticCurvePrivateKey):
+            if dry_run:
+                # The longest DER encoding of (r, s) for this curve.
+                size = (self._key.curve.key_size + 7) // 8 + 1
+                return bytes(2 * (size + 2) + 3)
+            return self._key.sign(data, ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+        return await super().async_sign_raw(data, digest_algorithm, dry_run=dry_run)
+
+
+# A batch (issue_many) opens each PKCS#12 key once instead of once per document.
+_batch_signers: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "signing_batch_signers", default=None)
+
+
+@contextmanager
+def reuse_signers():
+    """Within this block, a PKCS#12 key opened once is reused; forgotten afterwards."""
+    token = _batch_signers.set({})
+    try:
+        yield
+    finally:
+        _batch_signers.reset(token)
+
+
+def _pkcs12_signer(key: SigningKey) -> SimpleSigner:
+    cache = _batch_signers.get()
+    cache_key = (key.pk, key.pkcs12_file.name, key.secret_encrypted)
+    if cache is not None and cache_key in cache:
+        return cache[cache_key]
+    with key.pkcs12_file.open("rb") as handle:
+        data = handle.read()
+    loaded = SimpleSigner.load_pkcs12_data(
+        data, other_certs=None, passphrase=decrypt_secret(key.secret_encrypted).encode()
+    )
+    if loaded is None:
+        raise SignerError(_("The PKCS#12 file or its passphrase is wrong."))
+    signer = KeyInMemorySigner(loaded)
+    if cache is not None:
+        cache[cache_key] = signer
+    return signer
+
+
 @contextmanager
 def open_signer(key: SigningKey):
     """Yield a pyHanko signer for ``key``; sessions are closed afterwards."""
     if key.kind == KeyKind.PKCS12:
-        from pyhanko.sign.signers import SimpleSigner
-
-        with key.pkcs12_file.open("rb") as handle:
-            data = handle.read()
-        signer = SimpleSigner.load_pkcs12_data(
-            data, other_certs=None, passphrase=decrypt_secret(key.secret_encrypted).encode()
-        )
-        if signer is None:
-            raise SignerError(_("The PKCS#12 file or its passphrase is wrong."))
-        yield signer
+        yield _pkcs12_signer(key)
     elif key.kind == KeyKind.PKCS11:
         from pyhanko.config.pkcs11 import TokenCriteria
         from pyhanko.sign import pkcs11 as p11

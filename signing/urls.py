@@ -7,6 +7,7 @@ app_name = "signing"
 urlpatterns = [
     path("verify/", views.verify, name="verify"),
     path("documents/<int:pk>/sign/", views.sign_confirm, name="sign"),
+    path("documents/<int:pk>/sign/usb-token/", views.prepare_remote, name="prepare_remote"),
     path("documents/<int:pk>/issue/", views.issue_confirm, name="issue"),
     path("documents/<int:pk>/pdf/<str:stage>/", views.pdf_download, name="pdf"),
     path("batch-issue/", views.batch_issue, name="batch_issue"),

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -14,8 +15,8 @@ from workflow.documents import services as doc_services
 from workflow.documents.errors import NotFound, WorkflowError
 from workflow.documents.models import State
 
-from . import services
-from .models import PdfStage
+from . import remote, services
+from .models import KeyKind, PdfStage, SignatureProfile
 from .validation import verify_pdf
 
 MAX_VERIFY_BYTES = 50 * 1024 * 1024
@@ -57,8 +58,27 @@ def sign_confirm(request, pk):
         except WorkflowError as exc:
             messages.error(request, str(exc.message))
     can_sign = access.can(request.user, access.Action.SIGN, document)
+    profile = SignatureProfile.objects.select_related("key").filter(user=request.user).first()
+    two_step = bool(profile and profile.key and profile.key.kind == KeyKind.REMOTE)
     return render(request, "signing/sign_confirm.html",
-                  {"document": document, "can_sign": can_sign})
+                  {"document": document, "can_sign": can_sign, "two_step": two_step,
+                   "pending": remote.waiting_for(request.user).filter(document=document).first()
+                   if two_step else None})
+
+
+@login_required
+@require_http_methods(["POST"])
+def prepare_remote(request, pk):
+    """Prepare a two-step signature; the signing client on the leader's computer finishes it."""
+    try:
+        pending = remote.prepare_remote_signature(request.user, pk)
+        messages.success(request, _(
+            "Ready for your USB token: run the signing client (mttq_sign.py) on your computer "
+            "before %(time)s.") % {"time": timezone.localtime(pending.expires_at)
+                                   .strftime("%H:%M")})
+    except WorkflowError as exc:
+        messages.error(request, str(exc.message))
+    return redirect("signing:sign", pk=pk)
 
 
 @login_required

@@ -303,3 +303,33 @@ def test_followup_task_owner_sees_notification(org):
                       owner=cast["delegate2"].pk)
     assert FollowUpTask.objects.filter(owner=cast["delegate2"]).count() == 1
     assert Notification.objects.filter(user=cast["delegate2"], text__contains="Báo cáo kết quả")
+
+
+def test_room_refreshes_when_a_late_paper_is_approved(org, django_capture_on_commit_callbacks):
+    cast = people(org)
+    meeting = published(org)
+    doc = draft(org, type_code="bao-cao", subject="Tài liệu bổ sung")
+    services.attach_paper(cast["secretary"], meeting.items.first().pk, document=doc)
+    meeting.refresh_from_db()
+    before = meeting.room_version
+
+    def titles():
+        fresh = services.get_meeting(cast["commune_delegate"], meeting.pk)
+        state = services.room_state(cast["commune_delegate"], fresh)
+        return [p["title"] for i in state["items"] for p in i["papers"]]
+
+    assert "Tài liệu bổ sung" not in titles()
+    with django_capture_on_commit_callbacks(execute=True):
+        advance(org, doc, "approved")
+    meeting.refresh_from_db()
+    assert meeting.room_version > before
+    assert "Tài liệu bổ sung" in titles()
+
+
+def test_confidential_document_cannot_be_a_paper(org):
+    cast = people(org)
+    meeting = schedule(org)
+    item = services.add_agenda_item(cast["secretary"], meeting.pk, data={"title": "Mục"})
+    doc = draft(org, subject="Mật", confidential=True)
+    with pytest.raises(InvalidInput, match="confidential"):
+        services.attach_paper(cast["secretary"], item.pk, document=doc)

@@ -213,3 +213,38 @@ def test_admin_moves_and_renames_through_the_services(org, admin_client):
     new = Unit.objects.get(code="t-new")
     assert new.path == f"{district.path}{new.pk}/"
     assert "unit.create" in actions(new)
+
+
+def test_admin_pages_render(org, admin_client, admin_user):
+    from django.contrib import admin
+    from django.urls import reverse
+
+    from workflow.audit.models import AuditEntry
+    from workflow.documents.models import (
+        Document,
+        DocumentType,
+        OutgoingRegister,
+        ReviewRule,
+    )
+    from workflow.organisation.models import Department
+
+    advance(org, draft(org, "province", "ke-hoach"), "issued")
+    # Documents in the admin follow the access rules too: a superuser without a role
+    # sees none; a member of the province sees what it issued.
+    Membership.objects.create(user=admin_user, unit=org.units["province"], role=Role.MEMBER)
+    ReviewRule.objects.create(document_type=org.types["ke-hoach"], steps=["head"])
+    models = [Level, Unit, Department, User, Membership, DocumentType, ReviewRule, Document,
+              OutgoingRegister, AuditEntry]
+    for model in models:
+        assert model in admin.site._registry, model
+        opts = model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        assert admin_client.get(url).status_code == 200, url
+        obj = model.objects.first()
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        assert admin_client.get(url).status_code == 200, url
+    # The audit log and documents cannot be edited or deleted from the admin.
+    entry = AuditEntry.objects.first()
+    url = reverse("admin:audit_auditentry_delete", args=[entry.pk])
+    assert admin_client.post(url, {"post": "yes"}).status_code == 403
+    assert AuditEntry.objects.filter(pk=entry.pk).exists()

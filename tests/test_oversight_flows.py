@@ -121,6 +121,12 @@ def test_visibility_rules(org, capture):
     province_leader = org.person("province", Role.LEADER)
     assert access.can_case(province_leader, "view", case)
     assert not access.can_case(province_leader, "work", case)
+    # Only the leaders of an ancestor unit follow it; other provincial staff do not.
+    province_spec = org.person("province", Role.SPECIALIST)
+    assert not access.can_case(province_spec, "view", case)
+    assert not CritiqueCase.objects.filter(access.visible_cases_q(province_spec)).exists()
+    assert not access.dashboard_units(province_spec).filter(pk=case.unit_id).exists()
+    assert access.dashboard_units(province_leader).filter(pk=case.unit_id).exists()
     assert access.can_case(org.person("district", Role.MEMBER), "view", case)
     assert not access.can_case(org.person("district", Role.MEMBER), "work", case)
 
@@ -261,3 +267,32 @@ def test_conference_links_a_meeting_the_person_can_see(org, capture):
     services.critique_action(spec, case.pk, "start", form="conference", meeting=own.pk)
     case.refresh_from_db()
     assert case.meeting == own
+
+
+# Who may forward a district recommendation / start a district supervision.
+WORKERS = {("district", "specialist"): True, ("district", "head"): True,
+           ("district", "leader"): True, ("district", "clerk"): False,
+           ("district", "member"): False, ("province", "leader"): False,
+           ("province", "specialist"): False, ("commune", "leader"): False,
+           ("district2", "specialist"): False}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who,allowed", list(WORKERS.items()), ids=lambda v: str(v))
+def test_recommendation_and_supervision_matrix(org, capture, who, allowed):
+    spec = org.person("district", Role.SPECIALIST)
+    rec = services.add_recommendation(spec, unit=org.units["district"], source="dialogue",
+                                      topic="Đường", addressee="UBND huyện")
+    case = supervision_to(org, capture, "team_formed", unit="district")
+    user = org.people[who]
+    for call in (lambda: services.recommendation_action(user, rec.pk, "forward"),
+                 lambda: services.supervision_action(user, case.pk, "start")):
+        if allowed:
+            call()
+        else:
+            with pytest.raises((NotAllowed, NotFound)):
+                call()
+    rec.refresh_from_db()
+    case.refresh_from_db()
+    assert (rec.status == RecStatus.FORWARDED) is allowed
+    assert (case.state == "in_progress") is allowed

@@ -89,6 +89,10 @@ def test_recommendations_overdue_and_escalation_notice(org, settings):
     with mock.patch("django.utils.timezone.now", return_value=at(dt.date(2025, 2, 17))):
         assert tasks.flag_overdue()["escalation_notices"] == 0
     # The owner escalates and then records the answer: the item leaves "overdue".
+    services.recommendation_action(spec, forwarded.pk, "escalate", on="2025-02-16")
+    commune_parent_leader = org.person("district", Role.LEADER)
+    assert Notice.objects.filter(user=commune_parent_leader,
+                                 key=f"rec:{forwarded.pk}:escalate").count() == 1
     services.recommendation_action(spec, late_forward.pk, "escalate", on="2025-02-16")
     services.recommendation_action(spec, late_forward.pk, "forward", on="2025-02-17")
     assert Recommendation.objects.get(pk=late_forward.pk).status == RecStatus.FORWARDED

@@ -166,3 +166,52 @@ def test_periodic_and_notices_pages(client, org):
 def test_login_required(client):
     assert client.get(reverse("oversight:dashboard")).status_code == 302
     assert PASSWORD
+
+
+@pytest.mark.django_db
+def test_bad_input_never_gives_a_500(client, org, capture):
+    case = critique_to(org, capture, "planned")
+    login(client, org, "province", Role.SPECIALIST)
+    checks = [
+        client.get(reverse("oversight:reports") + "?unit=abc&period_start=x"),
+        client.get(reverse("oversight:drilldown", args=["signed"]) + "?year=abc&part=zz"),
+        client.post(reverse("oversight:periodic"), {"unit": org.units["province"].pk,
+                                                    "year": "2025", "period": "H1",
+                                                    "document_id": "999999"}),
+        client.post(reverse("oversight:critique_act", args=[case.pk]), {"op": "zz"}),
+        client.post(reverse("oversight:critique_act", args=[case.pk]),
+                    {"op": "start", "form": "conference", "meeting": "999"}),
+        client.post(reverse("oversight:critique_act", args=[case.pk]),
+                    {"op": "link_document", "role": "plan", "document_id": "abc"}),
+        client.post(reverse("oversight:critique_act", args=[case.pk]), {"op": "upload"}),
+        client.post(reverse("oversight:recommendation_new"), {"unit": "x", "source": "zz"}),
+        client.post(reverse("oversight:supervision_new"), {"unit": org.units["province"].pk,
+                                                           "title": "", "planned_start": "x"}),
+    ]
+    assert [r.status_code for r in checks] == [200, 200, 302, 302, 302, 302, 302, 200, 200]
+    assert client.get(reverse("oversight:case_file", args=[12345])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_attach_the_agency_draft_and_download_it(client, org, capture):
+    from tests.factories import pdf_bytes, upload
+
+    case = critique_to(org, capture, "received", unit="district")
+    login(client, org, "district", Role.SPECIALIST)
+    response = client.post(reverse("oversight:critique_act", args=[case.pk]), {
+        "op": "upload", "kind": "draft", "file": upload("du-thao.pdf", pdf_bytes())})
+    assert response.status_code == 302
+    item = case.files.get()
+    assert item.kind == "draft" and item.content_type == "application/pdf"
+    bad = client.post(reverse("oversight:critique_act", args=[case.pk]), {
+        "op": "upload", "kind": "draft", "file": upload("x.pdf", b"not a pdf")}, follow=True)
+    assert case.files.count() == 1 and list(bad.context["messages"])
+    login(client, org, "province", Role.LEADER)
+    assert client.get(reverse("oversight:case_file", args=[item.pk])).status_code == 200
+    login(client, org, "district2", Role.LEADER)
+    assert client.get(reverse("oversight:case_file", args=[item.pk])).status_code == 404
+    # Reading is not working: the parent unit's leader cannot attach files.
+    login(client, org, "province", Role.LEADER)
+    client.post(reverse("oversight:critique_act", args=[case.pk]), {
+        "op": "upload", "kind": "draft", "file": upload("y.pdf", pdf_bytes())})
+    assert case.files.count() == 1

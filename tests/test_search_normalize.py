@@ -1,11 +1,14 @@
 """The one normaliser: NFC, canonical tone placement, folding, legacy encodings."""
 
 import unicodedata
+from pathlib import Path
 
 import pytest
 
 from search import legacy
 from search.normalize import fold, fold_text, has_diacritics, normalize, tokens
+
+SEEDS_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 
 
 @pytest.mark.parametrize(
@@ -86,3 +89,14 @@ def test_vni_detected_and_converted():
 ])
 def test_unicode_text_is_not_mistaken_for_legacy(text):
     assert legacy.detect(text) == legacy.Encoding.UNICODE
+
+
+def test_fast_normalize_equals_the_plain_rule_on_real_text():
+    """normalize() only looks at o/u + toned a/e/y endings; it must equal the word-by-word rule."""
+    from search.normalize import _normalize_reference
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS_DIR.glob("*.txt"))]
+    texts.append("Hoà bình, HOÀ, hoà2, khoẻ, thuý, quý, QUÝ, Thuỷ, xoè, ngoằn, oà, café, Tuỳ, "
+                 "Hoà_bình, hoà-hợp, ỦY BAN, hoa\u0300, khoe\u0309")
+    for text in texts:
+        assert normalize(text) == _normalize_reference(text)

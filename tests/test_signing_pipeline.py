@@ -125,3 +125,32 @@ def test_failed_issue_keeps_the_number(env, settings):
     settings.SIGNING_TSA_URL = env["demo"].tsa_url
     doc = services.perform(clerk, doc.pk, "issue")
     assert doc.number == 1
+
+
+def test_batch_issue_goes_on_after_a_failure(env, client):
+    from signing.services import issue_many
+
+    org, leader, clerk = env["org"], env["leader"], env["clerk"]
+    docs = [approved(org) for _ in range(3)]
+    for doc in docs[:2]:
+        services.perform(leader, doc.pk, "sign")
+    # The third was never signed: refused, and the first two are still issued.
+    seen = []
+    results = issue_many(clerk, [docs[0].pk, docs[2].pk, docs[1].pk],
+                         progress=lambda i, n, r: seen.append((i, n, r["ok"])))
+    assert [r["ok"] for r in results] == [True, False, True]
+    assert results[1]["message"]
+    assert seen == [(1, 3, True), (2, 3, False), (3, 3, True)]
+    numbers = [Document.objects.get(pk=d.pk).number for d in (docs[0], docs[1])]
+    assert numbers == [1, 2]
+    for doc in docs[:2]:
+        assert verify_pdf(SignedPdf.objects.get(document=doc, stage=PdfStage.ISSUED).read()).ok
+    # The batch page lists what is left and reports each result.
+    doc = approved(org)
+    services.perform(leader, doc.pk, "sign")
+    client.force_login(clerk)
+    page = client.get("/signing/batch-issue/")
+    assert str(doc.subject) in page.content.decode()
+    response = client.post("/signing/batch-issue/", {"documents": [str(doc.pk)]})
+    assert response.status_code == 200
+    assert Document.objects.get(pk=doc.pk).state == "issued"

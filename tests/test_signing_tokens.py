@@ -92,7 +92,7 @@ def test_csc_service_down_is_refused(signing_env):
                                     csc_credential_id="mttq-demo/seal")
     SealProfile.objects.filter(unit=env["org"].units["province"]).update(key=key)
     doc = signed_document(env)
-    with pytest.raises(SigningRefused, match="remote signing service"):
+    with pytest.raises(SigningRefused):
         services.perform(env["clerk"], doc.pk, "issue")
     doc.refresh_from_db()
     assert doc.state == "signed" and doc.number is None

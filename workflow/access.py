@@ -578,9 +578,9 @@ def _meeting_paper_reader(actor: Actor, document: Document) -> bool:
 # --- oversight: critique, supervision and recommendation cases ---------------------------
 #
 # Cases (and recommendations) belong to a unit. Specialists, heads and leaders of the
-# unit work them; only leaders approve and close; anyone with a role in the unit, and
-# anyone in an ancestor unit, may read them (the provincial chair follows every
-# district and commune, read-only).
+# unit work them; only leaders approve and close; anyone with a role in the unit may
+# read them, and so may the leaders of every ancestor unit (the provincial chair
+# follows every district and commune, read-only).
 
 CASE_ACTIONS = ("view", "work", "approve")
 
@@ -592,10 +592,18 @@ def can_case(user, action: str, case) -> bool:
         return False
     unit_id = case.unit_id
     if action == "view":
-        return actor.any_role_in(unit_id) or actor.in_ancestor_of(case.unit)
+        return actor.any_role_in(unit_id) or _leads_ancestor_of(actor, case.unit)
     if action == "approve":
         return actor.has(Role.LEADER, unit_id)
     return any(actor.has(role, unit_id) for role in DRAFTING_ROLES)
+
+
+def _leader_paths(actor: Actor) -> list[str]:
+    return [g.unit_path for g in actor.grants if g.role == Role.LEADER]
+
+
+def _leads_ancestor_of(actor: Actor, unit: Unit) -> bool:
+    return any(unit.path.startswith(p) and unit.path != p for p in _leader_paths(actor))
 
 
 def visible_cases_q(user, prefix: str = "") -> Q:
@@ -604,7 +612,7 @@ def visible_cases_q(user, prefix: str = "") -> Q:
     if actor.user_id is None:
         return Q(pk__in=[])
     q = Q(**{f"{prefix}unit_id__in": actor.scope()})
-    for path in actor.paths():
+    for path in _leader_paths(actor):
         q |= Q(**{f"{prefix}unit__path__startswith": path})
     return q
 
@@ -615,11 +623,11 @@ def case_units(user) -> QuerySet[Unit]:
 
 
 def dashboard_units(user) -> QuerySet[Unit]:
-    """Units whose figures the person may read: their units and everything below them."""
+    """Units whose figures the person may read: their own, and below the units they lead."""
     actor = actor_for(user)
     if actor.user_id is None:
         return Unit.objects.none()
     q = Q(pk__in=actor.scope())
-    for path in actor.paths():
+    for path in _leader_paths(actor):
         q |= Q(path__startswith=path)
     return Unit.objects.filter(q)

@@ -3,10 +3,13 @@
 Chosen by measurement (see the issue and ``benchmarks/search_bench.py``):
 on 100k documents tantivy answers in a few milliseconds, SQLite FTS5 in tens.
 
-Layout: one tantivy document per searchable item. Every text exists twice,
-as the normalised accented text (``subject``, ``body``…) and as its folded form
-(``subject_f``, ``body_f``…) produced by :mod:`search.normalize` in Python, so
-indexing and querying share one normaliser. Pages are values of the
+Layout: one tantivy document per searchable item. Every text, normalised by
+:mod:`search.normalize` (the one normaliser of indexing and querying), is
+indexed twice: as accented text (``subject``, ``body``…) and through an
+accent-folding analyzer (``subject_f``, ``body_f``…: lowercase + ASCII folding,
+đ→d, as Elasticsearch's ``asciifolding``). Query words go through that same
+analyzer (:func:`engine_fold`). Folding in the engine rather than in Python
+halved indexing time. Pages are values of the
 multi-valued ``body`` field: tantivy leaves a position gap between values, so
 a phrase never spans two pages, and the stored values give back each page.
 
@@ -24,6 +27,7 @@ import os
 import shutil
 import threading
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import tantivy
@@ -33,8 +37,9 @@ from tantivy import Occur, Query
 from ..normalize import fold, normalize
 from .base import PageRef, RawHit, RawResults, SearchBackend, SearchDocument, SearchRequest
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 ANALYZER = "vi"
+FOLD_ANALYZER = "vi_fold"
 # (exact field, folded field, boost of the exact field); folded matches count half.
 TEXT_FIELDS = (
     ("subject", "subject_f", 6.0),
@@ -69,7 +74,7 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("symbol_key", stored=False, tokenizer_name="raw")
     for exact, folded, _boost in TEXT_FIELDS:
         sb.add_text_field(exact, stored=True, tokenizer_name=ANALYZER)
-        sb.add_text_field(folded, stored=False, tokenizer_name=ANALYZER)
+        sb.add_text_field(folded, stored=False, tokenizer_name=FOLD_ANALYZER)
     sb.add_text_field("page_refs", stored=True, tokenizer_name="raw")
     sb.add_text_field("acl", stored=False, tokenizer_name="raw")
     return sb.build()
@@ -83,6 +88,29 @@ def _analyzer() -> tantivy.TextAnalyzer:
         .filter(tantivy.Filter.lowercase())
         .build()
     )
+
+
+def _fold_analyzer() -> tantivy.TextAnalyzer:
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
+
+
+_FOLD_LOCAL = threading.local()
+
+
+@lru_cache(maxsize=8192)
+def engine_fold(word: str) -> str:
+    """A query word as the folded fields index it (the engine's own analyzer)."""
+    analyzer = getattr(_FOLD_LOCAL, "analyzer", None)
+    if analyzer is None:
+        analyzer = _FOLD_LOCAL.analyzer = _fold_analyzer()
+    folded = analyzer.analyze(word)
+    return folded[0] if len(folded) == 1 else fold(word)
 
 
 def symbol_key(symbol: str) -> str:
@@ -126,6 +154,7 @@ class EmbeddedBackend(SearchBackend):
             schema = build_schema()
             index = tantivy.Index(schema, path=str(self.path), reuse=True)
             index.register_tokenizer(ANALYZER, _analyzer())
+            index.register_tokenizer(FOLD_ANALYZER, _fold_analyzer())
             marker.write_text(SCHEMA_VERSION)
             _INDEXES[key] = (index, schema)
             return index, schema
@@ -199,7 +228,7 @@ class EmbeddedBackend(SearchBackend):
             for value in texts[exact]:
                 value = normalize(value or "")
                 out.add_text(exact, value)
-                out.add_text(folded, fold(value))
+                out.add_text(folded, value)
         out.add_text(
             "page_refs",
             json.dumps([[r.file_version_id, r.page, r.file_name] for r in doc.page_refs]),
@@ -253,10 +282,16 @@ class EmbeddedBackend(SearchBackend):
         with self._writer() as writer:
             writer.delete_all_documents()
 
+    # Rebuild writer: tantivy splits the heap between its threads; each thread flushes a
+    # segment when its share is full, so fewer, larger segments mean less merging.
+    rebuild_heap = 512_000_000
+    rebuild_threads = 0  # 0: one per core, at most 4
+
     def rebuild(self, batches) -> int:
         # One commit at the end: searches see the old index until the new one is complete.
         count = 0
-        with self._writer(heap=256_000_000, threads=min(4, os.cpu_count() or 1)) as writer:
+        threads = self.rebuild_threads or min(4, os.cpu_count() or 1)
+        with self._writer(heap=self.rebuild_heap, threads=threads) as writer:
             writer.delete_all_documents()
             for batch in batches:
                 for doc in batch:
@@ -281,7 +316,7 @@ class EmbeddedBackend(SearchBackend):
                 )
                 alternatives.append(
                     (Occur.Should, Query.boost_query(
-                        Query.term_query(schema, folded, term.folded), boost / 2))
+                        Query.term_query(schema, folded, engine_fold(term.exact)), boost / 2))
                 )
             occur = Occur.Must if request.match_all_terms else Occur.Should
             clauses.append((occur, Query.boolean_query(alternatives)))
@@ -291,7 +326,8 @@ class EmbeddedBackend(SearchBackend):
                 alternatives.append((Occur.Should, Query.boost_query(
                     Query.phrase_query(schema, exact, phrase.exact), boost)))
                 alternatives.append((Occur.Should, Query.boost_query(
-                    Query.phrase_query(schema, folded, phrase.folded), boost / 2)))
+                    Query.phrase_query(schema, folded, [engine_fold(w) for w in phrase.exact]),
+                    boost / 2)))
             clauses.append((Occur.Must, Query.boolean_query(alternatives)))
         if not clauses:
             return Query.all_query()
@@ -319,7 +355,8 @@ class EmbeddedBackend(SearchBackend):
     def search(self, request: SearchRequest) -> RawResults:
         if not request.acl:
             return RawResults(total=0, hits=[], facets={})
-        self.index_obj.reload()
+        # No reload here: writes in this process reload after commit (see _writer), and
+        # the reader follows other processes' commits by itself within about half a second.
         searcher = self.index_obj.searcher()
         text = self._text_query(request)
         # The permission filter is a scoring-free Must clause of the same query:
@@ -374,7 +411,6 @@ class EmbeddedBackend(SearchBackend):
         key = symbol_key(prefix)
         if not key or not acl:
             return []
-        self.index_obj.reload()
         searcher = self.index_obj.searcher()
         visible = Query.term_set_query(self.schema, "acl", list(acl))
         # The term dictionary walk counts only documents matching the ACL query, so a

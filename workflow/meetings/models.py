@@ -315,8 +315,8 @@ class VoteState(models.TextChoices):
 
 
 class Choice(models.TextChoices):
-    YES = "yes", _("Yes")
-    NO = "no", _("No")
+    YES = "yes", _("In favour")
+    NO = "no", _("Against")
     ABSTAIN = "abstain", _("Abstain")
 
 

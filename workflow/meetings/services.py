@@ -12,17 +12,20 @@ meeting row; otherwise the meeting row alone.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import send_mass_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_time
 from django.utils.html import escape, format_html, format_html_join
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
 
@@ -465,6 +468,10 @@ def attach_paper(user, item_id, *, document, restricted_to: Iterable = ()) -> Pa
         raise NotFound(_("The document does not exist or you cannot see it."))
     if document.state == DocState.WITHDRAWN:
         raise InvalidInput(_("A withdrawn document cannot be a meeting paper."))
+    if document.confidential:
+        # Participants read papers through the meeting; that must never widen who
+        # reads a confidential document.
+        raise InvalidInput(_("A confidential document cannot be a meeting paper."))
     if Paper.objects.filter(item=item, document=document).exists():
         raise InvalidInput(_("This document is already a paper of this item."))
     source = PaperSource.REFERENCE if document.state in PUBLISHED_STATES else PaperSource.DRAFTED
@@ -511,6 +518,8 @@ def replace_paper(user, paper_id, *, document) -> Paper:
             else None
     if document is None or not access.can(user, "view", document):
         raise NotFound(_("The document does not exist or you cannot see it."))
+    if document.confidential:
+        raise InvalidInput(_("A confidential document cannot be a meeting paper."))
     if document.pk == paper.document_id:
         return paper
     paper.previous_documents = [*paper.previous_documents, paper.document_id]
@@ -564,16 +573,18 @@ def _notify_paper(meeting: Meeting, paper: Paper, template: str) -> None:
 
 
 def notify_paper_changed(document_id: int, reason: str) -> None:
-    """A paper's document changed (new file version, edit) after the meeting was published."""
-    if reason not in ("edit", "file"):
-        return
-    papers = Paper.objects.filter(document_id=document_id,
-                                  meeting__state__in=PUBLIC_STATES).select_related("meeting",
-                                                                                   "document")
+    """A paper's document changed: rooms refresh; after publication, readers are told.
+
+    Any change counts for the room (a draft paper getting approved becomes
+    readable); only a new file version or an edit is news for the participants.
+    """
+    papers = Paper.objects.filter(document_id=document_id).select_related("meeting", "document")
     for paper in papers:
         with transaction.atomic():
-            Paper.objects.filter(pk=paper.pk).update(changed_after_publication=True)
             _bump_id(paper.meeting_id)
+            if reason not in ("edit", "file") or paper.meeting.state not in PUBLIC_STATES:
+                continue
+            Paper.objects.filter(pk=paper.pk).update(changed_after_publication=True)
             record(paper.meeting, "meeting.paper.changed", comment=f"{document_id}: {reason}")
             _notify_paper(paper.meeting, paper, _("A paper of “%(title)s” changed: %(paper)s"))
 
@@ -1036,7 +1047,8 @@ def _minutes_body(meeting: Meeting) -> str:
         parts.append(format_html(
             "<p>{} ({}): {} {}, {} {}, {} {} — {} {}/{}</p>", vote.question,
             _("secret ballot") if vote.secret else _("named vote"),
-            _("Yes"), result["yes"], _("No"), result["no"], _("Abstain"), result["abstain"],
+            _("In favour"), result["yes"], _("Against"), result["no"],
+            _("Abstain"), result["abstain"],
             _("ballots cast"), result["cast"], result["eligible"]))
         if not vote.secret:
             parts.append(format_html("<ul>{}</ul>", format_html_join(
@@ -1253,19 +1265,35 @@ def _main_version(paper: Paper) -> FileVersion | None:
     return files[0].current_version if files else None
 
 
-def room_state(user, meeting: Meeting) -> dict:
-    """Everything the meeting room shows, for this person, at this room version."""
-    seat = access.meeting_seat(user, meeting)
-    can_run = access.can_meeting(user, A.RUN, meeting)
-    papers_by_item: dict[int, list[dict]] = {}
-    for paper in readable_papers(user, meeting):
+ROOM_CACHE_SECONDS = 120
+
+
+def _shared_room(meeting: Meeting) -> dict:
+    """The part of the room state that is the same for everyone at one room version.
+
+    Computed once per version (and process) and cached: when the secretary moves
+    to the next item, 150 polls arrive together and only the first pays for it.
+    """
+    restricted = defaultdict(list)
+    for paper_id, user_id in Paper.restricted_to.through.objects.filter(
+            paper__meeting=meeting).values_list("paper_id", "user_id"):
+        restricted[paper_id].append(user_id)
+    papers_by_item: dict[int, list[dict]] = defaultdict(list)
+    papers = (meeting.papers.select_related("document", "document__document_type")
+              .prefetch_related("document__files__current_version")
+              .order_by("item__order", "item_id", "order", "pk"))
+    for paper in papers:
         version = _main_version(paper)
-        papers_by_item.setdefault(paper.item_id, []).append({
+        doc = paper.document
+        papers_by_item[paper.item_id].append({
             "id": paper.pk,
-            "title": paper.document.subject,
-            "symbol": paper.document.symbol,
-            "type": paper.document.document_type.name,
-            "state": paper.document.get_state_display(),
+            "document": doc.pk,
+            "approved": doc.state in APPROVED_ONWARDS,
+            "restricted": restricted.get(paper.pk, []),
+            "title": doc.subject,
+            "symbol": doc.symbol,
+            "type": doc.document_type.name,
+            "state": str(doc.get_state_display()),
             "changed": paper.changed_after_publication,
             "file": version.original_name if version else "",
             "pages": version.page_count if version else None,
@@ -1284,19 +1312,15 @@ def room_state(user, meeting: Meeting) -> dict:
         "time": " – ".join(t.strftime("%H:%M") for t in (item.starts_at, item.ends_at) if t),
         "papers": papers_by_item.get(item.pk, []),
     } for item in meeting.items.select_related("presenter").order_by("order", "pk")]
-    speakers = [{
-        "id": s.pk, "name": str(s.user), "state": s.state, "mine": s.user_id == user.pk,
-    } for s in SpeakRequest.objects.filter(
-        meeting=meeting, state__in=[SpeakState.WAITING, SpeakState.SPEAKING]).select_related(
-        "user").order_by("requested_at", "pk")]
-    my_ballots = dict(Ballot.objects.filter(vote__meeting=meeting, voter=user).values_list(
-        "vote_id", "choice"))
+    speakers = [{"id": s.pk, "name": str(s.user), "state": s.state, "user": s.user_id}
+                for s in SpeakRequest.objects.filter(
+                    meeting=meeting, state__in=[SpeakState.WAITING, SpeakState.SPEAKING]
+                ).select_related("user").order_by("requested_at", "pk")]
     votes = []
     for vote in meeting.votes.order_by("-opened_at", "-pk")[:20]:
         entry = {"id": vote.pk, "question": vote.question, "secret": vote.secret,
                  "state": vote.state, "item": vote.item_id, "cast": vote.cast_count,
-                 "eligible": vote.eligible_count, "voted": vote.pk in my_ballots,
-                 "my_choice": my_ballots.get(vote.pk) or ""}
+                 "eligible": vote.eligible_count}
         if vote.state == VoteState.CLOSED:
             entry["result"] = {"yes": vote.yes_count, "no": vote.no_count,
                                "abstain": vote.abstain_count}
@@ -1305,32 +1329,95 @@ def room_state(user, meeting: Meeting) -> dict:
     return {
         "v": meeting.room_version,
         "state": meeting.state,
-        "state_label": meeting.get_state_display(),
+        "state_label": str(meeting.get_state_display()),
         "current_item": meeting.current_item_id,
         "items": items,
         "speakers": speakers,
         "votes": votes,
         "attendance": {"checked_in": counts.get(Attendance.CHECKED_IN, 0),
                        "total": sum(counts.values())},
+    }
+
+
+def _shared_room_cached(meeting: Meeting) -> dict:
+    # created_at keeps keys apart if a database is ever rebuilt with the same ids.
+    key = (f"meetings:room:{meeting.pk}:{meeting.created_at.timestamp():.6f}:"
+           f"{meeting.room_version}:{get_language()}")
+    shared = cache.get(key)
+    if shared is None:
+        shared = _shared_room(meeting)
+        cache.set(key, shared, ROOM_CACHE_SECONDS)
+    return shared
+
+
+def room_state(user, meeting: Meeting) -> dict:
+    """Everything the meeting room shows, for this person, at this room version."""
+    shared = _shared_room_cached(meeting)
+    seat = access.meeting_seat(user, meeting)
+    organiser = access.is_meeting_organiser(user, meeting)
+    presider = access.is_meeting_presider(user, meeting)
+    seen = access._seen_by_participants(meeting)
+    actor = access.actor_for(user)
+    fallback: dict[int, Document] = {}
+
+    def readable(paper: dict) -> bool:
+        # The same rule as readable_papers()/access.can_read_paper, on cached rows.
+        if paper["approved"] and (organiser or presider):
+            return True
+        if paper["approved"] and seen and seat is not None and (
+                not paper["restricted"] or user.pk in paper["restricted"]):
+            return True
+        if paper["document"] not in fallback:
+            fallback[paper["document"]] = Document.objects.select_related("unit").get(
+                pk=paper["document"])
+        return access.can_view(actor, fallback[paper["document"]])
+
+    hidden = {"document", "approved", "restricted"}
+    items = [{**item, "papers": [{k: v for k, v in p.items() if k not in hidden}
+                                 for p in item["papers"] if readable(p)]}
+             for item in shared["items"]]
+    my_ballots = dict(Ballot.objects.filter(vote__meeting=meeting, voter=user).values_list(
+        "vote_id", "choice"))
+    votes = [{**v, "voted": v["id"] in my_ballots, "my_choice": my_ballots.get(v["id"]) or ""}
+             for v in shared["votes"]]
+    speakers = [{"id": s["id"], "name": s["name"], "state": s["state"],
+                 "mine": s["user"] == user.pk} for s in shared["speakers"]]
+    checked_in = seat is not None and seat.attendance == Attendance.CHECKED_IN
+    return {
+        **shared,
+        "items": items,
+        "speakers": speakers,
+        "votes": votes,
         "me": {
             "seat": seat.pk if seat else None,
             "attendance": seat.attendance if seat else "",
-            "attendance_label": seat.get_attendance_display() if seat else "",
-            "can_check_in": access.can_meeting(user, A.CHECK_IN, meeting)
-            and seat.attendance != Attendance.CHECKED_IN,
+            "attendance_label": str(seat.get_attendance_display()) if seat else "",
+            "can_check_in": access.can_meeting(user, A.CHECK_IN, meeting) and not checked_in,
             "can_speak": access.can_meeting(user, A.SPEAK, meeting),
-            "can_vote": access.can_meeting(user, A.BALLOT, meeting)
-            and seat.attendance == Attendance.CHECKED_IN,
-            "can_run": can_run,
+            "can_vote": access.can_meeting(user, A.BALLOT, meeting) and checked_in,
+            "can_run": access.can_meeting(user, A.RUN, meeting),
             "can_manage_votes": access.can_meeting(user, A.MANAGE_VOTES, meeting),
         },
     }
 
 
-def room_version(user, pk) -> tuple[Meeting, int]:
-    """The cheap part of a poll: one query for the version, then the access check."""
-    meeting = get_meeting(user, pk)
-    return meeting, meeting.room_version
+def poll_version(user, pk) -> int | None:
+    """The cheap part of a poll: one query for the room version and the person's seat.
+
+    Returns the version when the person may view the meeting as chair, secretary
+    or seated participant of a published meeting; None means "decide the slow way".
+    """
+    row = Meeting.objects.filter(pk=pk).annotate(
+        seated=Exists(Participant.objects.filter(meeting=OuterRef("pk"), user_id=user.pk))
+    ).values("room_version", "state", "published_at", "chair_id", "secretary_id",
+             "created_by_id", "seated").first()
+    if row is None:
+        return None
+    if user.pk in (row["chair_id"], row["secretary_id"], row["created_by_id"]):
+        return row["room_version"]
+    seen = row["state"] in PUBLIC_STATES or (
+        row["state"] in (MeetingState.CANCELLED, MeetingState.POSTPONED) and row["published_at"])
+    return row["room_version"] if row["seated"] and seen else None
 
 
 def paper_document_ids(user, meeting_id) -> list[int]:

@@ -393,8 +393,8 @@ def _room_strings() -> dict:
         "no_pdf_viewer": _("Your browser cannot show PDF files inside the page."),
         "not_pdf": _("This file cannot be shown in the browser; download it to read it."),
         "checked_in": _("%(n)s of %(total)s checked in"),
-        "yes": _("Yes"),
-        "no": _("No"),
+        "yes": _("In favour"),
+        "no": _("Against"),
         "abstain": _("Abstain"),
         "you_voted": _("You voted"),
         "voted": _("Your ballot is counted."),
@@ -431,14 +431,15 @@ def room_state(request: HttpRequest, pk: int) -> HttpResponse:
 
     A delegate who reconnects has an old version, so gets everything at once.
     """
-    meeting = services.get_meeting(request.user, pk)
-    etag = _etag(pk, meeting.room_version, request.user.pk)
-    if request.headers.get("If-None-Match") == etag or request.GET.get("v") == str(
-            meeting.room_version):
+    version = services.poll_version(request.user, pk)
+    if version is not None and (request.headers.get("If-None-Match") == _etag(
+            pk, version, request.user.pk) or request.GET.get("v") == str(version)):
         response = HttpResponseNotModified()
     else:
+        meeting = services.get_meeting(request.user, pk)
+        version = meeting.room_version
         response = JsonResponse(services.room_state(request.user, meeting))
-    response["ETag"] = _etag(pk, meeting.room_version, request.user.pk)
+    response["ETag"] = _etag(pk, version, request.user.pk)
     patch_cache_control(response, private=True, no_cache=True)
     return response
 

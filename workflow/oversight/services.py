@@ -575,7 +575,15 @@ def recommendation_action(user, pk, action: str, *, expected_state: str | None =
             return _run(user, rec, "respond", on, text, comment=comment)
         if action == "resolve":
             return _run(user, rec, "resolve", on, comment=comment)
-        return _run(user, rec, "escalate", on, comment=comment)
+        rec = _run(user, rec, "escalate", on, comment=comment)
+        # Escalating means telling the leaders of the unit above.
+        url = reverse("oversight:recommendation_detail", args=[rec.pk])
+        for person in _leaders(rec.unit.parent_id):
+            notify(person, f"rec:{rec.pk}:escalate",
+                   _("Escalated by %(unit)s: “%(topic)s” (%(addressee)s).") % {
+                       "unit": rec.unit.name, "topic": rec.topic, "addressee": rec.addressee},
+                   url)
+        return rec
 
 
 def recommendation_actions_for(user, rec: Recommendation) -> list[str]:
@@ -753,10 +761,13 @@ def flag_overdue(now: dt.datetime | None = None) -> dict[str, int]:
     escalate_after = conf.get("ESCALATE_NOTICE_AFTER_DAYS")
     counts = {"critique_overdue": 0, "critique_reminders": 0, "recommendations_overdue": 0,
               "recommendation_reminders": 0, "escalation_notices": 0, "opinions_overdue": 0}
+    # Lock only the rows being flagged: the joined owner may be absent (outer join).
+    critiques = CritiqueCase.objects.select_for_update(of=("self",))
+    recommendations = Recommendation.objects.select_for_update(of=("self",))
     with transaction.atomic():
-        for case in CritiqueCase.objects.select_for_update().select_related("owner", "unit") \
-                .filter(state=CritiqueState.AWAITING_REPLY, reply_due__lt=today,
-                        overdue_notified_on__isnull=True):
+        for case in critiques.select_related("owner", "unit").filter(
+                state=CritiqueState.AWAITING_REPLY, reply_due__lt=today,
+                overdue_notified_on__isnull=True):
             url = reverse("oversight:critique_detail", args=[case.pk])
             text = _("Overdue: %(agency)s has not replied to the critique of “%(title)s” "
                      "(due %(due)s).") % {"agency": case.agency or case.unit.name,
@@ -770,7 +781,7 @@ def flag_overdue(now: dt.datetime | None = None) -> dict[str, int]:
                    comment=str(case.reply_due))
             counts["critique_overdue"] += 1
         if remind:
-            for case in CritiqueCase.objects.select_for_update().select_related("owner").filter(
+            for case in critiques.select_related("owner").filter(
                 state=CritiqueState.AWAITING_REPLY, reply_due__gte=today,
                 reply_due__lte=today + dt.timedelta(days=remind), reminded_on__isnull=True,
             ):
@@ -786,8 +797,8 @@ def flag_overdue(now: dt.datetime | None = None) -> dict[str, int]:
                          forward_due__lt=today)
         late_resolve = Q(status__in=[RecStatus.FORWARDED, RecStatus.RESPONDED],
                          due_date__lt=today)
-        for rec in Recommendation.objects.select_for_update().select_related("owner", "unit") \
-                .filter(late_forward | late_resolve):
+        for rec in recommendations.select_related("owner", "unit").filter(
+                late_forward | late_resolve):
             before = rec.status
             rec.mark_overdue()
             rec.overdue_notified_on = today
@@ -807,8 +818,8 @@ def flag_overdue(now: dt.datetime | None = None) -> dict[str, int]:
                           forward_due__range=(today, soon))
                         | Q(status__in=[RecStatus.FORWARDED, RecStatus.RESPONDED],
                             due_date__range=(today, soon)))
-            for rec in Recommendation.objects.select_for_update().select_related("owner") \
-                    .filter(due_soon, reminded_on__isnull=True):
+            for rec in recommendations.select_related("owner").filter(
+                    due_soon, reminded_on__isnull=True):
                 text = _("Reminder: the recommendation “%(topic)s” is due soon.") % {
                     "topic": rec.topic}
                 for person in _owners(rec):

@@ -15,4 +15,10 @@ def on_document_changed(sender, document_id: int, reason: str = "", **kwargs) ->
         return
     from . import services
 
-    services.sync_document(document_id)
+    try:
+        services.sync_document(document_id)
+    except Exception:
+        # The document's own change is committed already; a failure here must not turn
+        # the clerk's "issue" into an error page. The case catches up on the next sync
+        # (linking the document again, or any later change of the document).
+        logger.exception("oversight: could not follow document %s (%s)", document_id, reason)

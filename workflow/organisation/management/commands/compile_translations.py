@@ -46,9 +46,11 @@ class Command(BaseCommand):
             try:
                 if compile_catalogue(po_path, force=options["force"]):
                     compiled += 1
-                    self.stdout.write(_("compiled %(path)s") % {"path": po_path})
+                    if options["verbosity"] >= 1:
+                        self.stdout.write(_("compiled %(path)s") % {"path": po_path})
             except (OSError, ValueError) as exc:
                 raise CommandError(
                     _("Cannot compile %(path)s: %(error)s") % {"path": po_path, "error": exc}
                 ) from exc
-        self.stdout.write(_("%(count)d catalogue(s) compiled.") % {"count": compiled})
+        if options["verbosity"] >= 1:
+            self.stdout.write(_("%(count)d catalogue(s) compiled.") % {"count": compiled})
