@@ -210,15 +210,21 @@ def main() -> None:
     gen_started = time.perf_counter()
     corpus = [b for b in batches()] if args.docs <= 20000 else None
     gen_time = time.perf_counter() - gen_started if corpus is not None else 0.0
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     count = backend.rebuild(iter(corpus) if corpus is not None else batches())
     elapsed = time.perf_counter() - started
+    cpu_used = time.process_time() - cpu_started
     if corpus is None:
         note = " (includes corpus generation)"
     else:
         note = f" (corpus generated beforehand in {gen_time:.1f} s)"
     print(f"indexing: {count} docs in {elapsed:.1f} s = {count / elapsed:.0f} docs/s, "
           f"{count * args.pages / elapsed:.0f} pages/s{note}")
+    # All threads of this process (Python building documents, tantivy's indexing and
+    # merging threads): on an otherwise idle 2-core machine the wall time is at least
+    # half of this.
+    print(f"  CPU time: {cpu_used:.1f} s ({count / max(cpu_used, 1e-9):.0f} docs per CPU-second); "
+          f"load average {_load()}")
     del corpus
 
     size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())

@@ -228,6 +228,11 @@ CELERY_BEAT_SCHEDULE["search-reconcile"] = {
     "task": "search.tasks.reconcile_index",
     "schedule": env_int("SEARCH_RECONCILE_SECONDS", 300),
 }
+# Two-step signatures past SIGNING_PENDING_TTL: expired and their prepared PDFs dropped.
+CELERY_BEAT_SCHEDULE["signing-expire-pending"] = {
+    "task": "signing.tasks.expire_pending_signatures",
+    "schedule": env_int("SIGNING_PENDING_PURGE_SECONDS", 300),
+}
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -8,6 +8,8 @@
 #   CI=true          PostgreSQL is then required: the run fails when it is unreachable
 #   PYTEST_WORKERS   parallel pytest workers for the non-browser tests (default 2)
 #   PYTEST_ARGS      extra arguments for every pytest call
+#   PG_BROWSER=1     also run the browser tests on PostgreSQL (by default they run on
+#                    SQLite only: they test pages, and the PostgreSQL run tests the data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -31,7 +33,7 @@ step() { log "$* (+$((SECONDS - STARTED))s)"; }
 run_pytest() {
     local rc=0
     # shellcheck disable=SC2086
-    .venv/bin/python -m pytest -p no:cacheprovider $PYTEST_ARGS "$@" || rc=$?
+    .venv/bin/python -m pytest -p no:cacheprovider --durations=10 $PYTEST_ARGS "$@" || rc=$?
     if [ "$rc" -eq 5 ]; then
         rc=0
     fi
@@ -46,15 +48,17 @@ FAILED=""
 # drive one Chromium against a live server and run on their own. Tests marked
 # ``postgres`` skip themselves on SQLite.
 run_suite() {
-    local label="$1"
+    local label="$1" browser="${2:-1}"
     step "pytest on $label (-n $PYTEST_WORKERS)"
     if [ "$PYTEST_WORKERS" -gt 1 ]; then
         run_pytest -n "$PYTEST_WORKERS" -m "not browser" || FAILED="$FAILED $label"
     else
         run_pytest -m "not browser" || FAILED="$FAILED $label"
     fi
-    step "pytest on $label: browser tests"
-    run_pytest -m browser || FAILED="$FAILED $label-browser"
+    if [ "$browser" = 1 ]; then
+        step "pytest on $label: browser tests"
+        run_pytest -m browser || FAILED="$FAILED $label-browser"
+    fi
 }
 
 postgres_reachable() {
@@ -120,7 +124,7 @@ step "Migrations are up to date"
 DATABASE_URL="sqlite:///$(mktemp -d)/db.sqlite3" run_suite SQLite
 
 if postgres_reachable; then
-    DATABASE_URL="$PG_DATABASE_URL" run_suite PostgreSQL
+    DATABASE_URL="$PG_DATABASE_URL" run_suite PostgreSQL "${PG_BROWSER:-0}"
 elif [ -n "$CI" ] && [ "$CI" != "false" ]; then
     die "PostgreSQL is required in CI ($PG_DATABASE_URL)."
 else

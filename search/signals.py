@@ -28,14 +28,21 @@ from django.db.models.signals import m2m_changed, post_delete, post_init, post_s
 
 log = logging.getLogger(__name__)
 
-_pending: set[int] = set()
-_pending_lock = threading.Lock()
+# Per thread, like Django's connections and their transactions: a commit in one
+# request thread must not take (and index early) ids of another's open transaction.
+_local = threading.local()
+
+
+def _pending() -> set[int]:
+    if not hasattr(_local, "ids"):
+        _local.ids = set()
+    return _local.ids
 
 
 def _flush() -> None:
-    with _pending_lock:
-        ids = sorted(_pending)
-        _pending.clear()
+    pending = _pending()
+    ids = sorted(pending)
+    pending.clear()
     if not ids:
         return
     from .tasks import BATCH, index_batch
@@ -52,8 +59,7 @@ def reindex_on_commit(document_ids) -> None:
     ids = {int(i) for i in document_ids if i}
     if not ids:
         return
-    with _pending_lock:
-        _pending.update(ids)
+    _pending().update(ids)
     transaction.on_commit(_flush)
 
 

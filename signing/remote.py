@@ -23,7 +23,7 @@ import binascii
 import hashlib
 import io
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from asn1crypto import cms, pem, x509
 from django.db import transaction
@@ -129,11 +129,38 @@ def _signature_size(cert: x509.Certificate) -> int:
 # --- step 1 -----------------------------------------------------------------------------------
 
 
-def purge_expired() -> int:
-    """Expire waiting signatures past their deadline and drop their PDF bytes."""
-    return PendingSignature.objects.filter(
-        status=PendingStatus.WAITING, expires_at__lt=timezone.now()
-    ).update(status=PendingStatus.EXPIRED, prepared_pdf=b"")
+def purge_expired(now: datetime | None = None) -> int:
+    """Expire waiting signatures past their deadline and drop their PDF bytes.
+
+    Runs on every page that lists waiting signatures and periodically
+    (:func:`signing.tasks.expire_pending_signatures`), so a prepared PDF never
+    outlives its deadline by much. Returns how many were expired.
+    """
+    now = now or timezone.now()
+    waiting = PendingSignature.objects.filter(status=PendingStatus.WAITING, expires_at__lt=now)
+    # Most calls find nothing: no transaction (on SQLite, a write lock) for those.
+    if not waiting.exists():
+        return 0
+    with transaction.atomic():
+        # skip_locked: a row being completed right now is left to that request.
+        due = list(waiting.select_for_update(skip_locked=True)
+                   .values_list("pk", "token", "document_id"))
+        if due:
+            PendingSignature.objects.filter(
+                pk__in=[pk for pk, _t, _d in due], status=PendingStatus.WAITING
+            ).update(status=PendingStatus.EXPIRED, prepared_pdf=b"")
+            documents = Document.objects.in_bulk({d for _p, _t, d in due})
+            for _pk, token, document_id in due:
+                document = documents[document_id]
+                record(document, "signing.remote.expired", from_state=document.state,
+                       to_state=document.state, comment=str(token))
+    return len(due)
+
+
+def drop_stale_bytes() -> int:
+    """Finished, failed or expired requests keep no PDF: a safety net for older rows."""
+    return PendingSignature.objects.exclude(status=PendingStatus.WAITING)\
+        .exclude(prepared_pdf=b"").update(prepared_pdf=b"")
 
 
 def _signer_certificate(user, sent: list[x509.Certificate]):

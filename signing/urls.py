@@ -11,4 +11,6 @@ urlpatterns = [
     path("documents/<int:pk>/issue/", views.issue_confirm, name="issue"),
     path("documents/<int:pk>/pdf/<str:stage>/", views.pdf_download, name="pdf"),
     path("batch-issue/", views.batch_issue, name="batch_issue"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/image/", views.profile_image, name="profile_image"),
 ]

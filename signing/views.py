@@ -11,11 +11,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from workflow import access
+from workflow.audit import access_log
 from workflow.documents import services as doc_services
 from workflow.documents.errors import NotFound, WorkflowError
 from workflow.documents.models import State
 
-from . import remote, services
+from . import profiles, remote, services
 from .models import KeyKind, PdfStage, SignatureProfile
 from .validation import verify_pdf
 
@@ -113,7 +114,12 @@ def pdf_download(request, pk, stage):
     if pdf is None:
         raise Http404()
     name = f"{document.symbol or document.pk}-{stage}.pdf".replace("/", "-")
-    return FileResponse(pdf.blob.open("rb"), content_type="application/pdf", filename=name,
+    try:
+        handle = pdf.blob.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404() from None
+    access_log.record_download(document, request.user, name=name, version_hash=pdf.sha256)
+    return FileResponse(handle, content_type="application/pdf", filename=name,
                         as_attachment=request.GET.get("download") == "1")
 
 
@@ -131,3 +137,54 @@ def batch_issue(request):
         pending = [d for d in pending if d.pk not in {r["pk"] for r in results if r["ok"]}]
     return render(request, "signing/batch_issue.html",
                   {"documents": pending, "results": results})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    """The person's own handwritten-signature image and signing certificate."""
+    status = 200
+    if request.method == "POST":
+        what = request.POST.get("what")
+        try:
+            if what == "image":
+                checked = profiles.set_signature_image(request.user, request.FILES.get("image"))
+                messages.success(request, _("Your signature image was saved."))
+                if not checked.bluish:
+                    messages.warning(request, _(
+                        "Decree 30 asks for the signature in blue ink; this image does not "
+                        "look blue."))
+                return redirect("signing:profile")
+            if what == "certificate":
+                profiles.register_certificate(request.user, request.FILES.get("certificate"))
+                messages.success(request, _(
+                    "Your certificate was registered; you sign with your USB token in two "
+                    "steps."))
+                return redirect("signing:profile")
+            messages.error(request, _("Nothing to save."))
+        except WorkflowError as exc:
+            messages.error(request, str(exc.message))
+        status = 400
+    current = profiles.profile_of(request.user)
+    return render(request, "signing/profile.html", {
+        "profile": current,
+        "key": profiles.describe_key(current.key if current else None),
+        "expected_name": profiles.signer_name(request.user),
+        "max_image_kb": profiles.MAX_IMAGE_BYTES // 1024,
+        "min_width": profiles.MIN_WIDTH, "max_width": profiles.MAX_WIDTH,
+    }, status=status)
+
+
+@login_required
+def profile_image(request):
+    """The person's own signature image (only theirs: it is not public media)."""
+    current = profiles.profile_of(request.user)
+    if current is None or not current.image:
+        raise Http404()
+    try:
+        handle = current.image.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404() from None
+    response = FileResponse(handle, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

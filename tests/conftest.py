@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from tests.factories import make_org
 from tests.signing_fixtures import (  # noqa: F401 - fixtures
@@ -16,6 +17,9 @@ def org(db):
 
 @pytest.fixture(autouse=True)
 def _fast_settings(settings, tmp_path):
+    # Assertions read English message ids; tests/test_i18n.py checks the Vietnamese side.
+    settings.LANGUAGE_CODE = "en"
+    translation.activate("en")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.SEARCH_INDEX_DIR = tmp_path / "search-index"

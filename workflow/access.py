@@ -118,7 +118,8 @@ class Actor:
         for grant in self.grants:
             if grant.role != Role.HEAD or document.unit_id not in grant.scope:
                 continue
-            if grant.department_id is None or grant.department_id == document.drafting_department_id:
+            department = grant.department_id
+            if department is None or department == document.drafting_department_id:
                 return True
         return False
 
@@ -184,7 +185,9 @@ CONFIDENTIAL_READERS = (Role.LEADER, Role.CLERK)
 
 def _recipient_of(actor: Actor, document: Document, roles: tuple[str, ...] = ()) -> bool:
     ids = actor.scope(*roles)
-    return bool(ids) and DocumentRecipient.objects.filter(document=document, unit_id__in=ids).exists()
+    if not ids:
+        return False
+    return DocumentRecipient.objects.filter(document=document, unit_id__in=ids).exists()
 
 
 def can_view(actor: Actor, document: Document) -> bool:
@@ -293,6 +296,12 @@ def can(user, action: str, document: Document) -> bool:
 
 def allowed_actions(user, document: Document) -> set[str]:
     return {a.value for a in Action if a != Action.CREATE and can(user, a, document)}
+
+
+def can_see_access_history(user, document: Document) -> bool:
+    """Who downloaded a document (Appendix VI access history): its unit's leaders and clerks."""
+    actor = actor_for(user)
+    return actor.has(Role.LEADER, document.unit_id) or actor.has(Role.CLERK, document.unit_id)
 
 
 # --- querysets: the same rules as filters -------------------------------------------------

@@ -27,6 +27,7 @@ import os
 import shutil
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,12 +35,17 @@ import tantivy
 from django.conf import settings
 from tantivy import Occur, Query
 
-from ..normalize import fold, normalize
+from ..normalize import fold, normalize, tokens
 from .base import PageRef, RawHit, RawResults, SearchBackend, SearchDocument, SearchRequest
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 ANALYZER = "vi"
 FOLD_ANALYZER = "vi_fold"
+# Folded word pairs of the body ("cac_cap cap_trong …"), one term each, no positions:
+# a quoted phrase in the body becomes an intersection of pair terms instead of a
+# position check in every document that has all its (often very common) words.
+PAIRS_FIELD = "body_pairs"
+PAIRS_ANALYZER = "pairs"
 # (exact field, folded field, boost of the exact field); folded matches count half.
 TEXT_FIELDS = (
     ("subject", "subject_f", 6.0),
@@ -75,6 +81,8 @@ def build_schema() -> tantivy.Schema:
     for exact, folded, _boost in TEXT_FIELDS:
         sb.add_text_field(exact, stored=True, tokenizer_name=ANALYZER)
         sb.add_text_field(folded, stored=False, tokenizer_name=FOLD_ANALYZER)
+    sb.add_text_field(PAIRS_FIELD, stored=False, tokenizer_name=PAIRS_ANALYZER,
+                      index_option="freq")
     sb.add_text_field("page_refs", stored=True, tokenizer_name="raw")
     sb.add_text_field("acl", stored=False, tokenizer_name="raw")
     return sb.build()
@@ -111,6 +119,17 @@ def engine_fold(word: str) -> str:
         analyzer = _FOLD_LOCAL.analyzer = _fold_analyzer()
     folded = analyzer.analyze(word)
     return folded[0] if len(folded) == 1 else fold(word)
+
+
+def word_pairs(words: list[str]) -> list[str]:
+    """``["các", "cấp", "trong"]`` → ``["cac_cap", "cap_trong"]`` (folded, adjacent)."""
+    folded = [fold(w) for w in words]
+    return [f"{a}_{b}" for a, b in zip(folded, folded[1:], strict=False)]
+
+
+def page_pairs(text: str) -> str:
+    """The pair terms of one normalised page, as the pairs field indexes them."""
+    return " ".join(word_pairs(tokens(text)))
 
 
 def symbol_key(symbol: str) -> str:
@@ -155,6 +174,9 @@ class EmbeddedBackend(SearchBackend):
             index = tantivy.Index(schema, path=str(self.path), reuse=True)
             index.register_tokenizer(ANALYZER, _analyzer())
             index.register_tokenizer(FOLD_ANALYZER, _fold_analyzer())
+            index.register_tokenizer(
+                PAIRS_ANALYZER,
+                tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
             marker.write_text(SCHEMA_VERSION)
             _INDEXES[key] = (index, schema)
             return index, schema
@@ -229,6 +251,8 @@ class EmbeddedBackend(SearchBackend):
                 value = normalize(value or "")
                 out.add_text(exact, value)
                 out.add_text(folded, value)
+                if exact == "body":
+                    out.add_text(PAIRS_FIELD, page_pairs(value))
         out.add_text(
             "page_refs",
             json.dumps([[r.file_version_id, r.page, r.file_name] for r in doc.page_refs]),
@@ -321,14 +345,30 @@ class EmbeddedBackend(SearchBackend):
             occur = Occur.Must if request.match_all_terms else Occur.Should
             clauses.append((occur, Query.boolean_query(alternatives)))
         for phrase in request.phrases:
-            alternatives = []
-            for exact, folded, boost in TEXT_FIELDS:
-                alternatives.append((Occur.Should, Query.boost_query(
-                    Query.phrase_query(schema, exact, phrase.exact), boost)))
-                alternatives.append((Occur.Should, Query.boost_query(
-                    Query.phrase_query(schema, folded, [engine_fold(w) for w in phrase.exact]),
-                    boost / 2)))
+            # The order is checked on the folded fields only: an accented phrase matches
+            # there too, and checking positions twice (exact and folded) made phrases of
+            # common words the slowest queries. Accented words still rank exact matches
+            # first through optional exact-term clauses, which cost no position checks.
+            folded_words = [engine_fold(w) for w in phrase.exact]
+            alternatives = [
+                (Occur.Should, Query.boost_query(
+                    Query.phrase_query(schema, folded, folded_words), boost))
+                for exact, folded, boost in TEXT_FIELDS if exact != "body"
+            ]
+            # In the body: every adjacent pair of the phrase. Exact for two words;
+            # for three or more, "a b" and "b c" could stand apart (rare, and the
+            # snippet then shows the words, not the phrase).
+            pairs = [(Occur.Must, Query.term_query(schema, PAIRS_FIELD, pair))
+                     for pair in dict.fromkeys(word_pairs(phrase.exact))]
+            body_boost = dict((e, b) for e, _f, b in TEXT_FIELDS)["body"]
+            alternatives.append((Occur.Should, Query.boost_query(
+                Query.boolean_query(pairs), body_boost)))
             clauses.append((Occur.Must, Query.boolean_query(alternatives)))
+            accented = sorted({w for w in phrase.exact if fold(w) != w})
+            for exact, _folded, boost in TEXT_FIELDS:
+                for word in accented:
+                    clauses.append((Occur.Should, Query.boost_query(
+                        Query.term_query(schema, exact, word), boost / 2)))
         if not clauses:
             return Query.all_query()
         return Query.boolean_query(clauses)
@@ -366,6 +406,15 @@ class EmbeddedBackend(SearchBackend):
         kwargs: dict = {"limit": max(1, request.limit), "offset": max(0, request.offset)}
         if request.sort == "date":
             kwargs.update(order_by_field="date", order=tantivy.Order.Desc)
+        pending_facets = None
+        if request.facets:
+            spec = {
+                name: {"terms": {"field": field_name, "size": 200}}
+                for name, field_name in FACET_FIELDS.items()
+            }
+            # tantivy releases the GIL: counting facets on the other core while this
+            # thread collects the top hits nearly halves a broad query on an idle machine.
+            pending_facets = _facet_pool().submit(searcher.aggregate, query, spec)
         result = searcher.search(query, count=True, **kwargs)
         hits = []
         for score, addr in result.hits:
@@ -396,12 +445,8 @@ class EmbeddedBackend(SearchBackend):
                 )
             )
         facets: dict[str, dict[str, int]] = {}
-        if request.facets:
-            spec = {
-                name: {"terms": {"field": field_name, "size": 200}}
-                for name, field_name in FACET_FIELDS.items()
-            }
-            aggregated = searcher.aggregate(query, spec)
+        if pending_facets is not None:
+            aggregated = pending_facets.result()
             for name in FACET_FIELDS:
                 buckets = aggregated.get(name, {}).get("buckets", [])
                 facets[name] = {str(b["key"]): int(b["doc_count"]) for b in buckets}
@@ -471,6 +516,17 @@ class EmbeddedBackend(SearchBackend):
         size = sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
         return {"backend": self.name, "path": str(self.path), "documents": self.count(),
                 "size_bytes": size}
+
+
+_FACET_POOL: ThreadPoolExecutor | None = None
+
+
+def _facet_pool() -> ThreadPoolExecutor:
+    global _FACET_POOL
+    with _INDEXES_LOCK:
+        if _FACET_POOL is None:
+            _FACET_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-facets")
+        return _FACET_POOL
 
 
 def _first(stored: dict, name: str):

@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 
 from workflow import access
 from workflow.access import TRANSITIONS
-from workflow.audit.services import history
+from workflow.audit import access_log
 from workflow.documents import services, uploads
 from workflow.documents.errors import InvalidInput, NotFound
 from workflow.documents.models import DocumentType, FileVersion
@@ -271,6 +271,8 @@ class VersionDownloadView(ApiView):
             handle = version.blob.open("rb")
         except FileNotFoundError:
             raise NotFound(_("The stored file is missing; tell the administrator.")) from None
+        access_log.record_download(document, request.user, version_hash=version.sha256,
+                                   name=f"{version.original_name} (v{version.number})", via="API")
         return FileResponse(handle, as_attachment=True, filename=version.original_name,
                             content_type=version.content_type)
 
@@ -337,7 +339,8 @@ class DocumentHistoryView(ApiView):
     )
     def get(self, request: Request, pk: int) -> Response:
         document = services.get_for(request.user, pk)
-        return Response(AuditEntrySerializer(history(document), many=True).data)
+        return Response(AuditEntrySerializer(access_log.timeline(request.user, document),
+                                             many=True).data)
 
 
 class InboxView(DocumentPageView):

@@ -185,6 +185,9 @@ class Document(ConcurrentTransitionMixin, models.Model):
         ]
 
 
+    def __str__(self) -> str:
+        return f"{self.symbol or self.document_type} {self.subject}"
+
     # The approval flow. Transition bodies only move state and bookkeeping; the
     # services lock the row, check permission and expected state, write the audit
     # record and enqueue follow-up work.
@@ -247,8 +250,6 @@ class Document(ConcurrentTransitionMixin, models.Model):
     def withdraw(self) -> None:
         self.awaiting_role = ""
 
-    def __str__(self) -> str:
-        return f"{self.symbol or self.document_type} {self.subject}"
 
     @property
     def year(self) -> int | None:
@@ -284,6 +285,9 @@ class DocumentRecipient(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["document", "unit"], name="recipient_unique"),
         ]
+
+    def __str__(self) -> str:
+        return str(self.unit)
 
 
 class FileKind(models.TextChoices):
@@ -346,6 +350,9 @@ class Comment(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
 
+    def __str__(self) -> str:
+        return f"{self.author}: {self.text[:40]}"
+
 
 class OutgoingRegister(models.Model):
     """The outgoing register (sổ đăng ký văn bản đi) of one unit, series and year."""
@@ -381,4 +388,7 @@ class RegisterEntry(models.Model):
             models.UniqueConstraint(fields=["register", "number"], name="register_number_unique"),
             models.UniqueConstraint(fields=["register", "symbol"], name="register_symbol_unique"),
         ]
+
+    def __str__(self) -> str:
+        return self.symbol
 

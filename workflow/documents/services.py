@@ -36,7 +36,6 @@ from .models import (
     FileVersion,
     Priority,
     ReviewRule,
-    State,
 )
 from .uploads import check_upload
 
@@ -53,7 +52,9 @@ ALLOWED_TAGS = {
 
 def clean_html(html: str) -> str:
     """Keep formatting tags only; scripts, styles and event handlers are dropped."""
-    return nh3.clean(html or "", tags=ALLOWED_TAGS, attributes={"*": {"style"}, "td": {"colspan", "rowspan"}})
+    return nh3.clean(
+        html or "", tags=ALLOWED_TAGS, attributes={"*": {"style"}, "td": {"colspan", "rowspan"}}
+    )
 
 
 def _changed(document: Document, reason: str) -> None:
@@ -207,9 +208,11 @@ def add_file(user, pk, *, upload, kind: str = FileKind.ATTACHMENT, file_id=None)
                 if file is None:
                     raise NotFound(_("The file does not exist."))
             elif kind == FileKind.MAIN:
-                file = document.files.filter(kind=FileKind.MAIN).first() or DocumentFile.objects.create(
-                    document=document, kind=kind, name=upload.name
-                )
+                file = document.files.filter(kind=FileKind.MAIN).first()
+                if file is None:
+                    file = DocumentFile.objects.create(
+                        document=document, kind=kind, name=upload.name
+                    )
             else:
                 file = DocumentFile.objects.create(document=document, kind=kind, name=upload.name)
             last = file.versions.order_by("-number").values_list("number", flat=True).first() or 0

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from workflow import access
-from workflow.audit.services import history
+from workflow.audit import access_log
 
 from . import services
 from .errors import Conflict, NotAllowed, NotFound, WorkflowError
@@ -205,7 +205,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             )
         )
     )
-    entries = list(history(document))
+    access_log.record_view(document, user)
+    entries = list(access_log.timeline(user, document))
     last_return = None
     if document.state == State.RETURNED:
         last_return = next((e for e in reversed(entries) if e.action == "document.return"), None)
@@ -329,6 +330,8 @@ def download(request: HttpRequest, pk: int, version_id: int) -> FileResponse:
         handle = version.blob.open("rb")
     except (FileNotFoundError, ValueError):
         raise Http404(_("The file does not exist.")) from None
+    access_log.record_download(document, request.user, version_hash=version.sha256,
+                               name=f"{version.original_name} (v{version.number})")
     # PDFs open in the browser's viewer; everything else downloads.
     inline = version.content_type == "application/pdf"
     response = FileResponse(

@@ -60,6 +60,9 @@ def _history_labels() -> dict[str, str]:
         "document.issue": _("Numbered and issued"),
         "document.archive": _("Archived the document"),
         "document.withdraw": _("Withdrew the document"),
+        "document.download": _("Downloaded a file"),
+        "document.view": _("Viewed the document"),
+        "signing.remote.expired": _("A two-step signature expired unused"),
     }
 
 

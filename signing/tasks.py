@@ -1,0 +1,13 @@
+"""Periodic signing work (Celery beat)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="signing.tasks.expire_pending_signatures")
+def expire_pending_signatures() -> dict[str, int]:
+    """Expire two-step signatures past their deadline and drop the PDF bytes they hold."""
+    from .remote import drop_stale_bytes, purge_expired
+
+    return {"expired": purge_expired(), "cleaned": drop_stale_bytes()}
