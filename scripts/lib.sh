@@ -91,6 +91,11 @@ build_assets() {
         return 0
     fi
     if ! command -v npm >/dev/null 2>&1; then
+        # Debian's npm brings nodejs with it; only asked for when no npm is on the PATH,
+        # so a NodeSource or nvm installation is left alone.
+        apt_install npm || true
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
         warn "npm not found: static/vendor is not built; pages work without htmx enhancements."
         return 0
     fi

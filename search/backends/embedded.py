@@ -355,11 +355,13 @@ class EmbeddedBackend(SearchBackend):
                     Query.phrase_query(schema, folded, folded_words), boost))
                 for exact, folded, boost in TEXT_FIELDS if exact != "body"
             ]
-            # In the body: every adjacent pair of the phrase. Exact for two words;
-            # for three or more, "a b" and "b c" could stand apart (rare, and the
-            # snippet then shows the words, not the phrase).
+            # In the body: every adjacent pair of the phrase, which is exact for two
+            # words. For three or more, "a b" and "b c" may stand apart, so positions are
+            # still checked, but only in the few documents having all the pairs.
             pairs = [(Occur.Must, Query.term_query(schema, PAIRS_FIELD, pair))
                      for pair in dict.fromkeys(word_pairs(phrase.exact))]
+            if len(folded_words) > 2:
+                pairs.append((Occur.Must, Query.phrase_query(schema, "body_f", folded_words)))
             body_boost = dict((e, b) for e, _f, b in TEXT_FIELDS)["body"]
             alternatives.append((Occur.Should, Query.boost_query(
                 Query.boolean_query(pairs), body_boost)))
