@@ -146,3 +146,25 @@ def provision_missing(directory: Path, people=(), units=()) -> tuple[int, int]:
     for unit in units:
         attach_seal(unit, demo, f"seal-{unit.pk}")
     return len(people), len(units)
+
+
+def prepare_demo(demo) -> None:
+    """``seed_demo`` hook, before any document: DEMO keys for the demo leaders and units.
+
+    Run before the documents are made so that the core seed signs and issues its
+    documents through ``services.perform`` and the signing handlers, like the UI.
+    Keys already there are kept (see :func:`provision_missing`), so seeding again
+    creates nothing. With the DEMO PKI disabled nothing is provisioned and the
+    demo documents stop at "approved".
+    """
+    from workflow.organisation.models import Role
+
+    from . import conf
+
+    if not conf.demo_enabled():
+        return
+    leaders = [demo.person(level, Role.LEADER) for level in demo.demo_units]
+    units = list(demo.demo_units.values())
+    people, seals = provision_missing(conf.pki_dir(), people=leaders, units=units)
+    demo.count("signing keys", people + seals)
+    demo.signing_ready = True

@@ -23,3 +23,5 @@ def _fast_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.SEARCH_INDEX_DIR = tmp_path / "search-index"
+    # seed_demo provisions DEMO keys: never into the working copy's var/.
+    settings.SIGNING_PKI_DIR = str(tmp_path / "signing-pki")

@@ -9,6 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from signing.models import PdfStage, SealProfile, SignatureProfile, SignedPdf, SigningKey
+from signing.validation import verify_pdf
 from workflow import access
 from workflow.audit.models import AuditEntry
 from workflow.documents.models import (
@@ -38,7 +40,7 @@ DISTRICT_NAMES = {
 }
 
 MODELS = [Level, Unit, Department, User, Membership, DocumentType, ReviewRule, Document,
-          OutgoingRegister, RegisterEntry, AuditEntry]
+          OutgoingRegister, RegisterEntry, AuditEntry, SigningKey, SignedPdf]
 
 
 def seed() -> str:
@@ -127,6 +129,58 @@ def test_demo_document_types_rules_and_documents():
     assert access.inbox(User.objects.get(username="tinh.truongban")).exists()
     assert access.inbox(User.objects.get(username="tinh.vanthu")).exists()
     assert access.inbox(User.objects.get(username="huyen.lanhdao")).exists()
+
+
+DEMO_UNIT_NAMES = ["Ủy ban MTTQ Việt Nam tỉnh Nghệ An", "Ủy ban MTTQ Việt Nam huyện Nam Đàn",
+                   "Ủy ban MTTQ Việt Nam xã Kim Liên"]
+
+
+def demo_documents():
+    """The core seed's documents (other apps' demos add documents of their own)."""
+    return Document.objects.filter(unit__name__in=DEMO_UNIT_NAMES,
+                                   subject__in=[d[2] for d in demo.DOCUMENTS])
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_demo_documents_are_signed_and_issued_through_the_signing_pipeline():
+    seed()
+    for level in demo.PEOPLE:
+        assert SignatureProfile.objects.filter(user__username=f"{level}.lanhdao",
+                                               key__isnull=False).exists()
+    assert SealProfile.objects.filter(unit__name__in=DEMO_UNIT_NAMES,
+                                      key__isnull=False).count() == 3
+    documents = demo_documents()
+    # The one waiting at "signed" can be issued from the UI: it has its signed PDF.
+    waiting = documents.get(state=State.SIGNED)
+    assert waiting.pdf_versions.filter(stage=PdfStage.SIGNED).exists()
+    assert not waiting.pdf_versions.filter(stage=PdfStage.ISSUED).exists()
+    issued = documents.filter(state__in=[State.ISSUED, State.ARCHIVED])
+    assert issued.count() == 4
+    for document in issued:
+        assert document.signed_at is not None
+        stages = set(document.pdf_versions.values_list("stage", flat=True))
+        assert {PdfStage.SIGNED, PdfStage.ISSUED} <= stages, document.subject
+    plan = issued.get(symbol="01/KH-MTTQ-BTT")
+    report = verify_pdf(SignedPdf.objects.get(document=plan, stage=PdfStage.ISSUED).read())
+    assert report.ok, report.as_dict()
+    person, seal, *_timestamps = report.signatures
+    assert person.trusted and seal.trusted
+
+
+@pytest.mark.django_db
+def test_seed_without_demo_pki_stops_at_approved_then_completes(settings):
+    settings.SIGNING_DEMO_PKI = False
+    seed()
+    assert not SigningKey.objects.exists()
+    assert not demo_documents().filter(state__in=[State.SIGNED, State.ISSUED,
+                                                  State.ARCHIVED]).exists()
+    # Keys become available later: the next seed signs and issues what was left approved.
+    settings.SIGNING_DEMO_PKI = True
+    seed()
+    assert demo_documents().filter(state=State.SIGNED).count() == 1
+    assert SignedPdf.objects.filter(stage=PdfStage.ISSUED,
+                                    document__in=demo_documents()).count() == 4
 
 
 @pytest.mark.django_db

@@ -23,6 +23,7 @@ from workflow.documents.models import Comment, Document, DocumentFile, FileVersi
 from workflow.documents.templatetags import docui
 from workflow.organisation.models import Role
 
+
 @pytest.fixture(autouse=True)
 def _vietnamese_pages(settings):
     # These tests read pages as a Vietnamese clerk sees them (the default language).

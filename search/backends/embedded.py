@@ -35,7 +35,7 @@ import tantivy
 from django.conf import settings
 from tantivy import Occur, Query
 
-from ..normalize import fold, normalize, tokens
+from ..normalize import MAX_TOKEN_BYTES, TOKEN_RE, fold, normalize, tokens
 from .base import PageRef, RawHit, RawResults, SearchBackend, SearchDocument, SearchRequest
 
 SCHEMA_VERSION = "5"
@@ -128,8 +128,20 @@ def word_pairs(words: list[str]) -> list[str]:
 
 
 def page_pairs(text: str) -> str:
-    """The pair terms of one normalised page, as the pairs field indexes them."""
-    return " ".join(word_pairs(tokens(text)))
+    """The pair terms of one normalised page, as the pairs field indexes them.
+
+    Equal to ``word_pairs(tokens(text))`` (which the query side uses), computed by
+    folding the page once rather than word by word.
+    """
+    words = TOKEN_RE.findall(text.lower())
+    folded = TOKEN_RE.findall(fold(text))
+    if len(words) != len(folded):
+        return " ".join(word_pairs(tokens(text)))
+    # tokens() drops words of 40 bytes or more (as tantivy's remove_long does); a word
+    # shorter than 14 characters cannot be that long in UTF-8.
+    kept = [f for w, f in zip(words, folded, strict=True)
+            if len(w) < 14 or len(w.encode("utf-8")) < MAX_TOKEN_BYTES]
+    return " ".join(f"{a}_{b}" for a, b in zip(kept, kept[1:], strict=False))
 
 
 def symbol_key(symbol: str) -> str:

@@ -9,7 +9,10 @@ enough for lists, scopes and statistics.
 Everything is created only when missing (looked up by unit code, username,
 document subject), so seeding twice changes nothing. Other apps add their own
 demo data by defining ``extend_demo(demo: DemoData)`` in a ``demo`` module of
-the app; ``seed_demo`` calls it after the core data exists.
+the app; ``seed_demo`` calls it after the core data exists. An app may also
+define ``prepare_demo(demo)``, called once the people exist and before any
+document is made: the signing app gives the demo leaders and units their DEMO
+keys there, so documents are signed and issued through the real pipeline.
 """
 
 from __future__ import annotations
@@ -154,6 +157,9 @@ class DemoData:
     people: dict[tuple[str, str], User] = field(default_factory=dict)
     password: str = DEMO_PASSWORD
     created: dict[str, int] = field(default_factory=dict)
+    # Set by a ``prepare_demo`` hook (the signing app) once the demo leaders and units
+    # hold keys; without it, documents stop at "approved" rather than fail to sign.
+    signing_ready: bool = False
 
     def person(self, level: str, role: str) -> User:
         return self.people[(level, role)]
@@ -304,8 +310,9 @@ def _ensure_people(demo: DemoData) -> None:
         demo.count("memberships", int(created))
 
 
-def extension_hooks() -> list[Callable[[DemoData], None]]:
-    """``extend_demo`` functions of installed apps' ``demo`` modules, in app order."""
+def extension_hooks(name: str = "extend_demo") -> list[Callable[[DemoData], None]]:
+    """``name`` functions (``extend_demo``, ``prepare_demo``) of installed apps' ``demo``
+    modules, in app order."""
     hooks = []
     for config in apps.get_app_configs():
         if config.name == __name__.rpartition(".")[0]:
@@ -316,7 +323,7 @@ def extension_hooks() -> list[Callable[[DemoData], None]]:
             if exc.name != f"{config.name}.demo":
                 raise
             continue
-        hook = getattr(module, "extend_demo", None)
+        hook = getattr(module, name, None)
         if callable(hook):
             hooks.append(hook)
     return hooks
@@ -335,6 +342,8 @@ def seed(password: str = DEMO_PASSWORD) -> DemoData:
     types, rules = ensure_document_types()
     demo.count("document types", types)
     demo.count("review rules", rules)
+    for hook in extension_hooks("prepare_demo"):
+        hook(demo)
     demo.count("documents", ensure_demo_documents(demo))
     for hook in extension_hooks():
         hook(demo)
@@ -372,15 +381,24 @@ DOCUMENTS: list[tuple[str, str, str, str, str | None, str]] = [
 ]
 
 FLOW = ["draft", "submitted", "reviewed", "approved", "signed", "issued", "archived"]
+# Reached only through the signing handlers ("sign" / "issue" need keys and make PDFs).
+SIGNATURE_STATES = ("signed", "issued", "archived")
 
 
 def _advance(demo: DemoData, level: str, document, target: str):
-    """Drive a document through the approval flow with the right demo people."""
+    """Drive a document through the approval flow with the right demo people.
+
+    Every step goes through ``services.perform``, as the UI does: "sign" and
+    "issue" are the signing app's handlers, so the demo's signed and issued
+    documents carry real signed PDFs. Without signing keys they stop at "approved".
+    """
     from workflow.documents import services
 
+    if target in SIGNATURE_STATES and not demo.signing_ready:
+        target = "approved"
     if target == "returned":
         document = _advance(demo, level, document, "submitted")
-        return services.transition(
+        return services.perform(
             demo.person(level, Role.HEAD), document.pk, "return",
             comment="Đề nghị bổ sung thời gian, địa điểm tổ chức.",
         )
@@ -402,27 +420,32 @@ def _advance(demo: DemoData, level: str, document, target: str):
             actor, action = clerk, "issue"
         else:
             actor, action = clerk, "archive"
-        # Bare transitions: the demo has no signing tokens, so the signing pipeline
-        # (services.perform) is not involved; numbers still come from the register.
-        document = services.transition(actor, document.pk, action)
+        document = services.perform(actor, document.pk, action)
     return document
 
 
 def ensure_demo_documents(demo: DemoData) -> int:
-    """Create the demo documents that are missing, each in its target state."""
+    """Create the demo documents that are missing, each in its target state.
+
+    A document left at "approved" by a seed without signing keys is signed and
+    issued now; one already past the signature is left alone.
+    """
     from workflow.documents import services
     from workflow.documents.models import Document, DocumentType
 
     types = {t.code: t for t in DocumentType.objects.all()}
-    existing = set(
-        Document.objects.filter(unit__in=list(demo.demo_units.values())).values_list(
-            "unit_id", "subject"
-        )
-    )
+    existing = {
+        (d.unit_id, d.subject): d
+        for d in Document.objects.filter(unit__in=list(demo.demo_units.values()))
+    }
     created = 0
     for level, type_code, subject, target, department_name, recipients in DOCUMENTS:
         unit = demo.demo_units[level]
         if (unit.pk, subject) in existing:
+            document = existing[(unit.pk, subject)]
+            if (demo.signing_ready and target in SIGNATURE_STATES
+                    and document.state == "approved"):
+                _advance(demo, level, document, target)
             continue
         data: dict = {
             "subject": subject,
