@@ -154,3 +154,61 @@ class PendingSignature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id} {self.status}"
+
+
+class BatchStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting to start")
+    RUNNING = "running", _("In progress")
+    DONE = "done", _("Finished")
+
+
+class BatchItemStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    ISSUED = "issued", _("Issued")
+    FAILED = "failed", _("Failed")
+
+
+class BatchRun(models.Model):
+    """One "issue several documents" request of a clerk, tracked document by document.
+
+    The task updates each item as it goes, so the page can show progress while
+    it runs (in a worker, or in a background thread when there is no broker).
+    """
+
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                   related_name="+")
+    status = models.CharField(max_length=10, choices=BatchStatus.choices,
+                              default=BatchStatus.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("batch issue")
+        verbose_name_plural = _("batch issues")
+
+    def __str__(self) -> str:
+        return f"{self.token} {self.status}"
+
+
+class BatchItem(models.Model):
+    run = models.ForeignKey(BatchRun, on_delete=models.CASCADE, related_name="items")
+    document = models.ForeignKey("documents.Document", on_delete=models.CASCADE,
+                                 related_name="+")
+    position = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=BatchItemStatus.choices,
+                              default=BatchItemStatus.PENDING)
+    symbol = models.CharField(max_length=100, blank=True)
+    message = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "document"], name="batch_item_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} #{self.position} {self.status}"

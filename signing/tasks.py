@@ -11,3 +11,11 @@ def expire_pending_signatures() -> dict[str, int]:
     from .remote import drop_stale_bytes, purge_expired
 
     return {"expired": purge_expired(), "cleaned": drop_stale_bytes()}
+
+
+@shared_task(name="signing.tasks.run_batch_issue", acks_late=True)
+def run_batch_issue(run_id: int) -> dict[str, int]:
+    """Issue the documents of one batch; each result is written as soon as it is known."""
+    from .batch import process_batch
+
+    return process_batch(int(run_id))

@@ -11,6 +11,8 @@ urlpatterns = [
     path("documents/<int:pk>/issue/", views.issue_confirm, name="issue"),
     path("documents/<int:pk>/pdf/<str:stage>/", views.pdf_download, name="pdf"),
     path("batch-issue/", views.batch_issue, name="batch_issue"),
+    path("batch-issue/<uuid:token>/", views.batch_progress, name="batch_progress"),
+    path("batch-issue/<uuid:token>/status/", views.batch_status, name="batch_status"),
     path("profile/", views.profile, name="profile"),
     path("profile/image/", views.profile_image, name="profile_image"),
 ]

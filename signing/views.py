@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,8 +16,8 @@ from workflow.documents import services as doc_services
 from workflow.documents.errors import NotFound, WorkflowError
 from workflow.documents.models import State
 
-from . import profiles, remote, services
-from .models import KeyKind, PdfStage, SignatureProfile
+from . import batch, profiles, remote, services
+from .models import BatchRun, KeyKind, PdfStage, SignatureProfile
 from .validation import verify_pdf
 
 MAX_VERIFY_BYTES = 50 * 1024 * 1024
@@ -126,17 +126,43 @@ def pdf_download(request, pk, stage):
 @login_required
 @require_http_methods(["GET", "POST"])
 def batch_issue(request):
-    """Issue many signed documents at once; each result (success or reason) is listed."""
+    """Choose signed documents to issue together; the batch then runs in the background."""
+    if request.method == "POST":
+        try:
+            run = batch.start_batch_issue(request.user, request.POST.getlist("documents"))
+            return redirect("signing:batch_progress", token=run.token)
+        except WorkflowError as exc:
+            messages.error(request, str(exc.message))
     pending = access.visible_documents(request.user).filter(state=State.SIGNED)
     pending = [d for d in pending.select_related("unit", "document_type")
                if access.can(request.user, access.Action.ISSUE, d)]
-    results = None
-    if request.method == "POST":
-        chosen = [int(v) for v in request.POST.getlist("documents") if v.isdigit()]
-        results = services.issue_many(request.user, chosen)
-        pending = [d for d in pending if d.pk not in {r["pk"] for r in results if r["ok"]}]
+    recent = BatchRun.objects.filter(created_by=request.user)[:5]
     return render(request, "signing/batch_issue.html",
-                  {"documents": pending, "results": results})
+                  {"documents": pending, "recent": recent})
+
+
+@login_required
+@require_http_methods(["GET"])
+def batch_progress(request, token):
+    """The progress of one batch; static/js/batch-progress.js refreshes it every second."""
+    try:
+        run = batch.get_run(request.user, token)
+    except WorkflowError as exc:
+        raise Http404(str(exc.message)) from exc
+    return render(request, "signing/batch_progress.html",
+                  {"run": run, "progress": batch.progress_of(run)})
+
+
+@login_required
+@require_http_methods(["GET"])
+def batch_status(request, token):
+    try:
+        run = batch.get_run(request.user, token)
+    except WorkflowError as exc:
+        return JsonResponse({"error": str(exc.message)}, status=404)
+    response = JsonResponse(batch.progress_of(run))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

@@ -101,13 +101,3 @@ def test_fast_normalize_equals_the_plain_rule_on_real_text():
     for text in texts:
         assert normalize(text) == _normalize_reference(text)
 
-
-def test_page_pairs_equal_the_query_side_pairs():
-    """The embedded body pairs (phrase index) are built like the query's: same words, folded."""
-    from search.backends.embedded import page_pairs, word_pairs
-
-    texts = [normalize(p.read_text(encoding="utf-8")) for p in sorted(SEEDS_DIR.glob("*.txt"))]
-    texts.append(normalize("Hoà bình " + "ư" * 20 + " xã hội " + "a" * 45 + " phản biện ĐẢNG"))
-    for text in texts:
-        assert page_pairs(text) == " ".join(word_pairs(tokens(text)))
-    assert word_pairs(["phản", "biện", "xã"]) == ["phan_bien", "bien_xa"]

@@ -35,17 +35,12 @@ import tantivy
 from django.conf import settings
 from tantivy import Occur, Query
 
-from ..normalize import MAX_TOKEN_BYTES, TOKEN_RE, fold, normalize, tokens
+from ..normalize import fold, normalize
 from .base import PageRef, RawHit, RawResults, SearchBackend, SearchDocument, SearchRequest
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "4"
 ANALYZER = "vi"
 FOLD_ANALYZER = "vi_fold"
-# Folded word pairs of the body ("cac_cap cap_trong …"), one term each, no positions:
-# a quoted phrase in the body becomes an intersection of pair terms instead of a
-# position check in every document that has all its (often very common) words.
-PAIRS_FIELD = "body_pairs"
-PAIRS_ANALYZER = "pairs"
 # (exact field, folded field, boost of the exact field); folded matches count half.
 TEXT_FIELDS = (
     ("subject", "subject_f", 6.0),
@@ -81,8 +76,6 @@ def build_schema() -> tantivy.Schema:
     for exact, folded, _boost in TEXT_FIELDS:
         sb.add_text_field(exact, stored=True, tokenizer_name=ANALYZER)
         sb.add_text_field(folded, stored=False, tokenizer_name=FOLD_ANALYZER)
-    sb.add_text_field(PAIRS_FIELD, stored=False, tokenizer_name=PAIRS_ANALYZER,
-                      index_option="freq")
     sb.add_text_field("page_refs", stored=True, tokenizer_name="raw")
     sb.add_text_field("acl", stored=False, tokenizer_name="raw")
     return sb.build()
@@ -119,29 +112,6 @@ def engine_fold(word: str) -> str:
         analyzer = _FOLD_LOCAL.analyzer = _fold_analyzer()
     folded = analyzer.analyze(word)
     return folded[0] if len(folded) == 1 else fold(word)
-
-
-def word_pairs(words: list[str]) -> list[str]:
-    """``["các", "cấp", "trong"]`` → ``["cac_cap", "cap_trong"]`` (folded, adjacent)."""
-    folded = [fold(w) for w in words]
-    return [f"{a}_{b}" for a, b in zip(folded, folded[1:], strict=False)]
-
-
-def page_pairs(text: str) -> str:
-    """The pair terms of one normalised page, as the pairs field indexes them.
-
-    Equal to ``word_pairs(tokens(text))`` (which the query side uses), computed by
-    folding the page once rather than word by word.
-    """
-    words = TOKEN_RE.findall(text.lower())
-    folded = TOKEN_RE.findall(fold(text))
-    if len(words) != len(folded):
-        return " ".join(word_pairs(tokens(text)))
-    # tokens() drops words of 40 bytes or more (as tantivy's remove_long does); a word
-    # shorter than 14 characters cannot be that long in UTF-8.
-    kept = [f for w, f in zip(words, folded, strict=True)
-            if len(w) < 14 or len(w.encode("utf-8")) < MAX_TOKEN_BYTES]
-    return " ".join(f"{a}_{b}" for a, b in zip(kept, kept[1:], strict=False))
 
 
 def symbol_key(symbol: str) -> str:
@@ -186,9 +156,7 @@ class EmbeddedBackend(SearchBackend):
             index = tantivy.Index(schema, path=str(self.path), reuse=True)
             index.register_tokenizer(ANALYZER, _analyzer())
             index.register_tokenizer(FOLD_ANALYZER, _fold_analyzer())
-            index.register_tokenizer(
-                PAIRS_ANALYZER,
-                tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+
             marker.write_text(SCHEMA_VERSION)
             _INDEXES[key] = (index, schema)
             return index, schema
@@ -263,8 +231,6 @@ class EmbeddedBackend(SearchBackend):
                 value = normalize(value or "")
                 out.add_text(exact, value)
                 out.add_text(folded, value)
-                if exact == "body":
-                    out.add_text(PAIRS_FIELD, page_pairs(value))
         out.add_text(
             "page_refs",
             json.dumps([[r.file_version_id, r.page, r.file_name] for r in doc.page_refs]),
@@ -365,18 +331,8 @@ class EmbeddedBackend(SearchBackend):
             alternatives = [
                 (Occur.Should, Query.boost_query(
                     Query.phrase_query(schema, folded, folded_words), boost))
-                for exact, folded, boost in TEXT_FIELDS if exact != "body"
+                for _exact, folded, boost in TEXT_FIELDS
             ]
-            # In the body: every adjacent pair of the phrase, which is exact for two
-            # words. For three or more, "a b" and "b c" may stand apart, so positions are
-            # still checked, but only in the few documents having all the pairs.
-            pairs = [(Occur.Must, Query.term_query(schema, PAIRS_FIELD, pair))
-                     for pair in dict.fromkeys(word_pairs(phrase.exact))]
-            if len(folded_words) > 2:
-                pairs.append((Occur.Must, Query.phrase_query(schema, "body_f", folded_words)))
-            body_boost = dict((e, b) for e, _f, b in TEXT_FIELDS)["body"]
-            alternatives.append((Occur.Should, Query.boost_query(
-                Query.boolean_query(pairs), body_boost)))
             clauses.append((Occur.Must, Query.boolean_query(alternatives)))
             accented = sorted({w for w in phrase.exact if fold(w) != w})
             for exact, _folded, boost in TEXT_FIELDS:
