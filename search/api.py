@@ -20,6 +20,9 @@ class SearchQuerySerializer(serializers.Serializer):
                                     max_value=service.MAX_PAGE)
     per_page = serializers.IntegerField(required=False, default=20, min_value=1,
                                         max_value=service.PER_PAGE_LIMIT)
+    meeting = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=20,
+        help_text="Only this meeting's papers the caller may read (empty: everything).")
 
 
 class HitSerializer(serializers.Serializer):
@@ -83,7 +86,8 @@ class SearchAPIView(APIView):
         data = params.validated_data
         filters = {name: request.query_params.getlist(name) for name in FACETS}
         results = service.search(request.user, data["q"], filters=filters, sort=data["sort"],
-                                 page=data["page"], per_page=data["per_page"])
+                                 page=data["page"], per_page=data["per_page"],
+                                 meeting=data["meeting"] or None)
         return Response(results.to_dict())
 
 

@@ -12,6 +12,7 @@ import re
 import threading
 from dataclasses import asdict, dataclass, field
 
+from django.apps import apps
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import escape
@@ -247,6 +248,21 @@ def _facet_labels(facets: dict[str, dict[str, int]], selected: dict[str, list[st
     return out
 
 
+def meeting_document_ids(user, meeting: int | str | None) -> list[int] | None:
+    """Ids of a meeting's papers ``user`` may read; None when no meeting is asked for."""
+    if meeting is None or str(meeting).strip() == "":
+        return None
+    try:
+        meeting_id = int(str(meeting).strip())
+    except ValueError:
+        return []
+    if meeting_id <= 0 or not apps.is_installed("workflow.meetings"):
+        return []
+    from workflow.meetings.services import paper_document_ids
+
+    return sorted({int(i) for i in paper_document_ids(user, meeting_id) if i})
+
+
 def search(
     user,
     query: str,
@@ -256,8 +272,14 @@ def search(
     page: int = 1,
     per_page: int = 20,
     facets: bool = True,
+    meeting: int | str | None = None,
 ) -> SearchResults:
-    """Search what ``user`` may see. Never raises on odd input; bad values fall back to defaults."""
+    """Search what ``user`` may see. Never raises on odd input; bad values fall back to defaults.
+
+    ``meeting`` narrows to the papers of that meeting the user may read (the meeting
+    room's "this meeting's papers"); an empty value means no narrowing, and a meeting
+    the user cannot see (or an invalid id) gives no results rather than an error.
+    """
     try:
         page = min(max(1, int(page)), MAX_PAGE)
     except (TypeError, ValueError):
@@ -277,6 +299,7 @@ def search(
     request = SearchRequest(
         terms=parsed.terms, phrases=parsed.phrases, acl=user_acl, filters=cleaned, sort=sort,
         offset=(page - 1) * per_page, limit=per_page, facets=facets,
+        document_ids=meeting_document_ids(user, meeting),
     )
     backend = get_backend()
     raw = backend.search(request)

@@ -48,9 +48,10 @@ def facet_links(params, name: str, values: list) -> list[dict]:
 def results(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")[:1000]
     filters = request_filters(request.GET)
+    meeting = request.GET.get("meeting", "").strip()[:20]
     outcome = service.search(
         request.user, query, filters=filters, sort=request.GET.get("sort", "relevance"),
-        page=request.GET.get("page", 1), per_page=20,
+        page=request.GET.get("page", 1), per_page=20, meeting=meeting or None,
     )
     facet_titles = {"type": _("Type"), "unit": _("Issuing unit"), "year": _("Year"),
                     "state": _("State")}
@@ -63,7 +64,12 @@ def results(request: HttpRequest) -> HttpResponse:
         "results": outcome,
         "facets": facets,
         "active_filters": filters,
-        "searched": bool(query.strip() or filters),
+        "meeting": meeting,
+        # The chip's link drops the meeting scope and keeps everything else.
+        "meeting_remove_href": "?" + urlencode(
+            [(k, v) for k in request.GET for v in request.GET.getlist(k)
+             if k not in ("meeting", "page")]),
+        "searched": bool(query.strip() or filters or meeting),
         "first_number": (outcome.page - 1) * outcome.per_page + 1,
         "page_range": range(max(1, outcome.page - 3), min(outcome.pages, outcome.page + 3) + 1),
     })

@@ -57,3 +57,12 @@ def test_english_is_available(client):
     client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
     with translation.override("en"):
         assert translation.gettext("Submit") == "Submit"
+
+
+def test_pages_ignore_an_english_browser_until_the_person_switches(client, settings):
+    settings.LANGUAGE_CODE = "vi"
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert 'lang="vi"' in page.content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="vi")
+    assert 'lang="en"' in page.content.decode()

@@ -79,6 +79,9 @@ class SearchRequest:
     limit: int = 20
     facets: bool = True
     match_all_terms: bool = True
+    # Restrict to these document ids (a meeting's papers); None means no restriction and
+    # an empty list means nothing. Applied inside the engine like the ACL, before top-N.
+    document_ids: list[int] | None = None
 
     @property
     def is_empty(self) -> bool:

@@ -233,6 +233,10 @@ class ElasticBackend(SearchBackend):
 
     def _filters(self, request: SearchRequest) -> list[dict]:
         filters: list[dict] = [{"terms": {"acl": list(request.acl)}}]
+        if request.document_ids is not None:
+            # An empty list matches nothing, as a meeting the user cannot see should.
+            filters.append({"terms": {"id": sorted({int(i) for i in request.document_ids})}})
+            filters.append({"term": {"kind": "document"}})
         for facet, values in request.filters.items():
             field_name = FACET_FIELDS.get(facet)
             if not field_name or not values:

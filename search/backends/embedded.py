@@ -346,6 +346,12 @@ class EmbeddedBackend(SearchBackend):
     def _filter_clauses(self, request: SearchRequest) -> list:
         schema = self.schema
         clauses = [(Occur.Must, Query.term_set_query(schema, "acl", list(request.acl)))]
+        if request.document_ids is not None:
+            ids = sorted({int(i) for i in request.document_ids})
+            if not ids:
+                return [(Occur.Must, Query.empty_query())]
+            clauses.append((Occur.Must, Query.term_set_query(schema, "id", ids)))
+            clauses.append((Occur.Must, Query.term_query(schema, "kind", "document")))
         for facet, values in request.filters.items():
             field_name = FACET_FIELDS.get(facet)
             if not field_name or not values:
