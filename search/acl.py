@@ -130,6 +130,16 @@ def document_tokens(
     return tokens
 
 
+def case_tokens(unit) -> list[str]:
+    """ACL tokens of an oversight item (recommendation, critique reply) of ``unit``.
+
+    Mirrors ``access.visible_cases_q``: anyone whose scope holds the unit
+    (``case-unit:``), and the leaders of the unit or any unit above it
+    (``case-lead:``, the leader-path clause).
+    """
+    return [f"case-unit:{unit.pk}"] + [f"case-lead:{a}" for a in [*unit.ancestor_ids(), unit.pk]]
+
+
 def user_tokens(user) -> list[str]:
     """The ACL tokens a user holds; empty for anonymous users (who see nothing)."""
     actor = access.actor_for(user)
@@ -155,4 +165,8 @@ def user_tokens(user) -> list[str]:
         tokens.add(f"published-to:{unit_id}")
     for grant in actor.grants:
         tokens.add(f"published-below:{grant.unit_id}")
+        if grant.role == Role.LEADER:
+            tokens.add(f"case-lead:{grant.unit_id}")
+    for unit_id in actor.scope():
+        tokens.add(f"case-unit:{unit_id}")
     return sorted(tokens)

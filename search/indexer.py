@@ -152,8 +152,11 @@ def load(ids: Iterable[int]) -> tuple[list[SearchDocument], list[int]]:
 
 
 def iter_batches(batch_size: int = 200) -> Iterator[list[SearchDocument]]:
-    """Every document, in batches, for a full rebuild."""
+    """Every document, then every recommendation and critique reply, for a full rebuild."""
+    from . import oversight
+
     ids = list(Document.objects.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), batch_size):
         docs, _gone = load(ids[start:start + batch_size])
         yield docs
+    yield from oversight.iter_batches(batch_size)

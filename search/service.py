@@ -17,6 +17,7 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from workflow.documents.models import DocumentType, State
 from workflow.organisation.models import Unit
@@ -212,6 +213,10 @@ def _url_template(name: str, args: int) -> str:
 
 def _urls(hit: RawHit, page_index: int | None, templates: dict[str, str]
           ) -> tuple[str, str, int | None, str]:
+    if hit.kind != "document":  # oversight items open on their case page, no file
+        detail = templates.get(hit.kind, "")
+        url = detail.format(hit.id) if detail else ""
+        return url, url, None, ""
     detail = templates["detail"]
     url = detail.format(hit.id) if detail else ""
     if page_index is None or page_index >= len(hit.page_refs):
@@ -224,6 +229,22 @@ def _urls(hit: RawHit, page_index: int | None, templates: dict[str, str]
     return url, f"{download}#page={ref.page}", ref.page, ref.file_name
 
 
+def kind_labels() -> dict[str, str]:
+    return {"document": _("Documents"), "recommendation": _("Recommendations"),
+            "critique_reply": _("Critique replies")}
+
+
+def _oversight_state_labels() -> dict[str, str]:
+    """Recommendation statuses and critique states as the index stores them (prefixed)."""
+    if not apps.is_installed("workflow.oversight"):
+        return {}
+    from workflow.oversight.models import CritiqueState, RecStatus
+
+    labels = {f"rec:{v}": str(label) for v, label in RecStatus.choices}
+    labels.update({f"critique:{v}": str(label) for v, label in CritiqueState.choices})
+    return labels
+
+
 def _facet_labels(facets: dict[str, dict[str, int]], selected: dict[str, list[str]]
                   ) -> dict[str, list[FacetValue]]:
     type_names = dict(DocumentType.objects.values_list("code", "name"))
@@ -231,14 +252,15 @@ def _facet_labels(facets: dict[str, dict[str, int]], selected: dict[str, list[st
     unit_names = {str(pk): name for pk, name in
                   Unit.objects.filter(pk__in=unit_ids).values_list("pk", "name")}
     states = {value: str(label) for value, label in State.choices}
-    labels = {"type": type_names, "unit": unit_names, "state": states}
+    states.update(_oversight_state_labels())
+    labels = {"type": type_names, "unit": unit_names, "state": states, "kind": kind_labels()}
     out: dict[str, list[FacetValue]] = {}
     for name in FACETS:
         counts = facets.get(name, {})
         values = [
             FacetValue(value=v, label=labels.get(name, {}).get(v, v), count=c,
                        selected=v in selected.get(name, []))
-            for v, c in counts.items() if c > 0
+            for v, c in counts.items() if c > 0 and v != ""
         ]
         if name == "year":
             values.sort(key=lambda f: f.value, reverse=True)
@@ -311,8 +333,11 @@ def search(
     results.facets = _facet_labels(raw.facets, cleaned) if facets else {}
     folded_phrases = [p.folded for p in parsed.phrases]
     templates = {"detail": _url_template("documents:detail", 1),
-                 "download": _url_template("documents:download", 2)}
+                 "download": _url_template("documents:download", 2),
+                 "recommendation": _url_template("oversight:recommendation_detail", 1),
+                 "critique_reply": _url_template("oversight:critique_detail", 1)}
     state_labels = {value: str(label) for value, label in State.choices}
+    state_labels.update(_oversight_state_labels())
     for hit in raw.hits:
         snippet = snippets.build(
             hit.pages, parsed.folded_terms, folded_phrases, parsed.exact_terms,

@@ -63,6 +63,48 @@ def reindex_on_commit(document_ids) -> None:
     transaction.on_commit(_flush)
 
 
+# --- oversight: recommendations and critique replies ---------------------------------------
+
+_local_keys = threading.local()
+
+
+def _pending_keys() -> set[str]:
+    if not hasattr(_local_keys, "keys"):
+        _local_keys.keys = set()
+    return _local_keys.keys
+
+
+def _flush_keys() -> None:
+    pending = _pending_keys()
+    keys = sorted(pending)
+    pending.clear()
+    if not keys:
+        return
+    from .tasks import index_oversight
+
+    try:
+        index_oversight.delay(keys)
+    except Exception:  # committed already; the periodic reconcile catches up
+        log.exception("could not queue re-indexing of %d oversight items", len(keys))
+
+
+def reindex_keys_on_commit(keys) -> None:
+    """Queue ``kind:id`` items (recommendations, critique replies) for after commit."""
+    keys = {str(k) for k in keys if k}
+    if keys:
+        _pending_keys().update(keys)
+        transaction.on_commit(_flush_keys)
+
+
+def on_recommendation_changed(sender, instance, **kwargs) -> None:
+    reindex_keys_on_commit([f"recommendation:{instance.pk}"])
+
+
+def on_critique_changed(sender, instance, **kwargs) -> None:
+    # A reply taken back or a deleted case is removed by the same task.
+    reindex_keys_on_commit([f"critique_reply:{instance.pk}"])
+
+
 # --- organisation tree ------------------------------------------------------------------------
 
 
@@ -80,6 +122,18 @@ def on_unit_tree_changed(sender, unit_ids, **kwargs) -> None:
         where |= Q(unit__path__startswith=path)
     # Sent after commit already: queue directly (on_commit runs at once outside atomic).
     reindex_on_commit(Document.objects.filter(where).values_list("pk", flat=True))
+    if apps.is_installed("workflow.oversight"):
+        # The leaders above a moved unit change: so do its oversight items' tokens.
+        from workflow.oversight.models import CritiqueCase, Recommendation
+
+        where = Q(unit_id__in=unit_ids)
+        for path in paths:
+            where |= Q(unit__path__startswith=path)
+        reindex_keys_on_commit(
+            [f"recommendation:{pk}" for pk in
+             Recommendation.objects.filter(where).values_list("pk", flat=True)]
+            + [f"critique_reply:{pk}" for pk in
+               CritiqueCase.objects.filter(where).values_list("pk", flat=True)])
 
 
 # --- meetings ---------------------------------------------------------------------------------
@@ -139,6 +193,14 @@ def connect() -> None:
     from workflow.organisation.services import unit_tree_changed
 
     unit_tree_changed.connect(on_unit_tree_changed, dispatch_uid="search-unit-tree")
+    if apps.is_installed("workflow.oversight"):
+        from workflow.oversight.models import CritiqueCase, Recommendation
+
+        for signal in (post_save, post_delete):
+            signal.connect(on_recommendation_changed, sender=Recommendation,
+                           dispatch_uid=f"search-rec-{signal is post_save}")
+            signal.connect(on_critique_changed, sender=CritiqueCase,
+                           dispatch_uid=f"search-critique-{signal is post_save}")
     if not apps.is_installed("workflow.meetings"):
         return
     from workflow.meetings.models import Meeting, Paper, Participant

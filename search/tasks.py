@@ -137,11 +137,24 @@ def reconcile_index(self) -> dict:
         backend.delete(extra)
     for start in range(0, len(stale), BATCH):
         index_batch.delay(stale[start:start + BATCH])
+    from . import oversight
+
+    oversight_counts = oversight.reconcile(backend, indexed)
     pending_ocr = list(ExtractedText.objects.filter(ocr_pending=True)
                        .values_list("file_version_id", flat=True)[:100])
     for version_id in pending_ocr:
         enqueue_ocr(version_id)
-    return {"stale": len(stale), "removed": len(extra), "ocr": len(pending_ocr)}
+    return {"stale": len(stale), "removed": len(extra), "ocr": len(pending_ocr),
+            "oversight": oversight_counts}
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=RETRYABLE, retry_backoff=2,
+             retry_backoff_max=120, retry_jitter=True, max_retries=30)
+def index_oversight(self, keys: list[str]) -> dict:
+    """Index recommendations and critique replies by ``kind:id`` key."""
+    from . import oversight
+
+    return oversight.index_keys([str(k) for k in keys])
 
 
 def on_document_changed(sender, document_id: int, reason: str = "", **kwargs) -> None:

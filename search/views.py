@@ -53,8 +53,8 @@ def results(request: HttpRequest) -> HttpResponse:
         request.user, query, filters=filters, sort=request.GET.get("sort", "relevance"),
         page=request.GET.get("page", 1), per_page=20, meeting=meeting or None,
     )
-    facet_titles = {"type": _("Type"), "unit": _("Issuing unit"), "year": _("Year"),
-                    "state": _("State")}
+    facet_titles = {"kind": _("Kind"), "type": _("Type"), "unit": _("Issuing unit"),
+                    "year": _("Year"), "state": _("State")}
     facets = [
         (name, facet_titles[name], facet_links(request.GET, name, outcome.facets.get(name, [])))
         for name in FACETS

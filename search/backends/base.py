@@ -13,7 +13,7 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-FACETS = ("type", "unit", "year", "state")
+FACETS = ("kind", "type", "unit", "year", "state")
 
 
 @dataclass

@@ -49,7 +49,7 @@ TEXT_FIELDS = (
     ("body", "body_f", 2.0),
     ("comments", "comments_f", 1.0),
 )
-FACET_FIELDS = {"type": "type", "unit": "unit_id", "year": "year", "state": "state"}
+FACET_FIELDS = {"kind": "kind", "type": "type", "unit": "unit_id", "year": "year", "state": "state"}
 NUMERIC_FACETS = {"unit", "year"}
 
 
