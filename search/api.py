@@ -43,6 +43,7 @@ class HitSerializer(serializers.Serializer):
     file_name = serializers.CharField()
     url = serializers.CharField()
     open_url = serializers.CharField(help_text="The file at the page (…#page=N).")
+    viewer_url = serializers.CharField(help_text="The in-page PDF viewer at the page.")
 
 
 class FacetValueSerializer(serializers.Serializer):

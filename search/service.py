@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from workflow.documents.models import DocumentType, State
 from workflow.organisation.models import Unit
+from workflow.viewer import viewer_url
 
 from . import acl, snippets
 from .backends.base import FACETS, Phrase, RawHit, SearchBackend, SearchRequest, Term
@@ -133,6 +134,13 @@ class Hit:
     open_url: str
 
     @property
+    def viewer_url(self) -> str:
+        """The in-page viewer (pdf.js) at the hit's page; ``open_url`` is the file itself."""
+        if not self.page or "#page=" not in self.open_url:
+            return self.open_url
+        return viewer_url(self.open_url.split("#", 1)[0], self.page, title=self.subject)
+
+    @property
     def snippet_html(self) -> SafeString:
         return mark_safe(  # noqa: S308 - every part is escaped here
             "".join(f"<mark>{escape(t)}</mark>" if hl else escape(t)
@@ -144,6 +152,7 @@ class Hit:
         data["snippet"] = "".join(t for t, _hl in self.snippet_parts)
         data["snippet_html"] = str(self.snippet_html)
         data["highlights"] = [t for t, hl in self.snippet_parts if hl]
+        data["viewer_url"] = self.viewer_url
         del data["snippet_parts"]
         return data
 

@@ -196,3 +196,50 @@ def test_flow_buttons(client, org, op):
     meeting.refresh_from_db()
     assert meeting.state == (MeetingState.PAPERS_UNDER_APPROVAL if op == "send"
                              else MeetingState.PUBLISHED)
+
+
+def _room_paper_url(client, meeting) -> str:
+    state = client.get(reverse("meetings:room_state", args=[meeting.pk])).json()
+    return next(p["view_url"] for item in state["items"] for p in item["papers"])
+
+
+def test_paper_link_from_the_room_opens_without_permission_queries(
+        client, org, django_assert_max_num_queries):
+    cast = people(org)
+    meeting = in_session(org)
+    login(client, cast["delegate"])
+    url = _room_paper_url(client, meeting)
+    assert "?t=" in url
+    # One query (the file version): no session, user, meeting or paper lookups.
+    with django_assert_max_num_queries(1):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content).startswith(b"%PDF")
+
+
+def test_paper_link_is_bound_to_the_session_and_lapses(client, org, monkeypatch):
+    from django.test import Client
+
+    cast = people(org)
+    meeting = in_session(org)
+    login(client, cast["delegate"])
+    url = _room_paper_url(client, meeting)
+    # Someone else's session with the same link: the full check, which refuses them.
+    other = login(Client(), cast["other_unit"])
+    assert other.get(url).status_code == 404
+    # Without any session: the login page, as for every file.
+    assert Client().get(url).status_code == 302
+    # A tampered token is only a failed shortcut: the owner still gets the file.
+    assert client.get(url[:-3] + "xyz").status_code == 200
+    # Another paper's token does not open this one.
+    path, token = url.split("?t=")
+    second = meeting.papers.order_by("-pk").first()
+    assert client.get(reverse("meetings:paper_file", args=[second.pk]) + "?t=" + token
+                      ).status_code == 200  # full check: the delegate may read it
+    assert services.paper_link_version(token, second.pk, client.session.session_key) is None
+    # A lapsed token grants nothing by itself.
+    monkeypatch.setattr(services, "PAPER_LINK_SECONDS", -1)
+    assert services.paper_link_version(token, int(path.split("/")[-3]),
+                                       client.session.session_key) is None
+    client.logout()
+    assert client.get(url).status_code == 302

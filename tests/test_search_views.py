@@ -44,7 +44,9 @@ def test_results_page(client, org, docs):
     assert "<mark>" in html
     response = client.get("/search/", {"q": '"phản biện xã hội"'})
     html = response.content.decode()
-    assert "#page=2" in html
+    # "Open at page" goes to the in-page viewer, at the page, of a same-site file.
+    assert "/view/?src=%2Fdocuments%2F" in html
+    assert "page=2" in html
     assert "open-at-page" in html
     # Facet filter and sort keep working; an unknown value is harmless.
     response = client.get("/search/", {"q": "giám sát", "type": "ke-hoach", "sort": "date"})

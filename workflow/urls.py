@@ -2,6 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from workflow import viewer
+
 urlpatterns = [
     path(
         "accounts/login/",
@@ -17,6 +19,7 @@ urlpatterns = [
         RedirectView.as_view(pattern_name="documents:inbox", permanent=False),
         name="home",
     ),
+    path("view/", viewer.pdf_viewer, name="pdf_viewer"),
     path("", include("workflow.documents.urls")),
     path("oversight/", include("workflow.oversight.urls")),
     path("meetings/", include("workflow.meetings.urls")),

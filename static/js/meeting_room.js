@@ -175,39 +175,64 @@
     });
   }
 
-  // The browser's own PDF viewer in an <object>; when it cannot render (no
-  // viewer on this tablet, or the file fails), a clear message and the links.
+  // PDFs open in the page's own viewer (pdf.js, static/js/pdf_viewer.js), which works on
+  // tablets without a PDF viewer; without pdf.js, the browser's viewer in an <object>.
+  // When the file cannot be read: a clear message and the download link.
+  var pdfConfig = window.MTTQPdfViewer ? window.MTTQPdfViewer.config(root) : null;
+  var pdfHandle = null;
+
   function showPaper(paper) {
     openPaper = paper.id;
+    if (pdfHandle) { pdfHandle.destroy(); pdfHandle = null; }
     var viewer = $("viewer");
     viewer.textContent = "";
+    var full = paper.view_url;
+    if (paper.is_pdf && pdfConfig && pdfConfig.lib) {
+      full = root.dataset.viewerUrl + "?src=" + encodeURIComponent(paper.view_url) +
+        "&title=" + encodeURIComponent(paper.title);
+    }
     var links = el("p", { className: "viewer-links btn-row" }, [
-      el("a", { href: paper.view_url, target: "_blank", rel: "noopener", className: "btn btn-sm btn-ghost", text: T.open_full }),
+      el("a", { href: full, target: "_blank", rel: "noopener", className: "btn btn-sm btn-ghost", text: T.open_full }),
       paper.download_url ? el("a", { href: paper.download_url, className: "btn btn-sm btn-ghost", text: T.download }) : null
     ]);
     viewer.appendChild(el("h3", { className: "viewer-title", text: paper.title }));
     viewer.appendChild(links);
     if (paper.download_url && !paper.is_pdf) {
       viewer.appendChild(el("p", { className: "callout", text: T.not_pdf }));
+    } else if (paper.is_pdf && pdfConfig && pdfConfig.lib) {
+      var box = el("div", { className: "pdf-viewer" });
+      viewer.appendChild(box);
+      var handle = window.MTTQPdfViewer.open(box, paper.view_url, pdfConfig, T);
+      pdfHandle = handle;
+      handle.ready.catch(function (error) {
+        if (pdfHandle !== handle || openPaper !== paper.id) return;
+        viewer.removeChild(box);
+        if (error && error.viewerMissing) showNative(paper, viewer);
+        else failed(viewer);
+      });
     } else {
-      fetch(paper.view_url, { method: "HEAD", credentials: "same-origin" }).then(function (response) {
-        if (openPaper !== paper.id) return;
-        if (!response.ok) { throw new Error(String(response.status)); }
-        var frame;
-        if (paper.is_pdf) {
-          frame = el("object", { data: paper.view_url, type: "application/pdf", className: "viewer-frame" }, [
-            el("p", { className: "callout", text: T.no_pdf_viewer }),
-            el("p", {}, [el("a", { href: paper.download_url, text: T.download })])
-          ]);
-        } else {
-          frame = el("iframe", { src: paper.view_url, className: "viewer-frame", title: paper.title });
-        }
-        frame.addEventListener("error", function () { failed(viewer); });
-        viewer.appendChild(frame);
-      }).catch(function () { failed(viewer); });
+      showNative(paper, viewer);
     }
     loadNote(paper);
     renderPapers();
+  }
+
+  function showNative(paper, viewer) {
+    fetch(paper.view_url, { method: "HEAD", credentials: "same-origin" }).then(function (response) {
+      if (openPaper !== paper.id) return;
+      if (!response.ok) { throw new Error(String(response.status)); }
+      var frame;
+      if (paper.is_pdf) {
+        frame = el("object", { data: paper.view_url, type: "application/pdf", className: "viewer-frame" }, [
+          el("p", { className: "callout", text: T.no_pdf_viewer }),
+          el("p", {}, [el("a", { href: paper.download_url, text: T.download })])
+        ]);
+      } else {
+        frame = el("iframe", { src: paper.view_url, className: "viewer-frame", title: paper.title });
+      }
+      frame.addEventListener("error", function () { failed(viewer); });
+      viewer.appendChild(frame);
+    }).catch(function () { failed(viewer); });
   }
 
   function failed(viewer) {

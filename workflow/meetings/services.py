@@ -12,19 +12,23 @@ meeting row; otherwise the meeting row alone.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.core.mail import send_mass_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.dateparse import parse_datetime, parse_time
 from django.utils.html import escape, format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
@@ -1222,6 +1226,39 @@ def paper_file_version(paper: Paper, version_id=None) -> FileVersion | None:
     return main.current_version if main else None
 
 
+# Links to a paper's file handed out with the room state carry a signed token, so the
+# moment 150 delegates open the same paper costs no session, user or permission
+# queries: the decision was made when the state was built for that person. A token
+# names the paper, the file version and (hashed) the session it was made for, and
+# lapses after PAPER_LINK_SECONDS; a lapsed or foreign one falls back to the full check.
+PAPER_LINK_SECONDS = 15 * 60
+_PAPER_LINK_SALT = "workflow.meetings.paper-link"
+
+
+def _session_tag(session_key: str) -> str:
+    return hashlib.sha256(f"paper-link:{session_key}".encode()).hexdigest()[:20]
+
+
+def paper_link_token(paper_id: int, version_id: int, session_key: str) -> str:
+    return signing.dumps([paper_id, version_id, _session_tag(session_key)],
+                         salt=_PAPER_LINK_SALT, compress=False)
+
+
+def paper_link_version(token: str, paper_id: int, session_key: str | None
+                       ) -> FileVersion | None:
+    """The file version a valid token for this paper and session grants, else None."""
+    if not token or not session_key:
+        return None
+    try:
+        granted = signing.loads(token, salt=_PAPER_LINK_SALT, max_age=PAPER_LINK_SECONDS)
+        token_paper, version_id, tag = granted
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+    if token_paper != paper_id or not constant_time_compare(tag, _session_tag(session_key)):
+        return None
+    return FileVersion.objects.filter(pk=version_id).first()
+
+
 def paper_versions(paper: Paper) -> list[FileVersion]:
     doc_ids = [paper.document_id, *paper.previous_documents]
     return list(FileVersion.objects.filter(file__document_id__in=doc_ids).select_related(
@@ -1298,6 +1335,7 @@ def _shared_room(meeting: Meeting) -> dict:
             "file": version.original_name if version else "",
             "pages": version.page_count if version else None,
             "is_pdf": bool(version and version.content_type == "application/pdf"),
+            "version": version.pk if version else None,
             "view_url": reverse("meetings:paper_file", args=[paper.pk]) if version else
             reverse("meetings:paper_body", args=[paper.pk]),
             "download_url": (reverse("meetings:paper_file", args=[paper.pk]) + "?download=1")
@@ -1350,8 +1388,12 @@ def _shared_room_cached(meeting: Meeting) -> dict:
     return shared
 
 
-def room_state(user, meeting: Meeting) -> dict:
-    """Everything the meeting room shows, for this person, at this room version."""
+def room_state(user, meeting: Meeting, session_key: str | None = None) -> dict:
+    """Everything the meeting room shows, for this person, at this room version.
+
+    With the person's ``session_key``, the links to paper files carry a signed token
+    (see :func:`paper_link_token`) so opening them needs no permission queries.
+    """
     shared = _shared_room_cached(meeting)
     seat = access.meeting_seat(user, meeting)
     organiser = access.is_meeting_organiser(user, meeting)
@@ -1372,9 +1414,16 @@ def room_state(user, meeting: Meeting) -> dict:
                 pk=paper["document"])
         return access.can_view(actor, fallback[paper["document"]])
 
-    hidden = {"document", "approved", "restricted"}
-    items = [{**item, "papers": [{k: v for k, v in p.items() if k not in hidden}
-                                 for p in item["papers"] if readable(p)]}
+    hidden = {"document", "approved", "restricted", "version"}
+
+    def shown(paper: dict) -> dict:
+        out = {k: v for k, v in paper.items() if k not in hidden}
+        if session_key and paper.get("version") and paper["view_url"]:
+            token = paper_link_token(paper["id"], paper["version"], session_key)
+            out["view_url"] = f"{paper['view_url']}?{urlencode({'t': token})}"
+        return out
+
+    items = [{**item, "papers": [shown(p) for p in item["papers"] if readable(p)]}
              for item in shared["items"]]
     my_ballots = dict(Ballot.objects.filter(vote__meeting=meeting, voter=user).values_list(
         "vote_id", "choice"))

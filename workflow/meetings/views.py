@@ -35,6 +35,7 @@ from workflow.access import MeetingAction as A
 from workflow.documents.errors import InvalidInput, NotFound, WorkflowError
 from workflow.documents.models import DocumentType
 from workflow.organisation.models import Membership, User
+from workflow.viewer import viewer_strings
 
 from . import services
 from .models import (
@@ -370,7 +371,7 @@ def room(request: HttpRequest, pk: int) -> HttpResponse:
         meeting = services.get_meeting(request.user, pk)
     except NotFound as exc:
         return render(request, "meetings/not_found.html", {"message": exc.message}, status=404)
-    state = services.room_state(request.user, meeting)
+    state = services.room_state(request.user, meeting, request.session.session_key)
     return render(request, "meetings/room.html", {
         "meeting": meeting, "state": state, "state_json": state,
         "poll_ms": 1000,
@@ -382,6 +383,7 @@ def room(request: HttpRequest, pk: int) -> HttpResponse:
 def _room_strings() -> dict:
     """Every text the room's script shows, translated on the server."""
     return {
+        **viewer_strings(),
         "live": _("Live"),
         "reconnecting": _("Connection lost, reconnecting…"),
         "current": _("Now"),
@@ -438,7 +440,8 @@ def room_state(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         meeting = services.get_meeting(request.user, pk)
         version = meeting.room_version
-        response = JsonResponse(services.room_state(request.user, meeting))
+        response = JsonResponse(services.room_state(request.user, meeting,
+                                                    request.session.session_key))
     response["ETag"] = _etag(pk, version, request.user.pk)
     patch_cache_control(response, private=True, no_cache=True)
     return response
@@ -495,10 +498,25 @@ def room_op(request: HttpRequest, pk: int, op: str) -> HttpResponse:
 # --- papers ----------------------------------------------------------------------------------
 
 
-@login_required
 @require_safe
 def paper_file(request: HttpRequest, paper_id: int) -> HttpResponse:
-    """Stream a paper's file to someone who may read it: inline for the viewer, or download."""
+    """Stream a paper's file to someone who may read it: inline for the viewer, or download.
+
+    A link from the room state carries a token that already says so for this session
+    (``services.paper_link_version``); it is served without touching the session or
+    the user, which is what keeps 150 delegates opening one paper at once fast.
+    Anything else goes through the full check.
+    """
+    token = request.GET.get("t")
+    if token and "version" not in request.GET:
+        version = services.paper_link_version(token, paper_id, request.session.session_key)
+        if version is not None:
+            return _file_response(request, version)
+    return _paper_file_checked(request, paper_id)
+
+
+@login_required
+def _paper_file_checked(request: HttpRequest, paper_id: int) -> HttpResponse:
     try:
         paper = services.get_paper(request.user, paper_id)
     except NotFound as exc:
@@ -507,6 +525,10 @@ def paper_file(request: HttpRequest, paper_id: int) -> HttpResponse:
     if version is None:
         return HttpResponse(_("This paper has no file."), status=404,
                             content_type="text/plain; charset=utf-8")
+    return _file_response(request, version)
+
+
+def _file_response(request: HttpRequest, version) -> HttpResponse:
     try:
         handle = version.blob.open("rb")
     except OSError:

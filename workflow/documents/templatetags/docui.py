@@ -32,6 +32,24 @@ def vendor_script(name: str) -> str:
 
 
 @register.simple_tag
+def pdfjs_attrs() -> str:
+    """data-pdfjs-* attributes telling static/js/pdf_viewer.js where pdf.js is.
+
+    Empty when scripts/build_assets.sh has not run: the viewers then fall back to
+    the browser's own PDF viewer.
+    """
+    if not finders.find("vendor/pdfjs/pdf.min.mjs"):
+        return ""
+    try:
+        urls = [static(f"vendor/pdfjs/{name}") for name in
+                ("pdf.min.mjs", "pdf.worker.min.mjs", "standard_fonts/", "wasm/")]
+    except ValueError:
+        return ""
+    return format_html('data-pdfjs="{}" data-pdfjs-worker="{}" data-pdfjs-fonts="{}" '
+                       'data-pdfjs-wasm="{}"', *urls)
+
+
+@register.simple_tag
 def can_draft(user) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
