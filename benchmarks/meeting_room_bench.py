@@ -6,8 +6,14 @@ participants, starts gunicorn on loopback, then measures time to first byte:
 * join   — all delegates open the meeting room page at the same moment;
 * poll   — every delegate polls the room state once a second (as the page does)
            while the secretary moves to the next agenda item every 5 s, so each
-           move makes all 150 fetch the full state at once;
-* paper  — all delegates open the same 20-page PDF at the same moment.
+           move makes all 150 fetch the full state at once; meanwhile the room
+           page itself is opened twice a second (its time to first byte under
+           that load);
+* paper  — all delegates open the same 20-page PDF at the same moment, from the
+           links their room state gave them, then again through the full check.
+
+With Redis on loopback it is the shared cache (sessions, the room's shared
+state), as in production; CACHE_URL overrides.
 
 The load generator is bounded: one thread per delegate, one request in flight
 per delegate, a fixed poll period. Figures are printed; nothing is asserted.
@@ -150,12 +156,13 @@ def fetch(port: int, path: str, cookie: str, headers: dict | None = None):
         conn.close()
 
 
-def burst(port: int, label: str, path: str, cookies: list[str], stats: Stats,
+def burst(port: int, label: str, path: str | list[str], cookies: list[str], stats: Stats,
           ok=(200,), check=None) -> float:
-    """Everyone requests ``path`` at the same moment (behind a barrier)."""
+    """Everyone requests ``path`` (or their own of a list) at the same moment (a barrier)."""
     barrier = threading.Barrier(len(cookies))
+    paths = path if isinstance(path, list) else [path] * len(cookies)
 
-    def one(cookie: str) -> None:
+    def one(cookie: str, path: str) -> None:
         barrier.wait()
         try:
             status, ttfb, body, _h = fetch(port, path, cookie)
@@ -167,7 +174,8 @@ def burst(port: int, label: str, path: str, cookies: list[str], stats: Stats,
             return
         stats.add(label, ttfb)
 
-    threads = [threading.Thread(target=one, args=(c,)) for c in cookies]
+    threads = [threading.Thread(target=one, args=(c, p)) for c, p in zip(cookies, paths,
+                                                                         strict=True)]
     start = time.perf_counter()
     for t in threads:
         t.start()
@@ -207,8 +215,27 @@ def poll_phase(port: int, meeting_id: int, secretary, cookies: list[str], stats:
             else:
                 stats.error("poll", f"HTTP {status}")
 
+    def reloader() -> None:
+        # Someone (re)opens the room page every half second while everyone polls: the
+        # page's time to first byte under the polling load.
+        n = 0
+        while not stop.is_set():
+            time.sleep(0.5)
+            try:
+                status, ttfb, body, _h = fetch(port, f"/meetings/{meeting_id}/room/",
+                                               cookies[n % len(cookies)])
+            except Exception as exc:  # noqa: BLE001
+                stats.error("room page (while polling)", repr(exc))
+                continue
+            n += 1
+            if status == 200 and b"room-state-data" in body:
+                stats.add("room page (while polling)", ttfb)
+            else:
+                stats.error("room page (while polling)", f"HTTP {status}")
+
     threads = [threading.Thread(target=poller, args=(i, c), daemon=True)
                for i, c in enumerate(cookies)]
+    threads.append(threading.Thread(target=reloader, daemon=True))
     for t in threads:
         t.start()
     from workflow.meetings.models import AgendaItem, Meeting
@@ -264,6 +291,16 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
     raise SystemExit("gunicorn did not start")
 
 
+def _reachable(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rebuild", action="store_true")
@@ -274,6 +311,11 @@ def main() -> None:
     args = parser.parse_args()
 
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
+    # Production runs with Redis as the shared cache (sessions, the room's shared state);
+    # so does the benchmark when Redis answers on loopback.
+    if "CACHE_URL" not in os.environ and _reachable("127.0.0.1", 6379):
+        os.environ["CACHE_URL"] = "redis://127.0.0.1:6379/5"
+    print(f"cache: {os.environ.get('CACHE_URL') or 'memory of each process'}", flush=True)
     media = Path(os.environ.setdefault("MEDIA_ROOT", str(ROOT / "var" / "bench-meetings-media")))
     os.environ.setdefault("SEARCH_INDEX_DIR", tempfile.mkdtemp(prefix="mttq-bench-idx-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -329,17 +371,28 @@ def main() -> None:
         print(f"join: {len(cookies)} delegates at once, all answered in {wall:.2f} s")
         moves = poll_phase(args.port, meeting.pk, secretary, cookies, stats, args.duration)
         print(f"poll: {args.duration:.0f} s, 1 poll/s per delegate, {moves} item moves")
-        wall = burst(args.port, f"paper ({BIG_PAPER_PAGES} pages)",
-                     f"/meetings/papers/{big.pk}/file/", cookies, stats,
+        # As in the room: each delegate opens the link its own room state gave it (with
+        # the signed token), then the same paper through the full permission check.
+        links = []
+        for cookie in cookies:
+            _s, _t, body, _h = fetch(args.port, state_path, cookie)
+            state = __import__("json").loads(body)
+            links.append(next(p["view_url"] for item in state["items"] for p in item["papers"]
+                              if p["id"] == big.pk))
+        wall = burst(args.port, f"paper ({BIG_PAPER_PAGES} pages)", links, cookies, stats,
                      check=lambda b: b.startswith(b"%PDF"))
-        print(f"paper: {len(cookies)} delegates open the same {BIG_PAPER_PAGES}-page PDF, "
-              f"all done in {wall:.2f} s")
+        print(f"paper: {len(cookies)} delegates open the same {BIG_PAPER_PAGES}-page PDF from "
+              f"their room links, all done in {wall:.2f} s")
+        wall = burst(args.port, "paper, full check", f"/meetings/papers/{big.pk}/file/", cookies,
+                     stats, check=lambda b: b.startswith(b"%PDF"))
+        print(f"paper, full check: the same without the room's token, all done in {wall:.2f} s")
         print()
         print(f"Time to first byte, {len(cookies)} concurrent delegates, gunicorn "
               f"{args.workers}×{args.threads} gthread, {os.cpu_count()} CPUs, PostgreSQL:")
         for label in ("alone: poll 304", "alone: poll 200", "alone: room page",
-                      "join (room page)", "poll 304 (unchanged)", "poll 200 (full state)",
-                      f"paper ({BIG_PAPER_PAGES} pages)"):
+                      "join (room page)", "room page (while polling)", "poll 304 (unchanged)",
+                      "poll 200 (full state)",
+                      f"paper ({BIG_PAPER_PAGES} pages)", "paper, full check"):
             report(stats, label)
         polls = stats.ttfb.get("poll 304 (unchanged)", []) + stats.ttfb.get(
             "poll 200 (full state)", [])

@@ -194,6 +194,20 @@ TINYMCE_DEFAULT_CONFIG = {
     "license_key": "gpl",
 }
 
+# Cache: memory of each process unless CACHE_URL (redis://…) names a shared one. Only a
+# shared cache may hold sessions: with one per process, a session ended in one process
+# would live on in the others until it expired there.
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "mttq"),
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 # Celery: no broker configured means tasks run in-process (embedded default).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or env_str("BROKER_URL")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None

@@ -12,23 +12,21 @@ meeting row; otherwise the meeting row alone.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core import signing
 from django.core.cache import cache
 from django.core.mail import send_mass_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.dateparse import parse_datetime, parse_time
 from django.utils.html import escape, format_html, format_html_join
-from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
@@ -99,15 +97,22 @@ def _not_found() -> NotFound:
     return NotFound(_("The meeting does not exist or you cannot see it."))
 
 
-def get_meeting(user, pk, *, action: str = A.VIEW, lock: bool = False) -> Meeting:
-    """Load a meeting the person may see (404 otherwise), optionally locked; check ``action``."""
-    qs = Meeting.objects.select_related("unit", "unit__level", "chair", "secretary")
-    if lock:
-        qs = qs.select_for_update(of=("self",))
-    try:
-        meeting = qs.get(pk=pk)
-    except (Meeting.DoesNotExist, ValueError, TypeError):
-        raise _not_found() from None
+def get_meeting(user, pk, *, action: str = A.VIEW, lock: bool = False,
+                loaded: Meeting | None = None) -> Meeting:
+    """Load a meeting the person may see (404 otherwise), optionally locked; check ``action``.
+
+    ``loaded`` is the meeting already read (see :func:`load_room`): only the checks run.
+    """
+    if loaded is not None and not lock:
+        meeting = loaded
+    else:
+        qs = Meeting.objects.select_related("unit", "unit__level", "chair", "secretary")
+        if lock:
+            qs = qs.select_for_update(of=("self",))
+        try:
+            meeting = qs.get(pk=pk)
+        except (Meeting.DoesNotExist, ValueError, TypeError):
+            raise _not_found() from None
     if not access.can_meeting(user, A.VIEW, meeting):
         raise _not_found()
     if action != A.VIEW and not access.can_meeting(user, action, meeting):
@@ -1235,28 +1240,35 @@ PAPER_LINK_SECONDS = 15 * 60
 _PAPER_LINK_SALT = "workflow.meetings.paper-link"
 
 
-def _session_tag(session_key: str) -> str:
-    return hashlib.sha256(f"paper-link:{session_key}".encode()).hexdigest()[:20]
+def _link_mac(paper_id: int, version_id: int, stamp: str, session_key: str) -> str:
+    return salted_hmac(_PAPER_LINK_SALT, f"{paper_id}.{version_id}.{stamp}.{session_key}",
+                       algorithm="sha256").hexdigest()[:32]
 
 
-def paper_link_token(paper_id: int, version_id: int, session_key: str) -> str:
-    return signing.dumps([paper_id, version_id, _session_tag(session_key)],
-                         salt=_PAPER_LINK_SALT, compress=False)
+def paper_link_token(paper_id: int, version_id: int, session_key: str,
+                     now: float | None = None) -> str:
+    """``version.time.mac``: URL-safe, a few microseconds to make (one per paper per poll)."""
+    stamp = format(int(time.time() if now is None else now), "x")
+    return f"{version_id}.{stamp}.{_link_mac(paper_id, version_id, stamp, session_key)}"
 
 
 def paper_link_version(token: str, paper_id: int, session_key: str | None
                        ) -> FileVersion | None:
     """The file version a valid token for this paper and session grants, else None."""
-    if not token or not session_key:
+    if not token or not session_key or len(token) > 80:
         return None
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[0].isdigit():
+        return None
+    version, stamp, mac = parts
     try:
-        granted = signing.loads(token, salt=_PAPER_LINK_SALT, max_age=PAPER_LINK_SECONDS)
-        token_paper, version_id, tag = granted
-    except (signing.BadSignature, TypeError, ValueError):
+        age = time.time() - int(stamp, 16)
+    except ValueError:
         return None
-    if token_paper != paper_id or not constant_time_compare(tag, _session_tag(session_key)):
+    if not 0 <= age <= PAPER_LINK_SECONDS + 1 or not constant_time_compare(
+            mac, _link_mac(paper_id, int(version), stamp, session_key)):
         return None
-    return FileVersion.objects.filter(pk=version_id).first()
+    return FileVersion.objects.filter(pk=int(version)).first()
 
 
 def paper_versions(paper: Paper) -> list[FileVersion]:
@@ -1415,18 +1427,19 @@ def room_state(user, meeting: Meeting, session_key: str | None = None) -> dict:
         return access.can_view(actor, fallback[paper["document"]])
 
     hidden = {"document", "approved", "restricted", "version"}
+    now = time.time()
 
     def shown(paper: dict) -> dict:
         out = {k: v for k, v in paper.items() if k not in hidden}
         if session_key and paper.get("version") and paper["view_url"]:
-            token = paper_link_token(paper["id"], paper["version"], session_key)
-            out["view_url"] = f"{paper['view_url']}?{urlencode({'t': token})}"
+            token = paper_link_token(paper["id"], paper["version"], session_key, now)
+            out["view_url"] = f"{paper['view_url']}?t={token}"
         return out
 
     items = [{**item, "papers": [shown(p) for p in item["papers"] if readable(p)]}
              for item in shared["items"]]
     my_ballots = dict(Ballot.objects.filter(vote__meeting=meeting, voter=user).values_list(
-        "vote_id", "choice"))
+        "vote_id", "choice")) if shared["votes"] else {}
     votes = [{**v, "voted": v["id"] in my_ballots, "my_choice": my_ballots.get(v["id"]) or ""}
              for v in shared["votes"]]
     speakers = [{"id": s["id"], "name": s["name"], "state": s["state"],
@@ -1450,23 +1463,31 @@ def room_state(user, meeting: Meeting, session_key: str | None = None) -> dict:
     }
 
 
-def poll_version(user, pk) -> int | None:
-    """The cheap part of a poll: one query for the room version and the person's seat.
+def load_room(user, pk) -> tuple[Meeting | None, bool]:
+    """The meeting with the person's seat, in one query, for the poll.
 
-    Returns the version when the person may view the meeting as chair, secretary
-    or seated participant of a published meeting; None means "decide the slow way".
+    Returns ``(meeting, seen)``: ``seen`` is the quick decision that the person may
+    view it as chair, secretary or seated participant of a published meeting, enough
+    to answer "unchanged"; anything else (or the full state) goes through
+    :func:`get_meeting` with the loaded meeting, which asks ``access``. The seat is
+    primed in ``access.meeting_seat``'s cache so nothing loads it twice.
     """
-    row = Meeting.objects.filter(pk=pk).annotate(
-        seated=Exists(Participant.objects.filter(meeting=OuterRef("pk"), user_id=user.pk))
-    ).values("room_version", "state", "published_at", "chair_id", "secretary_id",
-             "created_by_id", "seated").first()
-    if row is None:
-        return None
-    if user.pk in (row["chair_id"], row["secretary_id"], row["created_by_id"]):
-        return row["room_version"]
-    seen = row["state"] in PUBLIC_STATES or (
-        row["state"] in (MeetingState.CANCELLED, MeetingState.POSTPONED) and row["published_at"])
-    return row["room_version"] if row["seated"] and seen else None
+    if not str(pk).isdigit() or not getattr(user, "is_authenticated", False):
+        return None, False
+    # No joins and no ORDER BY: this runs 150 times a second in a full room, and building
+    # the SQL costs more than running it. The full state needs no related rows either.
+    seat = next(iter(Participant.objects.select_related("meeting")
+                     .filter(meeting_id=pk, user_id=user.pk).order_by()[:1]), None)
+    if seat is not None:
+        meeting = seat.meeting
+    else:
+        meeting = next(iter(Meeting.objects.filter(pk=pk).order_by()[:1]), None)
+        if meeting is None:
+            return None, False
+    meeting.__dict__.setdefault("_seat_cache", {})[user.pk] = seat
+    if user.pk in (meeting.chair_id, meeting.secretary_id, meeting.created_by_id):
+        return meeting, True
+    return meeting, seat is not None and access._seen_by_participants(meeting)
 
 
 def paper_document_ids(user, meeting_id) -> list[int]:

@@ -368,7 +368,8 @@ def meeting_op(request: HttpRequest, pk: int, op: str) -> HttpResponse:
 @require_GET
 def room(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        meeting = services.get_meeting(request.user, pk)
+        loaded, _seen = services.load_room(request.user, pk)
+        meeting = services.get_meeting(request.user, pk, loaded=loaded)
     except NotFound as exc:
         return render(request, "meetings/not_found.html", {"message": exc.message}, status=404)
     state = services.room_state(request.user, meeting, request.session.session_key)
@@ -433,12 +434,13 @@ def room_state(request: HttpRequest, pk: int) -> HttpResponse:
 
     A delegate who reconnects has an old version, so gets everything at once.
     """
-    version = services.poll_version(request.user, pk)
-    if version is not None and (request.headers.get("If-None-Match") == _etag(
-            pk, version, request.user.pk) or request.GET.get("v") == str(version)):
+    loaded, seen = services.load_room(request.user, pk)
+    version = loaded.room_version if loaded is not None else None
+    if seen and (request.headers.get("If-None-Match") == _etag(pk, version, request.user.pk)
+                 or request.GET.get("v") == str(version)):
         response = HttpResponseNotModified()
     else:
-        meeting = services.get_meeting(request.user, pk)
+        meeting = services.get_meeting(request.user, pk, loaded=loaded)
         version = meeting.room_version
         response = JsonResponse(services.room_state(request.user, meeting,
                                                     request.session.session_key))
