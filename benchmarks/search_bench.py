@@ -171,6 +171,9 @@ def main() -> None:
     parser.add_argument("--page-chars", type=int, default=1200)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--index-dir", default="")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep an index already in --index-dir (same --docs and --seed) "
+                             "instead of rebuilding it: to measure queries again")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-service", action="store_true",
                         help="skip the service and HTTP parts (no database needed)")
@@ -183,14 +186,27 @@ def main() -> None:
     rng = random.Random(args.seed)
     words, sentences = vocabulary()
     index_dir = Path(args.index_dir or tempfile.mkdtemp(prefix="search-bench-"))
-    if index_dir.exists():
+    reuse = args.reuse and args.index_dir and index_dir.exists()
+    if index_dir.exists() and not reuse:
         shutil.rmtree(index_dir)
     backend = EmbeddedBackend(index_dir, lock_timeout=60)
+    if reuse and backend.count() != args.docs:
+        raise SystemExit(f"--reuse: {index_dir} holds {backend.count()} documents, not {args.docs}")
     if args.writer_threads:
         backend.rebuild_threads = args.writer_threads
 
     print(f"corpus: {args.docs} documents × {args.pages} pages × ~{args.page_chars} chars; "
           f"load average {_load()}")
+    if reuse:
+        print(f"indexing: reused the index in {index_dir} ({backend.count()} documents)")
+        count = backend.count()
+    else:
+        count = _build(args, backend, rng, words, sentences)
+    # Queries and ACLs have their own random stream: the same with a reused index.
+    _after_build(args, backend, index_dir, count, random.Random(args.seed + 1), words, sentences)
+
+
+def _build(args, backend, rng, words, sentences) -> int:
     generated = 0
 
     def batches():
@@ -226,7 +242,10 @@ def main() -> None:
     print(f"  CPU time: {cpu_used:.1f} s ({count / max(cpu_used, 1e-9):.0f} docs per CPU-second); "
           f"load average {_load()}")
     del corpus
+    return count
 
+
+def _after_build(args, backend, index_dir: Path, count: int, rng, words, sentences) -> None:
     size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
     print(f"index size: {size / 1e6:.1f} MB ({size / max(1, count):.0f} bytes/doc)")
 
