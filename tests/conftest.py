@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from django.utils import translation
 
@@ -25,3 +27,31 @@ def _fast_settings(settings, tmp_path):
     settings.SEARCH_INDEX_DIR = tmp_path / "search-index"
     # seed_demo provisions DEMO keys: never into the working copy's var/.
     settings.SIGNING_PKI_DIR = str(tmp_path / "signing-pki")
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# pdf.js is fetched by scripts/build_assets.sh; without it pages use the browser's viewer.
+PDFJS_BUILT = (Path(__file__).resolve().parent.parent / "static" / "vendor" / "pdfjs"
+               / "pdf.min.mjs").exists()
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Debian's Chromium through Playwright, for the tests marked ``browser``."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed at /usr/bin/chromium "
+                    "(apt-get install chromium); browser tests need it.")
+    # Playwright's sync API runs an event loop in this thread; the tests still need
+    # plain ORM calls to check what the pages did.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()

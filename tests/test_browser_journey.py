@@ -25,25 +25,6 @@ DESKTOP = {"width": 1366, "height": 900}
 TABLET = {"width": 820, "height": 1180}
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (apt-get install "
-                    "chromium); the browser journey needs it.")
-    # Playwright's sync API runs an event loop in this thread; the test still needs
-    # plain ORM calls to check what the pages did.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 class Journey:

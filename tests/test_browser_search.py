@@ -15,7 +15,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.factories import PASSWORD, advance, draft, make_org
-from tests.test_browser_journey import CHROMIUM, DESKTOP
+from tests.test_browser_journey import DESKTOP
 from workflow.documents import services
 from workflow.organisation.models import Role
 
@@ -26,23 +26,6 @@ PDFJS_BUILT = (Path(__file__).resolve().parent.parent / "static" / "vendor" / "p
                / "pdf.min.mjs").exists()
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (apt-get install "
-                    "chromium); the browser search test needs it.")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _archive(org):
