@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests.conftest import PDFJS_BUILT
 from tests.factories import PASSWORD, advance, draft, make_org
 from tests.test_browser_journey import DESKTOP
 from workflow.documents import services
@@ -22,8 +23,6 @@ from workflow.organisation.models import Role
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "search"
-PDFJS_BUILT = (Path(__file__).resolve().parent.parent / "static" / "vendor" / "pdfjs"
-               / "pdf.min.mjs").exists()
 
 
 

@@ -16,6 +16,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from tests.conftest import PDFJS_BUILT
 from tests.factories import make_org
 from tests.meeting_helpers import in_session, people
 from workflow.meetings import services
@@ -23,13 +24,10 @@ from workflow.meetings.models import Ballot, PrivateNote, Vote
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "meetings"
 DESKTOP = {"width": 1366, "height": 900}
 TABLET = {"width": 820, "height": 1180}
 FOLLOW_MS = 2000
-PDFJS_BUILT = (Path(__file__).resolve().parent.parent / "static" / "vendor" / "pdfjs"
-               / "pdf.min.mjs").exists()
 
 
 

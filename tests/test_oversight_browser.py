@@ -23,7 +23,6 @@ from workflow.oversight.models import CritiqueCase
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "oversight"
 
 

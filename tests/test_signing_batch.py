@@ -209,7 +209,8 @@ def test_browser_shows_progress_of_a_background_batch(signing_env, live_server, 
     import time
     from pathlib import Path
 
-    from tests.test_signing_browser import CHROMIUM, session
+    from tests.conftest import CHROMIUM
+    from tests.test_signing_browser import session
 
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
@@ -226,6 +227,8 @@ def test_browser_shows_progress_of_a_background_batch(signing_env, live_server, 
         return original(*args, **kwargs)
 
     monkeypatch.setattr(signing_services, "issue_document", slow)
+    # Launched here, not by the shared ``browser`` fixture: Playwright's event loop must
+    # not be running yet while the documents above are signed (pyHanko uses asyncio.run).
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
