@@ -4,7 +4,7 @@ The page content is drawn with ReportLab (Liberation Serif embedded, metric
 compatible with Times New Roman); its C accelerator (package ``rl_accel``) makes
 long bodies about a quarter faster and gives the same bytes. ReportLab cannot
 make signature fields nor text fields with an embedded Unicode font, so the layout
-only reserves *slots*; pyHanko then writes a single-revision PDF with:
+only reserves *slots*; pyHanko then adds, in one incremental update:
 
 * ``so_ky_hieu`` and ``ngay_ban_hanh`` text fields (empty until issue, filled
   later in an incremental update — see :mod:`signing.pdfops`);
@@ -31,6 +31,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from django.utils.translation import gettext as _
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -47,6 +48,8 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+
+from .paragraphs import PlainParagraph
 
 
 def _font_dir() -> Path:
@@ -260,7 +263,10 @@ class _HtmlToFlowables(HTMLParser):
             kind[1] += 1
             bullet = f"{kind[1]}." if kind[0] == "ol" else "-"
             text = f"{bullet} {text}"
-        self.flowables.append(Paragraph(text, style))
+        if "<" in text:  # inline markup: ReportLab's Paragraph
+            self.flowables.append(Paragraph(text, style))
+        else:
+            self.flowables.append(PlainParagraph(html.unescape(text), style))
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -607,22 +613,45 @@ def seal_rect(person: tuple[float, float, float, float]) -> tuple[float, float, 
     return (right - SEAL_SIZE, cy - SEAL_SIZE / 2, right, cy + SEAL_SIZE / 2)
 
 
+class _FlatPagesWriter(IncrementalPdfFileWriter):
+    """Finds page N of a flat page tree without reading pages 0..N-1.
+
+    ReportLab and pypdf write every page as a direct kid of one /Pages node; pyHanko's
+    general walk parses each page dictionary on the way, most of the time spent adding
+    the fields to a 100-page document. Any other tree takes the general walk.
+    """
+
+    def find_page_for_modification(self, page_ix):
+        pages = self.root["/Pages"]
+        kids = pages["/Kids"]
+        if 0 <= page_ix < len(kids) == pages["/Count"]:
+            ref = kids.raw_get(page_ix)
+            page = ref.get_object()
+            if page.get("/Type") == "/Page":
+                if "/Resources" in page:
+                    return ref, page.raw_get("/Resources")
+                if "/Resources" in pages:
+                    return ref, pages.raw_get("/Resources")
+        return super().find_page_for_modification(page_ix)
+
+
 def _finish(pdf: bytes, boxes: list[FieldBox]) -> RenderedPdf:
-    """Add the text and signature fields with pyHanko, in one clean revision."""
+    """Add the text and signature fields with pyHanko, in one incremental update."""
     from pyhanko.pdf_utils import generic
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.pdf_utils.writer import copy_into_new_writer
     from pyhanko.sign.fields import SigFieldSpec, append_signature_field
 
     by_name = {b.name: b for b in boxes}
     missing = {NUMBER_FIELD, DATE_FIELD, PERSON_FIELD} - by_name.keys()
     if missing:
         raise RenderError(_("The document layout could not place the signature fields."))
-    writer = copy_into_new_writer(PdfFileReader(io.BytesIO(pdf)))
-    # A fixed document ID keeps rendering deterministic: same approved content, same bytes.
+    # An incremental update reads only the objects it changes (catalog, the signature
+    # page); copying the whole file into a new writer parsed every object of every page.
+    writer = _FlatPagesWriter(io.BytesIO(pdf))
+    # A fixed document ID keeps rendering deterministic: same approved content, same bytes
+    # (pyHanko would give the update a random second ID).
     digest = hashlib.sha256(pdf).digest()[:16]
     writer._document_id = generic.ArrayObject(
-        [generic.ByteStringObject(digest), generic.ByteStringObject(digest)]
+        [writer._document_id[0], generic.ByteStringObject(digest)]
     )
     person = by_name[PERSON_FIELD]
     append_signature_field(writer, SigFieldSpec(PERSON_FIELD, on_page=person.page,
