@@ -58,6 +58,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.test import Client
 
+    from workflow.meetings import services
     from workflow.meetings.models import Meeting
 
     call_command("migrate", verbosity=0)
@@ -69,9 +70,7 @@ def main() -> None:
     big = meeting.papers.order_by("pk").first()
 
     def bump() -> None:
-        from django.db.models import F
-
-        Meeting.objects.filter(pk=pk).update(room_version=F("room_version") + 1)
+        services.bump_room_version(pk)
 
     def version() -> int:
         return Meeting.objects.values_list("room_version", flat=True).get(pk=pk)
@@ -84,7 +83,7 @@ def main() -> None:
 
     def run(kind: str):
         """Returns a callable doing one request of that kind, and a preparation step."""
-        v = version()
+        v = json.loads(client.get(state_url).content)["v"]
         if kind == "poll304":
             return (lambda: client.get(f"{state_url}?v={v}")), None
         if kind == "poll200":

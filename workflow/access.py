@@ -24,6 +24,7 @@ The rules, in words:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -474,15 +475,44 @@ def scheduling_units(user) -> QuerySet[Unit]:
     return Unit.objects.filter(pk__in=actor.scope(*MEETING_SCHEDULING_ROLES), is_active=True)
 
 
+@dataclass(frozen=True)
+class MeetingStanding:
+    """What a person is in one meeting through names and roles, apart from their seat.
+
+    The meeting room keeps it for a minute per person (see
+    ``meetings.services.room_pass``) so that a poll needs no role queries; every
+    action is still decided afresh by :func:`can_meeting` in the services.
+    """
+
+    user_id: int | None
+    organiser: bool = False
+    presider: bool = False
+
+
+def meeting_standing(user, meeting) -> MeetingStanding:
+    actor = actor_for(user)
+    if actor.user_id is None:
+        return MeetingStanding(user_id=None)
+    return MeetingStanding(user_id=actor.user_id,
+                           organiser=is_meeting_organiser(user, meeting),
+                           presider=is_meeting_presider(user, meeting))
+
+
 def can_meeting(user, action: str, meeting) -> bool:
     """Decide one action on one meeting for one user."""
-    m = _meeting_states()
-    S = m.MeetingState
     if actor_for(user).user_id is None:
         return False
-    organiser = is_meeting_organiser(user, meeting)
-    presider = is_meeting_presider(user, meeting)
-    seat = meeting_seat(user, meeting)
+    return decide_meeting(action, meeting, meeting_standing(user, meeting),
+                          meeting_seat(user, meeting))
+
+
+def decide_meeting(action: str, meeting, standing: MeetingStanding, seat) -> bool:
+    """:func:`can_meeting` on what is already known: no query (the room state uses it)."""
+    m = _meeting_states()
+    S = m.MeetingState
+    if standing.user_id is None:
+        return False
+    organiser, presider = standing.organiser, standing.presider
     state = meeting.state
     attending = seat is not None and seat.attendance in m.ACTIVE_ATTENDANCE
     match MeetingAction(action):
@@ -499,7 +529,8 @@ def can_meeting(user, action: str, meeting) -> bool:
         case MeetingAction.RUN | MeetingAction.CLOSE:
             return (organiser or presider) and state == S.IN_SESSION
         case MeetingAction.MANAGE_VOTES:
-            return (presider or user.pk == meeting.secretary_id) and state == S.IN_SESSION
+            return (presider or standing.user_id == meeting.secretary_id) and (
+                state == S.IN_SESSION)
         case MeetingAction.RECORD:
             return organiser and state in (S.CLOSED, S.CONCLUDED)
         case MeetingAction.CONCLUDE:
@@ -522,6 +553,23 @@ def can_meeting(user, action: str, meeting) -> bool:
         case MeetingAction.NOTE:
             return (seat is not None or organiser or presider) and _seen_by_participants(meeting)
     return False
+
+
+def room_paper_access(standing: MeetingStanding, seat, meeting, *, approved: bool,
+                      restricted: Collection[int]) -> bool | None:
+    """May this person read a paper because of the meeting (for someone who may view it)?
+
+    ``True``: yes; ``None``: not through the meeting, so it depends on their rights on
+    the document itself (:func:`can_view`). The same rule as :func:`can_read_paper`,
+    on the facts the room state already holds.
+    """
+    if not approved or not _seen_by_participants(meeting):
+        return None
+    if standing.organiser or standing.presider:
+        return True
+    if seat is not None and (not restricted or standing.user_id in restricted):
+        return True
+    return None
 
 
 def visible_meetings_q(user) -> Q:
@@ -552,16 +600,14 @@ def can_read_paper(user, paper) -> bool:
     actor = actor_for(user)
     if can_view(actor, document):
         return True
-    if not _seen_by_participants(meeting):
+    if not _seen_by_participants(meeting) or document.state not in APPROVED_ONWARDS:
         return False
-    if document.state not in APPROVED_ONWARDS:
-        return False
-    if is_meeting_organiser(user, meeting) or is_meeting_presider(user, meeting):
-        return True
-    if meeting_seat(user, meeting) is None:
-        return False
-    restricted = list(paper.restricted_to.values_list("pk", flat=True))
-    return not restricted or actor.user_id in restricted
+    standing = meeting_standing(user, meeting)
+    seat = meeting_seat(user, meeting)
+    restricted = () if standing.organiser or standing.presider or seat is None else \
+        list(paper.restricted_to.values_list("pk", flat=True))
+    return bool(room_paper_access(standing, seat, meeting, approved=True,
+                                  restricted=restricted))
 
 
 def _meeting_papers_q(actor: Actor) -> Q:

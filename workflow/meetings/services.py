@@ -12,6 +12,11 @@ meeting row; otherwise the meeting row alone.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import hmac
+import random
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -24,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
 from django.utils.dateparse import parse_datetime, parse_time
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.translation import get_language
@@ -126,10 +131,18 @@ def _bump(meeting: Meeting) -> None:
     meeting.room_version = F("room_version") + 1
     meeting.save(update_fields=["room_version", "updated_at"])
     meeting.refresh_from_db(fields=["room_version"])
+    _room_changed(meeting.pk)
 
 
 def _bump_id(meeting_id: int) -> None:
     Meeting.objects.filter(pk=meeting_id).update(room_version=F("room_version") + 1)
+    _room_changed(meeting_id)
+
+
+def bump_room_version(meeting_id: int) -> None:
+    """Make every open room refetch its state (benchmarks, repairs)."""
+    with transaction.atomic():
+        _bump_id(meeting_id)
 
 
 def meeting_url(meeting: Meeting) -> str:
@@ -232,6 +245,7 @@ def _run_transition(user, pk, name: str, *args, expected_state: str | None = Non
         method(*args, **kwargs)
         meeting.room_version += 1
         meeting.save()
+        _room_changed(meeting.pk)
         record(meeting, f"meeting.{name}", actor=user, from_state=before, to_state=meeting.state,
                comment=comment)
         return meeting
@@ -1238,11 +1252,26 @@ def paper_file_version(paper: Paper, version_id=None) -> FileVersion | None:
 # lapses after PAPER_LINK_SECONDS; a lapsed or foreign one falls back to the full check.
 PAPER_LINK_SECONDS = 15 * 60
 _PAPER_LINK_SALT = "workflow.meetings.paper-link"
+_POLL_SALT = "workflow.meetings.room-poll"
+
+
+@functools.lru_cache(maxsize=16)
+def _derived_key(salt: str, secret: str) -> bytes:
+    return hashlib.sha256((salt + secret).encode()).digest()
+
+
+def _mac(salt: str, value: str) -> str:
+    """``salted_hmac(salt, value, algorithm="sha256").hexdigest()``, minus re-deriving the key.
+
+    A full-state poll signs one link per paper; deriving the key each time was a
+    third of that cost.
+    """
+    return hmac.digest(_derived_key(salt, settings.SECRET_KEY), value.encode(),
+                       "sha256").hex()
 
 
 def _link_mac(paper_id: int, version_id: int, stamp: str, session_key: str) -> str:
-    return salted_hmac(_PAPER_LINK_SALT, f"{paper_id}.{version_id}.{stamp}.{session_key}",
-                       algorithm="sha256").hexdigest()[:32]
+    return _mac(_PAPER_LINK_SALT, f"{paper_id}.{version_id}.{stamp}.{session_key}")[:32]
 
 
 def paper_link_token(paper_id: int, version_id: int, session_key: str,
@@ -1250,6 +1279,26 @@ def paper_link_token(paper_id: int, version_id: int, session_key: str,
     """``version.time.mac``: URL-safe, a few microseconds to make (one per paper per poll)."""
     stamp = format(int(time.time() if now is None else now), "x")
     return f"{version_id}.{stamp}.{_link_mac(paper_id, version_id, stamp, session_key)}"
+
+
+# File versions never change once written (a new upload is a new row), so the rows a
+# burst of link openings needs are kept in each process for a minute.
+_VERSION_ROWS: dict[int, tuple[float, FileVersion]] = {}
+_VERSION_ROW_SECONDS = 60
+_VERSION_ROWS_MAX = 256
+
+
+def _file_version(version_id: int) -> FileVersion | None:
+    now = time.monotonic()
+    hit = _VERSION_ROWS.get(version_id)
+    if hit is not None and now - hit[0] < _VERSION_ROW_SECONDS:
+        return hit[1]
+    version = FileVersion.objects.filter(pk=version_id).first()
+    if version is not None:
+        if len(_VERSION_ROWS) >= _VERSION_ROWS_MAX:
+            _VERSION_ROWS.clear()
+        _VERSION_ROWS[version_id] = (now, version)
+    return version
 
 
 def paper_link_version(token: str, paper_id: int, session_key: str | None
@@ -1268,7 +1317,7 @@ def paper_link_version(token: str, paper_id: int, session_key: str | None
     if not 0 <= age <= PAPER_LINK_SECONDS + 1 or not constant_time_compare(
             mac, _link_mac(paper_id, int(version), stamp, session_key)):
         return None
-    return FileVersion.objects.filter(pk=int(version)).first()
+    return _file_version(int(version))
 
 
 def paper_versions(paper: Paper) -> list[FileVersion]:
@@ -1278,16 +1327,31 @@ def paper_versions(paper: Paper) -> list[FileVersion]:
 
 
 # --- the room state (what the poll returns) ---------------------------------------------------
+#
+# 150 delegates poll once a second. The state is built in three layers so that the
+# moment the secretary moves to the next item, when all of them fetch it at once, costs
+# little per person:
+#
+# * the shared part (agenda, papers, speakers, votes, attendance counts) is built once
+#   per room version and kept in the cache (Redis across processes when CACHE_URL is
+#   set), keyed by the version, so it never needs invalidating;
+# * the person's pass (organiser or presider through their roles, which papers they
+#   read through their own document rights) is kept per person for a minute and
+#   rebuilt whenever the papers, their states or restrictions or the meeting's state
+#   change (its ``stamp``): moving the current item, speakers and votes leave it be;
+# * the rest (own seat, own ballots, signed links) is merged per request without a query.
+#
+# The answer "nothing changed" needs neither: a poll carries a token (version + MAC
+# over meeting, version, person, session and language) handed out with the last state,
+# checked against the room version, which is kept in the cache for a second.
 
 
 def readable_papers(user, meeting: Meeting) -> list[Paper]:
     """Papers this person may open, in agenda order, with a handful of queries."""
-    organiser = access.is_meeting_organiser(user, meeting)
-    presider = access.is_meeting_presider(user, meeting)
+    standing = access.meeting_standing(user, meeting)
     seat = access.meeting_seat(user, meeting)
-    if not (organiser or presider or seat):
+    if not access.decide_meeting(A.VIEW, meeting, standing, seat):
         return []
-    seen = access._seen_by_participants(meeting)
     actor = access.actor_for(user)
     papers = (meeting.papers.select_related("document", "document__document_type",
                                             "document__unit", "item")
@@ -1295,15 +1359,11 @@ def readable_papers(user, meeting: Meeting) -> list[Paper]:
               .order_by("item__order", "item_id", "order", "pk"))
     result = []
     for paper in papers:
-        doc = paper.document
-        approved = doc.state in APPROVED_ONWARDS
-        if approved and (organiser or presider):
-            ok = True
-        elif approved and seen:
-            restricted = {u.pk for u in paper.restricted_to.all()}
-            ok = not restricted or user.pk in restricted or access.can_view(actor, doc)
-        else:
-            ok = access.can_view(actor, doc)
+        ok = access.room_paper_access(
+            standing, seat, meeting, approved=paper.document.state in APPROVED_ONWARDS,
+            restricted=[u.pk for u in paper.restricted_to.all()])
+        if ok is None:
+            ok = access.can_view(actor, paper.document)
         if ok:
             result.append(paper)
     return result
@@ -1315,13 +1375,20 @@ def _main_version(paper: Paper) -> FileVersion | None:
 
 
 ROOM_CACHE_SECONDS = 120
+ROOM_PASS_SECONDS = 60
+ROOM_VERSION_SECONDS = 1
+
+
+def _room_key(meeting: Meeting) -> str:
+    # created_at keeps keys apart if a database is ever rebuilt with the same ids.
+    return f"meetings:room:{meeting.pk}:{meeting.created_at.timestamp():.6f}"
 
 
 def _shared_room(meeting: Meeting) -> dict:
     """The part of the room state that is the same for everyone at one room version.
 
-    Computed once per version (and process) and cached: when the secretary moves
-    to the next item, 150 polls arrive together and only the first pays for it.
+    Entries starting with ``_`` (who may read a paper, who voted what) stay on the
+    server: :func:`room_state` picks from them for one person.
     """
     restricted = defaultdict(list)
     for paper_id, user_id in Paper.restricted_to.through.objects.filter(
@@ -1331,28 +1398,40 @@ def _shared_room(meeting: Meeting) -> dict:
     papers = (meeting.papers.select_related("document", "document__document_type")
               .prefetch_related("document__files__current_version")
               .order_by("item__order", "item_id", "order", "pk"))
+    file_url = reverse("meetings:paper_file", args=[0])
+    body_url = reverse("meetings:paper_body", args=[0])
+    note_url = reverse("meetings:paper_note", args=[0])
+
+    def url(pattern: str, pk: int) -> str:
+        # One reverse() per kind instead of three per paper.
+        return pattern.replace("/0/", f"/{pk}/", 1)
+
+    stamp = [meeting.state, bool(meeting.published_at), meeting.chair_id,
+             meeting.secretary_id, meeting.created_by_id, meeting.unit_id]
     for paper in papers:
         version = _main_version(paper)
         doc = paper.document
+        allowed = sorted(restricted.get(paper.pk, []))
+        stamp.append((paper.pk, doc.pk, doc.state, doc.updated_at.isoformat(), allowed))
         papers_by_item[paper.item_id].append({
-            "id": paper.pk,
-            "document": doc.pk,
-            "approved": doc.state in APPROVED_ONWARDS,
-            "restricted": restricted.get(paper.pk, []),
-            "title": doc.subject,
-            "symbol": doc.symbol,
-            "type": doc.document_type.name,
-            "state": str(doc.get_state_display()),
-            "changed": paper.changed_after_publication,
-            "file": version.original_name if version else "",
-            "pages": version.page_count if version else None,
-            "is_pdf": bool(version and version.content_type == "application/pdf"),
-            "version": version.pk if version else None,
-            "view_url": reverse("meetings:paper_file", args=[paper.pk]) if version else
-            reverse("meetings:paper_body", args=[paper.pk]),
-            "download_url": (reverse("meetings:paper_file", args=[paper.pk]) + "?download=1")
-            if version else "",
-            "note_url": reverse("meetings:paper_note", args=[paper.pk]),
+            "_document": doc.pk,
+            "_approved": doc.state in APPROVED_ONWARDS,
+            "_restricted": allowed,
+            "_version": version.pk if version else None,
+            "public": {
+                "id": paper.pk,
+                "title": doc.subject,
+                "symbol": doc.symbol,
+                "type": doc.document_type.name,
+                "state": str(doc.get_state_display()),
+                "changed": paper.changed_after_publication,
+                "file": version.original_name if version else "",
+                "pages": version.page_count if version else None,
+                "is_pdf": bool(version and version.content_type == "application/pdf"),
+                "view_url": url(file_url, paper.pk) if version else url(body_url, paper.pk),
+                "download_url": url(file_url, paper.pk) + "?download=1" if version else "",
+                "note_url": url(note_url, paper.pk),
+            },
         })
     items = [{
         "id": item.pk,
@@ -1367,17 +1446,23 @@ def _shared_room(meeting: Meeting) -> dict:
                     meeting=meeting, state__in=[SpeakState.WAITING, SpeakState.SPEAKING]
                 ).select_related("user").order_by("requested_at", "pk")]
     votes = []
-    for vote in meeting.votes.order_by("-opened_at", "-pk")[:20]:
+    recent = list(meeting.votes.order_by("-opened_at", "-pk")[:20])
+    ballots: dict[int, dict[int, str]] = defaultdict(dict)
+    if recent:
+        # Who voted, to tell each person whether they did; a secret ballot has no choice.
+        for vote_id, voter_id, choice in Ballot.objects.filter(
+                vote__in=recent).values_list("vote_id", "voter_id", "choice"):
+            ballots[vote_id][voter_id] = choice
+    for vote in recent:
         entry = {"id": vote.pk, "question": vote.question, "secret": vote.secret,
                  "state": vote.state, "item": vote.item_id, "cast": vote.cast_count,
                  "eligible": vote.eligible_count}
         if vote.state == VoteState.CLOSED:
             entry["result"] = {"yes": vote.yes_count, "no": vote.no_count,
                                "abstain": vote.abstain_count}
-        votes.append(entry)
+        votes.append({"public": entry, "_ballots": dict(ballots.get(vote.pk, {}))})
     counts = dict(meeting.participants.values_list("attendance").annotate(n=Count("pk")))
     return {
-        "v": meeting.room_version,
         "state": meeting.state,
         "state_label": str(meeting.get_state_display()),
         "current_item": meeting.current_item_id,
@@ -1386,81 +1471,231 @@ def _shared_room(meeting: Meeting) -> dict:
         "votes": votes,
         "attendance": {"checked_in": counts.get(Attendance.CHECKED_IN, 0),
                        "total": sum(counts.values())},
+        "_stamp": hashlib.sha256(repr(stamp).encode()).hexdigest()[:24],
     }
 
 
-def _shared_room_cached(meeting: Meeting) -> dict:
-    # created_at keeps keys apart if a database is ever rebuilt with the same ids.
-    key = (f"meetings:room:{meeting.pk}:{meeting.created_at.timestamp():.6f}:"
-           f"{meeting.room_version}:{get_language()}")
-    shared = cache.get(key)
+# One builder per meeting and process at a time: when 150 polls miss together, the others
+# wait for it instead of all building the same state.
+_BUILD_LOCKS: dict[int, threading.Lock] = {}
+_BUILD_LOCKS_GUARD = threading.Lock()
+
+
+def _build_lock(meeting_id: int) -> threading.Lock:
+    with _BUILD_LOCKS_GUARD:
+        return _BUILD_LOCKS.setdefault(meeting_id, threading.Lock())
+
+
+def _shared_key(meeting: Meeting) -> str:
+    return f"{_room_key(meeting)}:v{meeting.room_version}:{get_language()}"
+
+
+def _shared_room_cached(meeting: Meeting, cached: dict | None = None) -> dict:
+    key = _shared_key(meeting)
+    shared = cached.get(key) if cached is not None else cache.get(key)
     if shared is None:
-        shared = _shared_room(meeting)
-        cache.set(key, shared, ROOM_CACHE_SECONDS)
+        with _build_lock(meeting.pk):
+            shared = cache.get(key)
+            if shared is None:
+                shared = _shared_room(meeting)
+                cache.set(key, shared, ROOM_CACHE_SECONDS)
     return shared
+
+
+# The shared parts this process used last, by cache key: a key names one room version,
+# so an entry never goes stale, and the next 148 polls after a move skip fetching and
+# unpickling it. Read-only once built; room_state copies what it changes.
+_LOCAL_SHARED: dict[str, dict] = {}
+
+
+def _pass_key(meeting: Meeting, user_id: int) -> str:
+    return f"{_room_key(meeting)}:pass:{user_id}"
+
+
+def _room_pass(user, meeting: Meeting, shared: dict, seat) -> dict:
+    """The person's standing and the papers they read on their own document rights.
+
+    Built from their roles (``access``) for one ``stamp`` of the papers; kept for
+    ROOM_PASS_SECONDS so that a role taken away shows in the room within a minute
+    (every action is checked afresh anyway, and a paper link lives 15 minutes).
+    """
+    standing = access.meeting_standing(user, meeting)
+    need = [p for item in shared["items"] for p in item["papers"]
+            if access.room_paper_access(standing, seat, meeting, approved=p["_approved"],
+                                        restricted=p["_restricted"]) is None]
+    own: list[int] = []
+    if need:
+        actor = access.actor_for(user)
+        docs = Document.objects.select_related("unit").in_bulk({p["_document"] for p in need})
+        own = [p["public"]["id"] for p in need
+               if p["_document"] in docs and access.can_view(actor, docs[p["_document"]])]
+    return {"stamp": shared["_stamp"], "seated": seat is not None,
+            "organiser": standing.organiser, "presider": standing.presider, "own": own}
+
+
+def room_poll_token(meeting_id: int, version: int, user_id, session_key: str | None) -> str:
+    """What the person's next poll sends back: ``version.mac``.
+
+    The MAC binds the version to the meeting, the person, the session and the
+    language, so "unchanged" can be answered without loading the person or the
+    meeting, and nobody learns anything about a meeting they were never shown.
+    """
+    if not session_key:
+        return str(version)
+    mac = _mac(_POLL_SALT, f"{meeting_id}.{version}.{user_id}.{session_key}.{get_language()}")
+    return f"{version}.{mac[:20]}"
+
+
+def _version_key(meeting_id) -> str:
+    return f"meetings:room-version:{meeting_id}"
+
+
+def _room_changed(meeting_id: int) -> None:
+    """Forget the cached room version now and again after commit.
+
+    Now, for this process (and tests, which never commit); after commit, because a
+    poll in between may have read the old version from the database and cached it.
+    The cached version lives one second in any case, which bounds a stale one.
+    """
+    key = _version_key(meeting_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+def current_room_version(meeting_id) -> int | None:
+    """The room version, from the cache (≤ 1 s old) or the database; None: no meeting."""
+    key = _version_key(meeting_id)
+    version = cache.get(key)
+    if version is None:
+        version = Meeting.objects.filter(pk=meeting_id).values_list(
+            "room_version", flat=True).first()
+        if version is None:
+            return None
+        # add, not set: never overwrite what a fresher reader has put there.
+        cache.add(key, version, ROOM_VERSION_SECONDS)
+    return version
+
+
+def _token_version(token: str) -> int | None:
+    head = token.split(".", 1)[0]
+    return int(head) if head.isdigit() and len(head) < 12 else None
+
+
+def room_token_current(meeting_id, token: str, user_id, session_key: str | None,
+                       version: int | None = None) -> bool:
+    """Is this poll token the person's, for the room's current version?
+
+    With ``version`` (already read by someone who checked access) only the MAC is
+    checked; without, the version comes from :func:`current_room_version`, so a poll
+    that changed nothing costs no query. The MAC is checked first: a forged token
+    learns nothing, not even whether the meeting exists.
+    """
+    if not token or not session_key or user_id in (None, "") or len(token) > 40:
+        return False
+    seen = _token_version(token)
+    if seen is None or not constant_time_compare(
+            token, room_poll_token(meeting_id, seen, user_id, session_key)):
+        return False
+    return seen == (current_room_version(meeting_id) if version is None else version)
 
 
 def room_state(user, meeting: Meeting, session_key: str | None = None) -> dict:
     """Everything the meeting room shows, for this person, at this room version.
 
-    With the person's ``session_key``, the links to paper files carry a signed token
-    (see :func:`paper_link_token`) so opening them needs no permission queries.
+    The caller has decided that the person may view the meeting. With the person's
+    ``session_key`` the links to paper files carry a signed token (see
+    :func:`paper_link_token`) so opening them needs no permission queries, and ``v``
+    is the token of :func:`room_poll_token`.
     """
-    shared = _shared_room_cached(meeting)
+    shared_key = _shared_key(meeting)
+    pass_key = _pass_key(meeting, user.pk)
+    shared = _LOCAL_SHARED.get(shared_key)
+    if shared is None:
+        cached = cache.get_many([shared_key, pass_key])
+        shared = _shared_room_cached(meeting, cached)
+        if len(_LOCAL_SHARED) >= 32:
+            _LOCAL_SHARED.clear()
+        _LOCAL_SHARED[shared_key] = shared
+    else:
+        cached = {pass_key: cache.get(pass_key)}
     seat = access.meeting_seat(user, meeting)
-    organiser = access.is_meeting_organiser(user, meeting)
-    presider = access.is_meeting_presider(user, meeting)
-    seen = access._seen_by_participants(meeting)
-    actor = access.actor_for(user)
-    fallback: dict[int, Document] = {}
-
-    def readable(paper: dict) -> bool:
-        # The same rule as readable_papers()/access.can_read_paper, on cached rows.
-        if paper["approved"] and (organiser or presider):
-            return True
-        if paper["approved"] and seen and seat is not None and (
-                not paper["restricted"] or user.pk in paper["restricted"]):
-            return True
-        if paper["document"] not in fallback:
-            fallback[paper["document"]] = Document.objects.select_related("unit").get(
-                pk=paper["document"])
-        return access.can_view(actor, fallback[paper["document"]])
-
-    hidden = {"document", "approved", "restricted", "version"}
+    mine = cached.get(pass_key)
+    if (mine is None or mine["stamp"] != shared["_stamp"]
+            or mine["seated"] != (seat is not None)):
+        mine = _room_pass(user, meeting, shared, seat)
+        # Spread the renewals so that a full room does not renew on the same poll.
+        cache.set(pass_key, mine, ROOM_PASS_SECONDS + random.randint(0, 30))  # noqa: S311
+    standing = access.MeetingStanding(user_id=user.pk, organiser=mine["organiser"],
+                                      presider=mine["presider"])
+    own = set(mine["own"])
     now = time.time()
-
-    def shown(paper: dict) -> dict:
-        out = {k: v for k, v in paper.items() if k not in hidden}
-        if session_key and paper.get("version") and paper["view_url"]:
-            token = paper_link_token(paper["id"], paper["version"], session_key, now)
-            out["view_url"] = f"{paper['view_url']}?t={token}"
-        return out
-
-    items = [{**item, "papers": [shown(p) for p in item["papers"] if readable(p)]}
-             for item in shared["items"]]
-    my_ballots = dict(Ballot.objects.filter(vote__meeting=meeting, voter=user).values_list(
-        "vote_id", "choice")) if shared["votes"] else {}
-    votes = [{**v, "voted": v["id"] in my_ballots, "my_choice": my_ballots.get(v["id"]) or ""}
-             for v in shared["votes"]]
+    items = []
+    for item in shared["items"]:
+        papers = []
+        for paper in item["papers"]:
+            ok = access.room_paper_access(standing, seat, meeting, approved=paper["_approved"],
+                                          restricted=paper["_restricted"])
+            if not (ok or (ok is None and paper["public"]["id"] in own)):
+                continue
+            shown = paper["public"]
+            if session_key and paper["_version"]:
+                shown = dict(shown)
+                token = paper_link_token(shown["id"], paper["_version"], session_key, now)
+                shown["view_url"] = f"{shown['view_url']}?t={token}"
+            papers.append(shown)
+        items.append({**item, "papers": papers})
+    votes = []
+    for vote in shared["votes"]:
+        public = vote["public"]
+        ballots = vote["_ballots"]
+        votes.append({**public, "voted": user.pk in ballots,
+                      "my_choice": "" if public["secret"] else ballots.get(user.pk, "")})
     speakers = [{"id": s["id"], "name": s["name"], "state": s["state"],
                  "mine": s["user"] == user.pk} for s in shared["speakers"]]
     checked_in = seat is not None and seat.attendance == Attendance.CHECKED_IN
+
+    def may(action: str) -> bool:
+        return access.decide_meeting(action, meeting, standing, seat)
+
     return {
-        **shared,
+        "v": room_poll_token(meeting.pk, meeting.room_version, user.pk, session_key),
+        "state": shared["state"],
+        "state_label": shared["state_label"],
+        "current_item": shared["current_item"],
         "items": items,
         "speakers": speakers,
         "votes": votes,
+        "attendance": shared["attendance"],
         "me": {
             "seat": seat.pk if seat else None,
             "attendance": seat.attendance if seat else "",
             "attendance_label": str(seat.get_attendance_display()) if seat else "",
-            "can_check_in": access.can_meeting(user, A.CHECK_IN, meeting) and not checked_in,
-            "can_speak": access.can_meeting(user, A.SPEAK, meeting),
-            "can_vote": access.can_meeting(user, A.BALLOT, meeting) and checked_in,
-            "can_run": access.can_meeting(user, A.RUN, meeting),
-            "can_manage_votes": access.can_meeting(user, A.MANAGE_VOTES, meeting),
+            "can_check_in": may(A.CHECK_IN) and not checked_in,
+            "can_speak": may(A.SPEAK),
+            "can_vote": may(A.BALLOT) and checked_in,
+            "can_run": may(A.RUN),
+            "can_manage_votes": may(A.MANAGE_VOTES),
         },
     }
+
+
+@functools.cache
+def _load_room_sql(vendor: str) -> str:
+    # Written out once: the ORM spends more building this SQL than the database
+    # spends running it, and it runs for every full-state poll. Only quoted names from
+    # the models go into the text; the values are parameters.
+    from django.db import connection
+
+    qn = connection.ops.quote_name
+    meeting, seat = Meeting._meta, Participant._meta
+    return (f"SELECT m.*, s.{qn('id')} AS seat_id, s.{qn('role')} AS seat_role, "  # noqa: S608
+            f"s.{qn('attendance')} AS seat_attendance "
+            f"FROM {qn(meeting.db_table)} m LEFT JOIN {qn(seat.db_table)} s "
+            f"ON s.{qn('meeting_id')} = m.{qn('id')} AND s.{qn('user_id')} = %s "
+            f"WHERE m.{qn('id')} = %s")
+
+
+_SEAT_FIELDS = ["id", "meeting_id", "user_id", "role", "attendance"]
 
 
 def load_room(user, pk) -> tuple[Meeting | None, bool]:
@@ -1468,22 +1703,24 @@ def load_room(user, pk) -> tuple[Meeting | None, bool]:
 
     Returns ``(meeting, seen)``: ``seen`` is the quick decision that the person may
     view it as chair, secretary or seated participant of a published meeting, enough
-    to answer "unchanged"; anything else (or the full state) goes through
-    :func:`get_meeting` with the loaded meeting, which asks ``access``. The seat is
-    primed in ``access.meeting_seat``'s cache so nothing loads it twice.
+    for :func:`room_state`; anything else goes through :func:`get_meeting` with the
+    loaded meeting, which asks ``access``. The seat is primed in
+    ``access.meeting_seat``'s cache so nothing loads it twice.
     """
     if not str(pk).isdigit() or not getattr(user, "is_authenticated", False):
         return None, False
-    # No joins and no ORDER BY: this runs 150 times a second in a full room, and building
-    # the SQL costs more than running it. The full state needs no related rows either.
-    seat = next(iter(Participant.objects.select_related("meeting")
-                     .filter(meeting_id=pk, user_id=user.pk).order_by()[:1]), None)
-    if seat is not None:
-        meeting = seat.meeting
-    else:
-        meeting = next(iter(Meeting.objects.filter(pk=pk).order_by()[:1]), None)
-        if meeting is None:
-            return None, False
+    from django.db import connection
+
+    meeting = next(iter(Meeting.objects.raw(_load_room_sql(connection.vendor),
+                                            [user.pk, int(pk)])), None)
+    if meeting is None:
+        return None, False
+    seat = None
+    if meeting.seat_id is not None:
+        # Only what the room reads; any other field loads on first use.
+        seat = Participant.from_db(meeting._state.db, _SEAT_FIELDS, [
+            meeting.seat_id, meeting.pk, user.pk, meeting.seat_role, meeting.seat_attendance])
+        seat._state.fields_cache["meeting"] = meeting
     meeting.__dict__.setdefault("_seat_cache", {})[user.pk] = seat
     if user.pk in (meeting.chair_id, meeting.secretary_id, meeting.created_by_id):
         return meeting, True
