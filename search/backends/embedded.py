@@ -35,12 +35,13 @@ import tantivy
 from django.conf import settings
 from tantivy import Occur, Query
 
-from ..normalize import fold, normalize
+from ..normalize import fold, normalize, spaced_words
 from .base import PageRef, RawHit, RawResults, SearchBackend, SearchDocument, SearchRequest
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 ANALYZER = "vi"
 FOLD_ANALYZER = "vi_fold"
+PAIR_ANALYZER = "vi_pairs"
 # (exact field, folded field, boost of the exact field); folded matches count half.
 TEXT_FIELDS = (
     ("subject", "subject_f", 6.0),
@@ -57,6 +58,12 @@ NUMERIC_FACETS = {"unit", "year"}
 # of common words cost 25-50 ms on 100k documents even for a user who may see 200 of them;
 # one phrase scorer skips straight to the visible documents.
 PHRASE_FIELD = "text_f"
+# Adjacent word pairs of every text, folded ("to quoc", "quoc cac"), without positions.
+# Checking positions was most of a phrase query's time (about 0.7 µs per visible document
+# holding every word: 15-25 ms for common words seen by a provincial leader), and facets
+# checked them again. A two-word phrase is one term here; a longer one requires each of
+# its pairs and checks positions only where all of them are, nearly always a real match.
+PAIR_FIELD = "pairs_f"
 
 
 class IndexBusy(RuntimeError):
@@ -85,6 +92,7 @@ def build_schema() -> tantivy.Schema:
         sb.add_text_field(folded, stored=False, tokenizer_name=FOLD_ANALYZER, index_option="freq")
     sb.add_text_field(PHRASE_FIELD, stored=False, tokenizer_name=FOLD_ANALYZER,
                       index_option="position")
+    sb.add_text_field(PAIR_FIELD, stored=False, tokenizer_name=PAIR_ANALYZER, index_option="freq")
     sb.add_text_field("page_refs", stored=True, tokenizer_name="raw")
     sb.add_text_field("acl", stored=False, tokenizer_name="raw")
     return sb.build()
@@ -104,6 +112,19 @@ def _fold_analyzer() -> tantivy.TextAnalyzer:
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
         .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
+
+
+def _pair_analyzer() -> tantivy.TextAnalyzer:
+    # Fed by spaced_words(): every match is two words and one space, so the matches of the
+    # text and of the text from its second word are all the adjacent pairs. A pair of
+    # words each under remove_long's 40 bytes stays under 80.
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"\S+ \S+"))
+        .filter(tantivy.Filter.remove_long(80))
         .filter(tantivy.Filter.lowercase())
         .filter(tantivy.Filter.ascii_fold())
         .build()
@@ -165,6 +186,7 @@ class EmbeddedBackend(SearchBackend):
             index = tantivy.Index(schema, path=str(self.path), reuse=True)
             index.register_tokenizer(ANALYZER, _analyzer())
             index.register_tokenizer(FOLD_ANALYZER, _fold_analyzer())
+            index.register_tokenizer(PAIR_ANALYZER, _pair_analyzer())
 
             marker.write_text(SCHEMA_VERSION)
             _INDEXES[key] = (index, schema)
@@ -243,6 +265,9 @@ class EmbeddedBackend(SearchBackend):
                 # One value per text: tantivy leaves a position gap between values, so a
                 # phrase never runs from the subject into the body or across two pages.
                 out.add_text(PHRASE_FIELD, value)
+                for spaced in spaced_words(value):
+                    if spaced:
+                        out.add_text(PAIR_FIELD, spaced)
         out.add_text(
             "page_refs",
             json.dumps([[r.file_version_id, r.page, r.file_name] for r in doc.page_refs]),
@@ -318,41 +343,62 @@ class EmbeddedBackend(SearchBackend):
 
     # --- reading ------------------------------------------------------------------------
 
-    def _text_query(self, request: SearchRequest) -> Query:
-        clauses = []
+    def _match_query(self, request: SearchRequest) -> Query | None:
+        """The documents the words and phrases select, as term and phrase queries on one field.
+
+        Every folded text of a document is in PHRASE_FIELD, so a word is in the document
+        exactly when it is in that field: one term query per word selects what the OR over
+        the ten per-field clauses selected. That OR was a union scorer, which refills a
+        4096-document window of every field (dense ``body`` included) at each step of the
+        permission filter; a single term scorer skips straight to the visible documents.
+        A phrase is its word pairs (PAIR_FIELD); positions in PHRASE_FIELD are checked for
+        three words or more, and being one Must clause among others only on documents the
+        ACL and every pair already allow. The scores of these clauses rank the text.
+        """
         schema = self.schema
+        clauses = []
+        occur = Occur.Must if request.match_all_terms else Occur.Should
         for term in request.terms:
-            alternatives = []
-            for exact, folded, boost in TEXT_FIELDS:
-                alternatives.append(
-                    (Occur.Should, Query.boost_query(
-                        Query.term_query(schema, exact, term.exact), boost))
-                )
-                alternatives.append(
-                    (Occur.Should, Query.boost_query(
-                        Query.term_query(schema, folded, engine_fold(term.exact)), boost / 2))
-                )
-            occur = Occur.Must if request.match_all_terms else Occur.Should
-            clauses.append((occur, Query.boolean_query(alternatives)))
+            clauses.append(
+                (occur, Query.term_query(schema, PHRASE_FIELD, engine_fold(term.exact))))
         for phrase in request.phrases:
-            # The order is checked on the folded text only (see PHRASE_FIELD): an accented
-            # phrase matches there too. Where it stands ranks through optional word
-            # clauses: in the subject or symbol first, and the exact accented words above
-            # their unaccented look-alikes; these cost no position checks.
             folded_words = [engine_fold(w) for w in phrase.exact]
-            clauses.append((Occur.Must, Query.phrase_query(schema, PHRASE_FIELD, folded_words)))
-            for _exact, folded, boost in TEXT_FIELDS[:2]:
-                for word in sorted(set(folded_words)):
+            pairs = [f"{a} {b}" for a, b in zip(folded_words, folded_words[1:], strict=False)]
+            for pair in dict.fromkeys(pairs):
+                clauses.append((Occur.Must, Query.term_query(schema, PAIR_FIELD, pair)))
+            if len(folded_words) > 2:
+                clauses.append(
+                    (Occur.Must, Query.phrase_query(schema, PHRASE_FIELD, folded_words)))
+        if not clauses:
+            return None
+        return Query.boolean_query(clauses)
+
+    def _rank_clauses(self, request: SearchRequest) -> list:
+        """Optional clauses that order the matches; they never decide what matches.
+
+        A word in the subject or symbol (or metadata, comments) counts more than in the
+        body, and a word typed with accents counts more where it stands with those
+        accents than where only its unaccented look-alike does. The short fields are
+        sparse, so their union scorer stays cheap; the exact-accent clause on the body
+        is dense for common words and is therefore only added for words that carry
+        accents (for an unaccented word the exact and folded matches are the same).
+        """
+        schema = self.schema
+        words: list[str] = [t.exact for t in request.terms]
+        for phrase in request.phrases:
+            words += phrase.exact
+        clauses = []
+        for word in dict.fromkeys(words):
+            folded_word = engine_fold(word)
+            accented = fold(word) != word
+            for exact, folded, boost in TEXT_FIELDS:
+                if exact != "body":
                     clauses.append((Occur.Should, Query.boost_query(
-                        Query.term_query(schema, folded, word), boost / 2)))
-            accented = sorted({w for w in phrase.exact if fold(w) != w})
-            for exact, _folded, boost in TEXT_FIELDS:
-                for word in accented:
+                        Query.term_query(schema, folded, folded_word), boost / 2)))
+                if accented:
                     clauses.append((Occur.Should, Query.boost_query(
                         Query.term_query(schema, exact, word), boost / 2)))
-        if not clauses:
-            return Query.all_query()
-        return Query.boolean_query(clauses)
+        return clauses
 
     def _filter_clauses(self, request: SearchRequest) -> list:
         schema = self.schema
@@ -385,11 +431,13 @@ class EmbeddedBackend(SearchBackend):
         # No reload here: writes in this process reload after commit (see _writer), and
         # the reader follows other processes' commits by itself within about half a second.
         searcher = self.index_obj.searcher()
-        text = self._text_query(request)
+        match = self._match_query(request)
         # The permission filter is a scoring-free Must clause of the same query:
         # tantivy applies it while collecting, so ranking, counting and facets only see
         # documents the user may read.
-        query = Query.boolean_query([(Occur.Must, text), *self._filter_clauses(request)])
+        selected = [*([(Occur.Must, match)] if match is not None else []),
+                    *self._filter_clauses(request)]
+        query = Query.boolean_query([*selected, *self._rank_clauses(request)])
         kwargs: dict = {"limit": max(1, request.limit), "offset": max(0, request.offset)}
         if request.sort == "date":
             kwargs.update(order_by_field="date", order=tantivy.Order.Desc)
@@ -401,7 +449,10 @@ class EmbeddedBackend(SearchBackend):
             }
             # tantivy releases the GIL: counting facets on the other core while this
             # thread collects the top hits nearly halves a broad query on an idle machine.
-            pending_facets = _facet_pool().submit(searcher.aggregate, query, spec)
+            # Facets need the matching set, not the ranking: the query without its
+            # optional ranking clauses selects the same documents and scores nothing.
+            pending_facets = _facet_pool().submit(
+                searcher.aggregate, Query.boolean_query(selected), spec)
         result = searcher.search(query, count=True, **kwargs)
         hits = []
         for score, addr in result.hits:
