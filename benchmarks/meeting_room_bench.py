@@ -291,6 +291,24 @@ def poll_phase(port: int, meeting_id: int, secretary, cookies: list[str], stats:
     return moves
 
 
+def workers_cpu(master: int) -> float:
+    """CPU seconds (user + system) used so far by the gunicorn workers of ``master``.
+
+    Wall-clock figures on a shared machine move with everything else running; the
+    server's own CPU per request moves much less.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:  # field 4 of stat: the parent pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -364,7 +382,7 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    print("Building data…", flush=True)
+    print(f"Building data… (load average {os.getloadavg()})", flush=True)
     meeting, secretary, delegates = build()
     papers = list(meeting.papers.select_related("document").order_by("pk"))
     big = next(p for p in papers if (p.document.files.first().current_version.page_count or 0)
@@ -402,8 +420,15 @@ def main() -> None:
         wall = burst(args.port, "join (room page)", f"/meetings/{meeting.pk}/room/", cookies,
                      stats, check=lambda b: b"room-state-data" in b)
         print(f"join: {len(cookies)} delegates at once, all answered in {wall:.2f} s")
+        cpu0 = workers_cpu(proc.pid)
+        served0 = sum(len(v) for v in stats.ttfb.values())
         moves = poll_phase(args.port, meeting.pk, secretary, cookies, stats, args.duration)
-        print(f"poll: {args.duration:.0f} s, 1 poll/s per delegate, {moves} item moves")
+        cpu_poll = workers_cpu(proc.pid) - cpu0
+        served_poll = sum(len(v) for v in stats.ttfb.values()) - served0
+        print(f"poll: {args.duration:.0f} s, 1 poll/s per delegate, {moves} item moves; "
+              f"gunicorn workers used {cpu_poll:.1f} CPU s for {served_poll} requests "
+              f"({1000 * cpu_poll / max(1, served_poll):.2f} ms each, "
+              f"{cpu_poll / args.duration:.2f} cores); load average {os.getloadavg()}")
         # As in the room: each delegate opens the link its own room state gave it (with
         # the signed token), then the same paper through the full permission check.
         links = []
@@ -412,10 +437,13 @@ def main() -> None:
             state = __import__("json").loads(body)
             links.append(next(p["view_url"] for item in state["items"] for p in item["papers"]
                               if p["id"] == big.pk))
+        cpu0 = workers_cpu(proc.pid)
         wall = burst(args.port, f"paper ({BIG_PAPER_PAGES} pages)", links, cookies, stats,
                      check=lambda b: b.startswith(b"%PDF"))
+        cpu_paper = workers_cpu(proc.pid) - cpu0
         print(f"paper: {len(cookies)} delegates open the same {BIG_PAPER_PAGES}-page PDF from "
-              f"their room links, all done in {wall:.2f} s")
+              f"their room links, all done in {wall:.2f} s; workers' CPU "
+              f"{1000 * cpu_paper / len(cookies):.2f} ms each")
         wall = burst(args.port, "paper, full check", f"/meetings/papers/{big.pk}/file/", cookies,
                      stats, check=lambda b: b.startswith(b"%PDF"))
         print(f"paper, full check: the same without the room's token, all done in {wall:.2f} s")
@@ -433,6 +461,7 @@ def main() -> None:
             ms = [v * 1000 for v in polls]
             print(f"  {'poll (all)':<24} n={len(ms):>5}  p95 {pct(ms, .95):7.1f} ms  "
                   f"throughput {len(ms) / args.duration:.0f} req/s")
+        print(f"  load average at the end: {os.getloadavg()}")
         total_errors = sum(stats.errors.values())
         print(f"  errors: {total_errors}" + (f" e.g. {stats.error_samples}" if total_errors
                                              else ""))

@@ -47,6 +47,7 @@ def main() -> None:
     os.environ.setdefault("SEARCH_INDEX_DIR", tempfile.mkdtemp(prefix="mttq-bench-idx-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("DB_CONN_MAX_AGE", "60")  # as under gunicorn in the benchmark
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
     if url.startswith("postgres"):
         bench.ensure_database(url, False)

@@ -45,6 +45,7 @@ from workflow.documents.models import (
     OPEN_STATES,
     PUBLISHED_STATES,
     Document,
+    DocumentFile,
     DocumentType,
     FileKind,
     FileVersion,
@@ -1369,11 +1370,6 @@ def readable_papers(user, meeting: Meeting) -> list[Paper]:
     return result
 
 
-def _main_version(paper: Paper) -> FileVersion | None:
-    files = sorted(paper.document.files.all(), key=lambda f: (f.kind != FileKind.MAIN, f.pk))
-    return files[0].current_version if files else None
-
-
 ROOM_CACHE_SECONDS = 120
 ROOM_PASS_SECONDS = 60
 ROOM_VERSION_SECONDS = 1
@@ -1395,9 +1391,22 @@ def _shared_room(meeting: Meeting) -> dict:
             paper__meeting=meeting).values_list("paper_id", "user_id"):
         restricted[paper_id].append(user_id)
     papers_by_item: dict[int, list[dict]] = defaultdict(list)
-    papers = (meeting.papers.select_related("document", "document__document_type")
-              .prefetch_related("document__files__current_version")
-              .order_by("item__order", "item_id", "order", "pk"))
+    # Plain rows, not model instances: building ~160 objects (papers, documents, files,
+    # versions) was most of the cost of a state that 150 people wait for.
+    papers = list(meeting.papers.order_by("item__order", "item_id", "order", "pk").values_list(
+        "pk", "item_id", "changed_after_publication", "document_id", "document__state",
+        "document__subject", "document__symbol", "document__document_type__name",
+        "document__updated_at"))
+    main: dict[int, tuple] = {}
+    for doc_id, _kind, _file, *version in sorted(
+            DocumentFile.objects.filter(document_id__in={p[3] for p in papers}).values_list(
+                "document_id", "kind", "pk", "current_version_id",
+                "current_version__original_name", "current_version__page_count",
+                "current_version__content_type"),
+            key=lambda row: (row[1] != FileKind.MAIN, row[2])):
+        # The main file, else the first one: what paper_file_version() serves.
+        main.setdefault(doc_id, tuple(version))
+    labels = dict(DocState.choices)
     file_url = reverse("meetings:paper_file", args=[0])
     body_url = reverse("meetings:paper_body", args=[0])
     note_url = reverse("meetings:paper_note", args=[0])
@@ -1408,29 +1417,28 @@ def _shared_room(meeting: Meeting) -> dict:
 
     stamp = [meeting.state, bool(meeting.published_at), meeting.chair_id,
              meeting.secretary_id, meeting.created_by_id, meeting.unit_id]
-    for paper in papers:
-        version = _main_version(paper)
-        doc = paper.document
-        allowed = sorted(restricted.get(paper.pk, []))
-        stamp.append((paper.pk, doc.pk, doc.state, doc.updated_at.isoformat(), allowed))
-        papers_by_item[paper.item_id].append({
-            "_document": doc.pk,
-            "_approved": doc.state in APPROVED_ONWARDS,
+    for pk, item_id, changed, doc_id, state, subject, symbol, type_name, updated in papers:
+        version_id, name, pages, content_type = main.get(doc_id, (None, "", None, ""))
+        allowed = sorted(restricted.get(pk, []))
+        stamp.append((pk, doc_id, state, updated.isoformat(), allowed))
+        papers_by_item[item_id].append({
+            "_document": doc_id,
+            "_approved": state in APPROVED_ONWARDS,
             "_restricted": allowed,
-            "_version": version.pk if version else None,
+            "_version": version_id,
             "public": {
-                "id": paper.pk,
-                "title": doc.subject,
-                "symbol": doc.symbol,
-                "type": doc.document_type.name,
-                "state": str(doc.get_state_display()),
-                "changed": paper.changed_after_publication,
-                "file": version.original_name if version else "",
-                "pages": version.page_count if version else None,
-                "is_pdf": bool(version and version.content_type == "application/pdf"),
-                "view_url": url(file_url, paper.pk) if version else url(body_url, paper.pk),
-                "download_url": url(file_url, paper.pk) + "?download=1" if version else "",
-                "note_url": url(note_url, paper.pk),
+                "id": pk,
+                "title": subject,
+                "symbol": symbol,
+                "type": type_name,
+                "state": str(labels.get(state, state)),
+                "changed": changed,
+                "file": (name or "") if version_id else "",
+                "pages": pages if version_id else None,
+                "is_pdf": bool(version_id and content_type == "application/pdf"),
+                "view_url": url(file_url, pk) if version_id else url(body_url, pk),
+                "download_url": url(file_url, pk) + "?download=1" if version_id else "",
+                "note_url": url(note_url, pk),
             },
         })
     items = [{
@@ -1475,8 +1483,9 @@ def _shared_room(meeting: Meeting) -> dict:
     }
 
 
-# One builder per meeting and process at a time: when 150 polls miss together, the others
-# wait for it instead of all building the same state.
+# One builder per meeting and version at a time: when 150 polls miss together, the others
+# wait for it instead of all building the same state (a lock per process, and a marker
+# in the cache for the other processes).
 _BUILD_LOCKS: dict[int, threading.Lock] = {}
 _BUILD_LOCKS_GUARD = threading.Lock()
 
@@ -1496,9 +1505,16 @@ def _shared_room_cached(meeting: Meeting, cached: dict | None = None) -> dict:
     if shared is None:
         with _build_lock(meeting.pk):
             shared = cache.get(key)
+            if shared is None and not cache.add(f"{key}:building", 1, 2):
+                # Another process is building it: wait for that rather than build it too.
+                deadline = time.monotonic() + 0.5
+                while shared is None and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    shared = cache.get(key)
             if shared is None:
                 shared = _shared_room(meeting)
                 cache.set(key, shared, ROOM_CACHE_SECONDS)
+                cache.delete(f"{key}:building")
     return shared
 
 
