@@ -229,3 +229,16 @@ def test_second_state_at_one_version_costs_no_query(org, django_assert_num_queri
     # Shared part and the person's pass are cached; seat and meeting came with load_room.
     with django_assert_num_queries(0):
         services.room_state(cast["delegate"], fresh, "s" * 32)
+
+
+def test_cached_file_version_rows_are_never_shared_between_requests(org):
+    # An instance's FieldFile holds the open file: two threads serving one paper must
+    # each get their own, or they read through each other's file position.
+    meeting = in_session(org)
+    paper = meeting.papers.order_by("pk").first()
+    version = services.paper_file_version(paper)
+    first, second = services._file_version(version.pk), services._file_version(version.pk)
+    assert first is not second and first.blob is not second.blob
+    assert (first.blob.name, first.sha256) == (version.blob.name, version.sha256)
+    with first.blob.open("rb") as a, second.blob.open("rb") as b:
+        assert a.read(5) == b"%PDF-" and b.read(5) == b"%PDF-"

@@ -1283,23 +1283,27 @@ def paper_link_token(paper_id: int, version_id: int, session_key: str,
 
 
 # File versions never change once written (a new upload is a new row), so the rows a
-# burst of link openings needs are kept in each process for a minute.
-_VERSION_ROWS: dict[int, tuple[float, FileVersion]] = {}
+# burst of link openings needs are kept in each process for a minute, as plain values:
+# every request gets its own instance, because an instance's FieldFile holds the open
+# file and must not be shared between threads.
+_VERSION_ROWS: dict[int, tuple[float, list]] = {}
 _VERSION_ROW_SECONDS = 60
 _VERSION_ROWS_MAX = 256
+_VERSION_FIELDS = ["id", "file_id", "number", "blob", "original_name", "content_type", "size",
+                   "sha256", "page_count", "uploaded_by_id", "uploaded_at"]
 
 
 def _file_version(version_id: int) -> FileVersion | None:
     now = time.monotonic()
     hit = _VERSION_ROWS.get(version_id)
-    if hit is not None and now - hit[0] < _VERSION_ROW_SECONDS:
-        return hit[1]
-    version = FileVersion.objects.filter(pk=version_id).first()
-    if version is not None:
+    if hit is None or now - hit[0] >= _VERSION_ROW_SECONDS:
+        values = FileVersion.objects.filter(pk=version_id).values_list(*_VERSION_FIELDS).first()
+        if values is None:
+            return None
         if len(_VERSION_ROWS) >= _VERSION_ROWS_MAX:
             _VERSION_ROWS.clear()
-        _VERSION_ROWS[version_id] = (now, version)
-    return version
+        hit = _VERSION_ROWS[version_id] = (now, list(values))
+    return FileVersion.from_db(None, _VERSION_FIELDS, hit[1])
 
 
 def paper_link_version(token: str, paper_id: int, session_key: str | None
