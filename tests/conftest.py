@@ -29,6 +29,18 @@ def _fast_settings(settings, tmp_path):
     settings.SIGNING_PKI_DIR = str(tmp_path / "signing-pki")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    # Ids come back after a test's rollback (SQLite), so nothing cached under an id
+    # (a meeting room's state, a paper's file row) may outlive its test.
+    from django.core.cache import cache
+
+    from workflow.meetings.services import forget_process_caches
+
+    cache.clear()
+    forget_process_caches()
+
+
 CHROMIUM = Path("/usr/bin/chromium")
 # pdf.js is fetched by scripts/build_assets.sh; without it pages use the browser's viewer.
 PDFJS_BUILT = (Path(__file__).resolve().parent.parent / "static" / "vendor" / "pdfjs"

@@ -1306,6 +1306,12 @@ def _file_version(version_id: int) -> FileVersion | None:
     return FileVersion.from_db(None, _VERSION_FIELDS, hit[1])
 
 
+def forget_process_caches() -> None:
+    """Drop what this process keeps in memory (tests, after restoring a database)."""
+    _VERSION_ROWS.clear()
+    _LOCAL_SHARED.clear()
+
+
 def paper_link_version(token: str, paper_id: int, session_key: str | None
                        ) -> FileVersion | None:
     """The file version a valid token for this paper and session grants, else None."""
