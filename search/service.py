@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 
 from django.apps import apps
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from workflow.documents.models import DocumentType, State
@@ -209,6 +211,22 @@ def _clean_filters(filters: dict | None) -> dict[str, list[str]]:
 _PLACEHOLDER = 987654321
 
 
+_templates_cache: dict[tuple, dict[str, str]] = {}
+
+
+def _url_templates() -> dict[str, str]:
+    """The hit URL templates, reversed once per URL configuration and script prefix."""
+    key = (get_script_prefix(), get_urlconf())
+    templates = _templates_cache.get(key)
+    if templates is None:
+        templates = {"detail": _url_template("documents:detail", 1),
+                     "download": _url_template("documents:download", 2),
+                     "recommendation": _url_template("oversight:recommendation_detail", 1),
+                     "critique_reply": _url_template("oversight:critique_detail", 1)}
+        _templates_cache[key] = templates
+    return templates
+
+
 def _url_template(name: str, args: int) -> str:
     """A reversed URL with ``{}`` for each integer argument (reverse() costs ~0.1 ms a call)."""
     try:
@@ -254,15 +272,63 @@ def _oversight_state_labels() -> dict[str, str]:
     return labels
 
 
+_state_labels_cache: dict[str, dict[str, str]] = {}
+
+
+def _state_labels() -> dict[str, str]:
+    """Document and oversight state labels in the active language."""
+    language = get_language() or ""
+    labels = _state_labels_cache.get(language)
+    if labels is None:
+        labels = {value: str(label) for value, label in State.choices}
+        labels.update(_oversight_state_labels())
+        _state_labels_cache[language] = labels
+    return labels
+
+
+# Unit and document-type names label the facets of every search; looking up a broad
+# query's couple of hundred unit ids was about a sixth of a search's time. They change
+# rarely: kept LABEL_TTL seconds per process, and dropped at once when this process
+# saves or deletes a unit or type (search/signals.py), so only another process's rename
+# can show its old name, for at most LABEL_TTL seconds. Labels are looked up only for
+# facet values, i.e. for units of documents the user may see.
+LABEL_TTL = 60.0
+_names_lock = threading.Lock()
+_names: dict[str, tuple[float, dict[str, str]]] = {}
+
+
+def forget_names(**_kwargs) -> None:
+    with _names_lock:
+        _names.clear()
+
+
+def _lookup_names(kind: str, keys: list[str]) -> dict[str, str]:
+    now = time.monotonic()
+    with _names_lock:
+        stamp, known = _names.get(kind, (now, {}))
+        if now - stamp > LABEL_TTL:
+            stamp, known = now, {}
+    # Only names found are kept: a key without a row is asked again next time (a type
+    # loaded by bulk_create, which sends no signal, gets its label at once).
+    missing = [k for k in keys if k not in known]
+    if missing:
+        if kind == "type":
+            rows = DocumentType.objects.filter(code__in=missing).values_list("code", "name")
+        else:
+            ids = [int(k) for k in missing if k.isdigit()]
+            rows = Unit.objects.filter(pk__in=ids).values_list("pk", "name")
+        known = {**known, **{str(k): name for k, name in rows}}
+        with _names_lock:
+            _names[kind] = (stamp, known)
+    return {k: known[k] for k in keys if k in known}
+
+
 def _facet_labels(facets: dict[str, dict[str, int]], selected: dict[str, list[str]]
                   ) -> dict[str, list[FacetValue]]:
-    type_names = dict(DocumentType.objects.values_list("code", "name"))
-    unit_ids = [int(v) for v in facets.get("unit", {}) if v.isdigit()]
-    unit_names = {str(pk): name for pk, name in
-                  Unit.objects.filter(pk__in=unit_ids).values_list("pk", "name")}
-    states = {value: str(label) for value, label in State.choices}
-    states.update(_oversight_state_labels())
-    labels = {"type": type_names, "unit": unit_names, "state": states, "kind": kind_labels()}
+    type_names = _lookup_names("type", list(facets.get("type", {})))
+    unit_names = _lookup_names("unit", [v for v in facets.get("unit", {}) if v.isdigit()])
+    labels = {"type": type_names, "unit": unit_names, "state": _state_labels(),
+              "kind": kind_labels()}
     out: dict[str, list[FacetValue]] = {}
     for name in FACETS:
         counts = facets.get(name, {})
@@ -341,12 +407,8 @@ def search(
     results.total = raw.total
     results.facets = _facet_labels(raw.facets, cleaned) if facets else {}
     folded_phrases = [p.folded for p in parsed.phrases]
-    templates = {"detail": _url_template("documents:detail", 1),
-                 "download": _url_template("documents:download", 2),
-                 "recommendation": _url_template("oversight:recommendation_detail", 1),
-                 "critique_reply": _url_template("oversight:critique_detail", 1)}
-    state_labels = {value: str(label) for value, label in State.choices}
-    state_labels.update(_oversight_state_labels())
+    templates = _url_templates()
+    state_labels = _state_labels()
     for hit in raw.hits:
         snippet = snippets.build(
             hit.pages, parsed.folded_terms, folded_phrases, parsed.exact_terms,

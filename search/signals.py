@@ -190,6 +190,15 @@ def on_paper_restricted(sender, instance, action, reverse, pk_set, **kwargs) -> 
 
 
 def connect() -> None:
+    from workflow.documents.models import DocumentType
+    from workflow.organisation.models import Unit
+
+    from .service import forget_names
+
+    for model in (Unit, DocumentType):
+        for signal in (post_save, post_delete):
+            signal.connect(forget_names, sender=model,
+                           dispatch_uid=f"search-names-{model.__name__}-{signal is post_save}")
     from workflow.organisation.services import unit_tree_changed
 
     unit_tree_changed.connect(on_unit_tree_changed, dispatch_uid="search-unit-tree")

@@ -52,6 +52,9 @@ TEXT_FIELDS = (
 )
 FACET_FIELDS = {"kind": "kind", "type": "type", "unit": "unit_id", "year": "year", "state": "state"}
 NUMERIC_FACETS = {"unit", "year"}
+# Stored fields a hit carries back to the service.
+HIT_FIELDS = ("subject", "symbol", "state", "type", "type_name", "unit_id", "unit_name", "year",
+              "date", "number")
 # Every folded text of a document in one field, the only one with positions: phrases are
 # checked there. A phrase as an OR over one phrase query per field made tantivy's union
 # scorer walk 4096-document windows at every step of the permission filter, so a phrase
@@ -456,30 +459,20 @@ class EmbeddedBackend(SearchBackend):
         result = searcher.search(query, count=True, **kwargs)
         hits = []
         for score, addr in result.hits:
-            stored = searcher.doc(addr).to_dict()
-            refs = json.loads((stored.get("page_refs") or ["[]"])[0])
+            # Field by field: to_dict() converts every stored value, unused ones included.
+            stored = searcher.doc(addr)
+            first = stored.get_first
+            refs = json.loads(first("page_refs") or "[]")
             hits.append(
                 RawHit(
-                    id=stored["id"][0],
-                    kind=stored["kind"][0],
+                    id=first("id"),
+                    kind=first("kind"),
                     score=float(score),
-                    version=stored["version"][0],
-                    fields={
-                        "subject": _first(stored, "subject"),
-                        "symbol": _first(stored, "symbol"),
-                        "state": _first(stored, "state"),
-                        "type": _first(stored, "type"),
-                        "type_name": _first(stored, "type_name"),
-                        "unit_id": _first(stored, "unit_id"),
-                        "unit_name": _first(stored, "unit_name"),
-                        "year": _first(stored, "year"),
-                        "date": _first(stored, "date"),
-                        "number": _first(stored, "number"),
-                        "meta": "",
-                    },
-                    pages=stored.get("body", []),
+                    version=first("version"),
+                    fields={name: first(name) for name in HIT_FIELDS} | {"meta": ""},
+                    pages=stored.get_all("body"),
                     page_refs=[PageRef(r[0], r[1], r[2] if len(r) > 2 else "") for r in refs],
-                    comments=stored.get("comments", []),
+                    comments=stored.get_all("comments"),
                 )
             )
         facets: dict[str, dict[str, int]] = {}
@@ -565,11 +558,6 @@ def _facet_pool() -> ThreadPoolExecutor:
         if _FACET_POOL is None:
             _FACET_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-facets")
         return _FACET_POOL
-
-
-def _first(stored: dict, name: str):
-    values = stored.get(name) or [None]
-    return values[0]
 
 
 def reset_cache() -> None:
