@@ -151,6 +151,31 @@ def bare_once(pdf: bytes, person_key, seal_key) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - cpu
 
 
+def _serve_apart(demo):
+    """The TSA/OCSP/CRL server in a child process, as a real one would be on another machine:
+    in a thread of this process it would take the GIL from the signer and put its own CPU
+    time into the figures of both sides."""
+    import multiprocessing
+    import urllib.request
+
+    from signing import pki
+
+    def serve():
+        pki.PkiServer(demo).start()._thread.join()
+
+    process = multiprocessing.get_context("fork").Process(target=serve, daemon=True)
+    process.start()
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(demo.url_prefix, timeout=1)  # noqa: S310 - loopback
+            break
+        except urllib.error.HTTPError:
+            break
+        except OSError:
+            time.sleep(0.05)
+    return process
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="documents per size (median)")
@@ -176,7 +201,7 @@ def main() -> None:
         pki.EndEntity("leader", leader.full_name),
         pki.EndEntity("seal", org.units["province"].name, organisation=org.units["province"].name,
                       kind="seal")])
-    server = pki.PkiServer(demo).start()
+    server = _serve_apart(demo)
     settings.SIGNING_PKI_DIR = str(demo.directory)
     settings.SIGNING_DEMO_PKI = True
     settings.SIGNING_TRUST_ROOTS = []
@@ -187,7 +212,7 @@ def main() -> None:
     seal_key = SealProfile.objects.get(unit=org.units["province"]).key
 
     print(f"Signing pipeline benchmark ({os.cpu_count()} CPUs, DEMO PKI, TSA/OCSP/CRL on "
-          f"loopback, SQLite, search indexing left to the worker), median of {args.runs} "
+          f"loopback in another process, SQLite, search indexing left to the worker), median of {args.runs} "
           "documents per size\n")
     print("Wall-clock seconds per document (CPU seconds of this process in brackets: they do "
           "not count time lost to other processes on a busy machine).")
@@ -245,7 +270,8 @@ def main() -> None:
                   f"  sign + issue           {signed + issued:6.1f} s "
                   f"[{signed_cpu + issued_cpu:6.1f} s CPU]")
     finally:
-        server.stop()
+        server.terminate()
+        server.join()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -18,6 +18,8 @@ indent, justified lines except the last, no orphan line at the bottom of a page
 from __future__ import annotations
 
 import weakref
+from bisect import bisect_right
+from itertools import accumulate
 
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_RIGHT
 from reportlab.lib.rl_accel import fp_str
@@ -31,9 +33,26 @@ _WIDTHS_LIMIT = 100_000
 
 Line = tuple[list[str], float]  # the words, their natural width with single spaces
 
-# Each word's bytes in the font's subsets, per PDF being built: ReportLab assigns subset
-# codes per document, and encoding character by character is its slowest step.
+# Per PDF being built and font: a translation table from characters to their codes in
+# the font's first subset (ReportLab assigns subset codes per document; encoding
+# character by character is its slowest step).
 _ENCODED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ELSEWHERE = "\uffff"  # the character is not in the first subset
+
+
+class _FirstSubset(dict):
+    """``str.translate`` table: character → its one-byte code in subset 0, assigning codes
+    through ReportLab on first sight so the embedded subset stays consistent."""
+
+    def __init__(self, font, doc):
+        super().__init__()
+        self.font, self.doc = font, doc
+
+    def __missing__(self, code: int) -> str:
+        ((subset, data),) = self.font.splitString(chr(code), self.doc)
+        value = chr(data[0]) if subset == 0 else _ELSEWHERE
+        self[code] = value
+        return value
 
 
 def _width_table(font: str, size: float) -> dict[str, float]:
@@ -45,28 +64,30 @@ def _width_table(font: str, size: float) -> dict[str, float]:
 
 def break_lines(words: list[str], style: ParagraphStyle, width: float,
                 first_indent: float) -> list[Line]:
-    """Greedy line breaking: as many words per line as fit (a longer word gets its own line)."""
+    """Greedy line breaking: as many words per line as fit (a longer word gets its own line).
+
+    Widths are summed once into running totals and each line end is found by bisection,
+    so the per-word work stays in C.
+    """
+    if not words:
+        return []
     font, size = style.fontName, style.fontSize
     table = _width_table(font, size)
+    missing = [w for w in set(words) if w not in table]
+    for word in missing:
+        table[word] = stringWidth(word, font, size)
     space = stringWidth(" ", font, size)
+    # ends[i]: width of words[0..i] each followed by a space
+    ends = list(accumulate(table[w] + space for w in words))
     lines: list[Line] = []
-    current: list[str] = []
-    used = 0.0
-    limit = width - first_indent
-    for word in words:
-        w = table.get(word)
-        if w is None:
-            w = table[word] = stringWidth(word, font, size)
-        if current and used + space + w > limit + 1e-6:
-            lines.append((current, used))
-            current, used, limit = [word], w, width
-        elif current:
-            current.append(word)
-            used += space + w
-        else:
-            current, used = [word], w
-    if current:
-        lines.append((current, used))
+    start, before, limit = 0, 0.0, width - first_indent
+    count = len(words)
+    while start < count:
+        # The last word of a line carries no trailing space: allow for it in the bound.
+        stop = bisect_right(ends, before + limit + space + 1e-6, lo=start)
+        stop = max(stop, start + 1)
+        lines.append((words[start:stop], ends[stop - 1] - before - space))
+        before, start, limit = ends[stop - 1], stop, width
     return lines
 
 
@@ -121,20 +142,24 @@ class PlainParagraph(Flowable):
         return [head, tail]
 
     def draw(self):
-        style = self.style
-        lines = self._lines
-        if not lines:
+        if not self._lines:
             return
+        font = getFont(self.style.fontName)
+        text = self.canv.beginText()
+        self.canv.setFillColor(self.style.textColor)
+        if getattr(font, "_dynamicFont", False):
+            text._code.extend(self._operators(font))
+        else:
+            self._draw_with(text)
+        self.canv.drawText(text)
+
+    def _placements(self):
+        """(words, x, y, word spacing) per line, in the paragraph's coordinates."""
+        style = self.style
         inner = self._inner_width(self.width)
-        canvas = self.canv
-        text = canvas.beginText()
-        text.setFont(style.fontName, style.fontSize, style.leading)
-        canvas.setFillColor(style.textColor)
         y = self.height - style.fontSize
-        last = len(lines) - 1
-        word_space = 0.0
-        encode = self._encoder(canvas)
-        for index, (words, natural) in enumerate(lines):
+        last = len(self._lines) - 1
+        for index, (words, natural) in enumerate(self._lines):
             indent = self._indent() if index == 0 else 0
             x = style.leftIndent + indent
             spare = inner - indent - natural
@@ -146,45 +171,44 @@ class PlainParagraph(Flowable):
                 x += spare / 2
             elif style.alignment == TA_RIGHT:
                 x += spare
-            if spacing != word_space:
-                text.setWordSpace(spacing)
-                word_space = spacing
-            text.setTextOrigin(x, y)
-            if encode is None:
-                text.textOut(" ".join(words))
-            else:
-                encode(text, words)
+            yield words, x, y, spacing
             y -= style.leading
-        canvas.drawText(text)
 
-    def _encoder(self, canvas):
-        """Writes a line's text operators from per-word encodings (TrueType fonts only)."""
-        font = getFont(self.style.fontName)
-        doc = canvas._doc
-        if not getattr(font, "_dynamicFont", False):
-            return None
-        words_of = _ENCODED.setdefault(doc, {}).setdefault(font.fontName, {})
-        size = f"{fp_str(self.style.fontSize)} Tf {fp_str(self.style.leading)} TL"
-        escape = canvas._escape
+    def _draw_with(self, text) -> None:
+        """Any font, through ReportLab's text object."""
+        text.setFont(self.style.fontName, self.style.fontSize, self.style.leading)
+        for words, x, y, spacing in self._placements():
+            text.setWordSpace(spacing)
+            text.setTextOrigin(x, y)
+            text.textOut(" ".join(words))
 
-        def encode(text, words: list[str]) -> None:
-            runs: list[list] = []
-            for index, word in enumerate(words):
-                parts = words_of.get(word)
-                if parts is None:
-                    parts = words_of[word] = font.splitString(word, doc)
-                if index:
-                    parts = [(0, b" "), *parts]  # code 32 of subset 0 is the space
-                for subset, data in parts:
-                    if runs and runs[-1][0] == subset:
-                        runs[-1][1] += data
-                    else:
-                        runs.append([subset, data])
-            code = text._code
+    def _operators(self, font) -> list[str]:
+        """The text operators for a TrueType font: what ReportLab's text object writes
+        (subset font switches, ``Tw``, ``Tm``, ``Tj``), with each line encoded by one
+        ``str.translate`` instead of character by character."""
+        doc = self.canv._doc
+        table = _ENCODED.get(doc, {}).get(font.fontName)
+        if table is None:
+            table = _ENCODED.setdefault(doc, {})[font.fontName] = _FirstSubset(font, doc)
+        size = f" {fp_str(self.style.fontSize)} Tf {fp_str(self.style.leading)} TL"
+        escape = self.canv._escape
+        ops: list[str] = []
+        current = None
+        word_space = 0.0
+        for words, x, y, spacing in self._placements():
+            if spacing != word_space:
+                ops.append(f"{spacing:.4f} Tw")
+                word_space = spacing
+            ops.append(f"1 0 0 1 {x:.3f} {y:.3f} Tm")
+            line = " ".join(words)
+            mapped = line.translate(table)
+            if _ELSEWHERE not in mapped:
+                runs = [(0, mapped.encode("latin-1"))]
+            else:  # some letters live in a later subset: ReportLab splits the line
+                runs = font.splitString(line, doc)
             for subset, data in runs:
-                if subset != text._curSubset:
-                    code.append(f"{font.getSubsetInternalName(subset, doc)} {size}")
-                    text._curSubset = subset
-                code.append(f"({escape(data)}) Tj")
-
-        return encode
+                if subset != current:
+                    ops.append(font.getSubsetInternalName(subset, doc) + size)
+                    current = subset
+                ops.append(f"({escape(data)}) Tj")
+        return ops

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import unicodedata
 
 from pypdf import PdfReader
 from reportlab.platypus import Paragraph
@@ -60,3 +61,22 @@ def test_a_long_body_renders_every_word_across_pages():
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(rendered.data)).pages)
     assert text.split().count("Căn") == 12 * 6
     assert "“Toàn dân đoàn kết” & giám sát" in " ".join(text.split())
+
+
+def test_letters_beyond_the_first_font_subset_are_written_right():
+    # More distinct letters than the first 256-code subset holds: later lines mix subsets.
+    vowels = "aăâeêioôơuưy"
+    letters = "".join(unicodedata.normalize("NFC", v + tone) for v in vowels
+                      for tone in ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323"))
+    words = [letters[i:i + 7] for i in range(0, len(letters), 7)]
+    words += [w.upper() for w in words] + ["đường", "ĐƯỜNG", "“trích dẫn”", "–", "№",
+                                           "абвгдежзийклмнопрстуфхцчшщыэюя"]
+    body = "<p>" + " ".join(words * 3) + "</p>"
+    layout = render.Layout(
+        parent_body="ỦY BAN MTTQ VIỆT NAM", issuing_body="TỈNH NGHỆ AN", type_name="KẾ HOẠCH",
+        subject="Thử", authority="", signer_title="CHỦ TỊCH", signer_name="Nguyễn Văn A",
+        body_html=body)
+    rendered = render.render_layout(layout)
+    page = PdfReader(io.BytesIO(rendered.data)).pages[0]
+    assert any(name.endswith("+1") for name in page["/Resources"]["/Font"])  # a second subset
+    assert " ".join(words * 3) in " ".join(page.extract_text().split())
