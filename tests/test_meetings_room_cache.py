@@ -242,3 +242,23 @@ def test_cached_file_version_rows_are_never_shared_between_requests(org):
     assert (first.blob.name, first.sha256) == (version.blob.name, version.sha256)
     with first.blob.open("rb") as a, second.blob.open("rb") as b:
         assert a.read(5) == b"%PDF-" and b.read(5) == b"%PDF-"
+
+
+def test_load_room_reads_meeting_and_seat_as_the_orm_does(org):
+    from workflow import access
+
+    cast = people(org)
+    meeting = in_session(org)
+    services.check_in(cast["delegate"], meeting.pk)
+    loaded, seen = services.load_room(cast["delegate"], meeting.pk)
+    fresh = Meeting.objects.get(pk=meeting.pk)
+    assert seen
+    for field in Meeting._meta.concrete_fields:
+        assert getattr(loaded, field.attname) == getattr(fresh, field.attname), field.name
+    seat = access.meeting_seat(cast["delegate"], loaded)
+    assert (seat.role, seat.attendance) == ("delegate", "checked_in")
+    assert seat.checked_in_at is not None  # not read by the poll: loaded on first use
+    outsider, seen = services.load_room(cast["outsider"], meeting.pk)
+    assert outsider.pk == meeting.pk and not seen
+    assert access.meeting_seat(cast["outsider"], outsider) is None
+    assert services.load_room(cast["delegate"], 10**9) == (None, False)

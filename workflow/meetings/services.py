@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mass_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -1706,19 +1706,30 @@ def room_state(user, meeting: Meeting, session_key: str | None = None) -> dict:
 
 
 @functools.cache
-def _load_room_sql(vendor: str) -> str:
-    # Written out once: the ORM spends more building this SQL than the database
-    # spends running it, and it runs for every full-state poll. Only quoted names from
-    # the models go into the text; the values are parameters.
-    from django.db import connection
+def _load_room_plan(alias: str) -> tuple[str, list[str], list[tuple[int, list, object]]]:
+    """The SQL for the meeting and one person's seat, the meeting's field names and the
+    converters its columns need on this database.
 
+    Written out once: the ORM spends more building this SQL than the database spends
+    running it, and it runs for every full-state poll. Only quoted names from the
+    models go into the text; the values are parameters.
+    """
+    connection = connections[alias]
     qn = connection.ops.quote_name
     meeting, seat = Meeting._meta, Participant._meta
-    return (f"SELECT m.*, s.{qn('id')} AS seat_id, s.{qn('role')} AS seat_role, "  # noqa: S608
-            f"s.{qn('attendance')} AS seat_attendance "
-            f"FROM {qn(meeting.db_table)} m LEFT JOIN {qn(seat.db_table)} s "
-            f"ON s.{qn('meeting_id')} = m.{qn('id')} AND s.{qn('user_id')} = %s "
-            f"WHERE m.{qn('id')} = %s")
+    fields = meeting.concrete_fields
+    columns = ", ".join(f"m.{qn(f.column)}" for f in fields)
+    sql = (f"SELECT {columns}, s.{qn('id')}, s.{qn('role')}, s.{qn('attendance')} "  # noqa: S608
+           f"FROM {qn(meeting.db_table)} m LEFT JOIN {qn(seat.db_table)} s "
+           f"ON s.{qn('meeting_id')} = m.{qn('id')} AND s.{qn('user_id')} = %s "
+           f"WHERE m.{qn('id')} = %s")
+    converters = []
+    for index, field in enumerate(fields):
+        column = field.get_col(meeting.db_table)
+        found = field.get_db_converters(connection) + connection.ops.get_db_converters(column)
+        if found:
+            converters.append((index, found, column))
+    return sql, [f.attname for f in fields], converters
 
 
 _SEAT_FIELDS = ["id", "meeting_id", "user_id", "role", "attendance"]
@@ -1735,17 +1746,25 @@ def load_room(user, pk) -> tuple[Meeting | None, bool]:
     """
     if not str(pk).isdigit() or not getattr(user, "is_authenticated", False):
         return None, False
-    from django.db import connection
-
-    meeting = next(iter(Meeting.objects.raw(_load_room_sql(connection.vendor),
-                                            [user.pk, int(pk)])), None)
-    if meeting is None:
+    alias = router.db_for_read(Meeting)
+    sql, names, converters = _load_room_plan(alias)
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, int(pk)])
+        row = cursor.fetchone()
+    if row is None:
         return None, False
+    values = list(row[:len(names)])
+    for index, found, column in converters:
+        for convert in found:
+            values[index] = convert(values[index], column, connection)
+    meeting = Meeting.from_db(alias, names, values)
+    seat_id, role, attendance = row[len(names):]
     seat = None
-    if meeting.seat_id is not None:
+    if seat_id is not None:
         # Only what the room reads; any other field loads on first use.
-        seat = Participant.from_db(meeting._state.db, _SEAT_FIELDS, [
-            meeting.seat_id, meeting.pk, user.pk, meeting.seat_role, meeting.seat_attendance])
+        seat = Participant.from_db(alias, _SEAT_FIELDS,
+                                   [seat_id, meeting.pk, user.pk, role, attendance])
         seat._state.fields_cache["meeting"] = meeting
     meeting.__dict__.setdefault("_seat_cache", {})[user.pk] = seat
     if user.pk in (meeting.chair_id, meeting.secretary_id, meeting.created_by_id):
