@@ -24,7 +24,7 @@ The rules, in words:
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -555,6 +555,29 @@ def decide_meeting(action: str, meeting, standing: MeetingStanding, seat) -> boo
     return False
 
 
+def room_paper_rule(standing: MeetingStanding, seat, meeting
+                    ) -> Callable[[bool, Collection[int]], bool | None]:
+    """:func:`room_paper_access` for one person and meeting, for many papers.
+
+    The room state asks it for every paper of every poll, so what does not depend on
+    the paper is worked out once.
+    """
+    seen = _seen_by_participants(meeting)
+    officer = standing.organiser or standing.presider
+    user_id = standing.user_id
+
+    def reads(approved: bool, restricted: Collection[int]) -> bool | None:
+        if not approved or not seen:
+            return None
+        if officer:
+            return True
+        if seat is not None and (not restricted or user_id in restricted):
+            return True
+        return None
+
+    return reads
+
+
 def room_paper_access(standing: MeetingStanding, seat, meeting, *, approved: bool,
                       restricted: Collection[int]) -> bool | None:
     """May this person read a paper because of the meeting (for someone who may view it)?
@@ -563,13 +586,7 @@ def room_paper_access(standing: MeetingStanding, seat, meeting, *, approved: boo
     the document itself (:func:`can_view`). The same rule as :func:`can_read_paper`,
     on the facts the room state already holds.
     """
-    if not approved or not _seen_by_participants(meeting):
-        return None
-    if standing.organiser or standing.presider:
-        return True
-    if seat is not None and (not restricted or standing.user_id in restricted):
-        return True
-    return None
+    return room_paper_rule(standing, seat, meeting)(approved, restricted)
 
 
 def visible_meetings_q(user) -> Q:

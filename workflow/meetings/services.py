@@ -1546,9 +1546,9 @@ def _room_pass(user, meeting: Meeting, shared: dict, seat) -> dict:
     (every action is checked afresh anyway, and a paper link lives 15 minutes).
     """
     standing = access.meeting_standing(user, meeting)
+    reads = access.room_paper_rule(standing, seat, meeting)
     need = [p for item in shared["items"] for p in item["papers"]
-            if access.room_paper_access(standing, seat, meeting, approved=p["_approved"],
-                                        restricted=p["_restricted"]) is None]
+            if reads(p["_approved"], p["_restricted"]) is None]
     own: list[int] = []
     if need:
         actor = access.actor_for(user)
@@ -1654,13 +1654,13 @@ def room_state(user, meeting: Meeting, session_key: str | None = None) -> dict:
     standing = access.MeetingStanding(user_id=user.pk, organiser=mine["organiser"],
                                       presider=mine["presider"])
     own = set(mine["own"])
+    reads = access.room_paper_rule(standing, seat, meeting)
     now = time.time()
     items = []
     for item in shared["items"]:
         papers = []
         for paper in item["papers"]:
-            ok = access.room_paper_access(standing, seat, meeting, approved=paper["_approved"],
-                                          restricted=paper["_restricted"])
+            ok = reads(paper["_approved"], paper["_restricted"])
             if not (ok or (ok is None and paper["public"]["id"] in own)):
                 continue
             shown = paper["public"]

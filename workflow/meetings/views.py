@@ -368,8 +368,9 @@ def meeting_op(request: HttpRequest, pk: int, op: str) -> HttpResponse:
 @require_GET
 def room(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        loaded, _seen = services.load_room(request.user, pk)
-        meeting = services.get_meeting(request.user, pk, loaded=loaded)
+        loaded, seen = services.load_room(request.user, pk)
+        # The quick decision of load_room is enough to view; anything else asks access.
+        meeting = loaded if seen else services.get_meeting(request.user, pk, loaded=loaded)
     except NotFound as exc:
         return render(request, "meetings/not_found.html", {"message": exc.message}, status=404)
     state = services.room_state(request.user, meeting, request.session.session_key)
