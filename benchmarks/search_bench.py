@@ -132,6 +132,11 @@ def queries(rng: random.Random, words: list[str], sentences: list[str], n: int =
     return out
 
 
+# queries() cycles through these kinds; latencies are also reported per kind.
+QUERY_CLASSES = ("1-3 words", "1-3 words, no accents", "quoted phrase",
+                 "sentence start, no accents")
+
+
 def user_acl(rng: random.Random) -> list[str]:
     unit = rng.randrange(1, 501)
     return [f"drafter:{rng.randrange(1, 5000)}", f"submitted:{unit}", f"published:{unit}",
@@ -279,6 +284,7 @@ def _after_build(args, backend, index_dir: Path, count: int, rng, words, sentenc
     print(f"queries, engine pipeline (random unit ACL): {len(qs)} queries, "
           f"{_percentiles(timings)}; median visible hits {statistics.median(totals):.0f}")
     print(f"  CPU time per query (this thread): {_percentiles(cpu)}")
+    _print_classes(timings, cpu)
     print(f"  load average: {_load()}")
 
     if not args.no_service:
@@ -298,6 +304,7 @@ def _after_build(args, backend, index_dir: Path, count: int, rng, words, sentenc
         # CPU time of the query thread: what the latency would be without other
         # processes competing for the two cores (tantivy searches in the calling thread).
         print(f"  CPU time per query (this thread): {_percentiles(service_cpu)}")
+        _print_classes(service_timings, service_cpu)
         print(f"  load average: {_load()}")
         if not args.no_http:
             bench_http(user, index_dir, qs, args.http_workers)
@@ -315,6 +322,12 @@ def _percentiles(timings: list[float]) -> str:
     return f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {timings[-1]:.1f} ms"
 
 
+def _print_classes(timings: list[float], cpu: list[float]) -> None:
+    for k, name in enumerate(QUERY_CLASSES):
+        print(f"    {name}: {_percentiles(timings[k::len(QUERY_CLASSES)])}; "
+              f"CPU {_percentiles(cpu[k::len(QUERY_CLASSES)])}")
+
+
 def _load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min, {os.cpu_count()} cores)"
@@ -326,7 +339,7 @@ def _bench_user(index_dir: Path):
     from django.core.management import call_command
 
     from search.service import reset_backend
-    from workflow.organisation.models import Level, Membership, Role, User
+    from workflow.organisation.models import Level, Membership, Role, Unit, User
     from workflow.organisation.services import create_unit
 
     settings.SEARCH_INDEX_DIR = index_dir
@@ -337,6 +350,12 @@ def _bench_user(index_dir: Path):
                        abbreviation="MTTQ")
     if root.pk != 1:
         raise SystemExit("the private benchmark database should be empty")
+    # The corpus's other units (ids 2-500), so facet labels are looked up as in a real
+    # deployment, where every unit of an indexed document exists.
+    Unit.objects.bulk_create([
+        Unit(pk=i, name=f"Đơn vị {i}", code=f"bench-{i}", level=level, parent=root,
+             path=f"{root.path}{i}/") for i in range(2, 501)
+    ])
     user = User.objects.create_user(username="bench-leader", password="bench-Pass-2024",
                                     full_name="Bench Leader")
     Membership.objects.create(user=user, unit=root, role=Role.LEADER)

@@ -16,6 +16,11 @@ from functools import lru_cache
 from .normalize import FOLD_TABLE, fold
 
 WINDOW = 220
+# Words typed without quotes rarely all stand on one page: rather than scanning every page
+# of every hit for one that has them all (a 100-page report, twenty hits a page), look at
+# most this many pages past the first that has any of them. A typed phrase is looked for
+# until found: the engine matched it, so some page (or the subject) has it.
+SCAN_AHEAD = 3
 _WORD = r"[^\W_]"
 _SEPARATOR = re.compile(r"[\W_]")
 
@@ -63,48 +68,90 @@ def _word_pattern(folded_word: str) -> str:
     return "".join(_char_pattern(ch) for ch in folded_word)
 
 
+# A match: start, end, its folded word (or the phrase's words joined by spaces), and
+# whether it is a whole phrase.
+Span = tuple[int, int, str, bool]
+_GAP = re.compile(r"\W+")
+_TOKEN = re.compile(r"[^\W_]+")
+
+
 @lru_cache(maxsize=512)
-def _compiled(terms: tuple[str, ...], phrases: tuple[tuple[str, ...], ...]) -> re.Pattern | None:
-    alternatives = [r"\W+".join(_word_pattern(w) for w in phrase) for phrase in phrases if phrase]
-    alternatives += [_word_pattern(t) for t in sorted(set(terms), key=len, reverse=True) if t]
-    if not alternatives:
+def _compiled(words: tuple[str, ...]) -> re.Pattern | None:
+    """The folded words, each in its own group so a match says which word it is.
+
+    Phrases are not spelt out in the pattern but found among the word matches
+    (:func:`_spans`): compiling these letter classes costs more than scanning a page
+    with them (1-5 ms a query), and a phrase alternative repeated every word.
+    """
+    if not words:
         return None
-    return re.compile(rf"(?<!{_WORD})(?:{'|'.join(alternatives)})(?!{_WORD})")
+    alternatives = "|".join(f"({_word_pattern(w)})" for w in words)
+    return re.compile(rf"(?<!{_WORD})(?:{alternatives})(?!{_WORD})")
 
 
-def _pattern(terms: list[str], phrases: list[list[str]]) -> re.Pattern | None:
-    """Matches the folded words and phrases in accented text of any case."""
-    return _compiled(tuple(terms), tuple(tuple(p) for p in phrases))
+def _pattern(words: list[str]) -> tuple[re.Pattern | None, tuple[str, ...]]:
+    """A pattern matching the folded words in accented text of any case, and its words."""
+    ordered = tuple(sorted({w for w in words if w}, key=lambda w: (-len(w), w)))
+    return _compiled(ordered), ordered
 
 
-def _score(text: str, pattern: re.Pattern, exact: set[str]
-           ) -> tuple[int, int, int, int, list[re.Match]]:
-    matches = list(pattern.finditer(text))
-    if not matches:
-        return (0, 0, 0, 0, matches)
-    distinct = {fold(m.group(0)) for m in matches}
-    exact_hits = sum(1 for m in matches if m.group(0).lower() in exact)
-    phrase_hits = sum(1 for m in matches if _SEPARATOR.search(m.group(0)))
-    return (min(phrase_hits, 1), len(distinct), exact_hits, len(matches), matches)
+def _spans(text: str, pattern: re.Pattern, words: tuple[str, ...],
+           phrases: list[list[str]]) -> list[Span]:
+    """Word matches in order, runs of them that spell a phrase joined into one span."""
+    found = [(m.start(), m.end(), words[m.lastindex - 1]) for m in pattern.finditer(text)]
+    if not phrases or len(found) < 2:
+        return [(a, b, w, False) for a, b, w in found]
+    spans: list[Span] = []
+    i = 0
+    while i < len(found):
+        for phrase in phrases:
+            n = len(phrase)
+            if (i + n <= len(found)
+                    and all(found[i + j][2] == phrase[j] for j in range(n))
+                    and all(_GAP.fullmatch(text, found[i + j][1], found[i + j + 1][0])
+                            for j in range(n - 1))):
+                spans.append((found[i][0], found[i + n - 1][1], " ".join(phrase), True))
+                i += n
+                break
+        else:
+            spans.append((*found[i], False))
+            i += 1
+    return spans
 
 
-def _anchor(matches: list[re.Match]) -> int:
+def _score(text: str, spans: list[Span], exact: set[str]) -> tuple[int, int, int, int]:
+    if not spans:
+        return (0, 0, 0, 0)
+    distinct = {key for _a, _b, key, _phrase in spans}
+    # Distinct query words found with the accents they were typed with.
+    exact_found: set[str] = set()
+    for a, b, _key, phrase in spans:
+        found = text[a:b].lower()
+        if phrase:
+            exact_found.update(w for w in _TOKEN.findall(found) if w in exact)
+        elif found in exact:
+            exact_found.add(found)
+    phrase_hits = any(phrase for _a, _b, _key, phrase in spans)
+    return (int(phrase_hits), len(distinct), len(exact_found), len(spans))
+
+
+def _anchor(spans: list[Span]) -> int:
     """Index of the match to centre on: a phrase, else where most distinct words cluster."""
-    for i, m in enumerate(matches):
-        if _SEPARATOR.search(m.group(0)):
+    for i, span in enumerate(spans):
+        if span[3]:
             return i
     best, best_i = -1, 0
-    span = WINDOW * 2 // 3
-    for i, m in enumerate(matches[:200]):
-        words = {n.group(0).lower() for n in matches[i:i + 50] if n.start() - m.start() <= span}
+    reach = WINDOW * 2 // 3
+    for i, span in enumerate(spans[:200]):
+        words = {n[2] for n in spans[i:i + 50] if n[0] - span[0] <= reach}
         if len(words) > best:
             best, best_i = len(words), i
     return best_i
 
 
-def _window(text: str, matches: list[re.Match]) -> list[tuple[str, bool]]:
-    first = matches[_anchor(matches)]
-    start = max(0, first.start() - WINDOW // 3)
+def _window(text: str, spans: list[Span]) -> list[tuple[str, bool]]:
+    first = spans[_anchor(spans)]
+    start = max(0, first[0] - WINDOW // 3)
     if start > 0:
         space = text.rfind(" ", 0, start)
         start = space + 1 if space >= 0 and start - space < 30 else start
@@ -116,15 +163,15 @@ def _window(text: str, matches: list[re.Match]) -> list[tuple[str, bool]]:
     if start > 0:
         parts.append(("…", False))
     cursor = start
-    for m in matches:
-        if m.start() < start:
+    for a, b, _key, _phrase in spans:
+        if a < start:
             continue
-        if m.end() > end:
+        if b > end:
             break
-        if m.start() > cursor:
-            parts.append((text[cursor:m.start()], False))
-        parts.append((text[m.start():m.end()], True))
-        cursor = m.end()
+        if a > cursor:
+            parts.append((text[cursor:a], False))
+        parts.append((text[a:b], True))
+        cursor = b
     if cursor < end:
         parts.append((text[cursor:end], False))
     if end < len(text):
@@ -146,31 +193,40 @@ def build(
     if not phrases and len(folded_terms) > 1:
         # Words typed next to each other are most telling where they stand together.
         phrases = [list(folded_terms)]
-    pattern = _pattern(folded_terms, phrases)
+    pattern, words = _pattern([*folded_terms, *(w for p in phrases for w in p)])
     if pattern is None:
         return None
     # A page with the phrase (or, unless one was typed, every word) and, for a query typed with
     # accents, an exact match cannot be bettered in a way a reader would notice: stop
     # there instead of scanning every page of every hit (most of a query's time).
-    need_exact = any(fold(e) != e for e in exact_terms)
+    # For a query typed with accents, the page should also have every word as typed.
+    need_exact = len(exact_terms) if any(fold(e) != e for e in exact_terms) else 0
     distinct_words = len(set(folded_terms))
     best: tuple | None = None
+    best_spans: list[Span] = []
     best_index = -1
+    first_found = -1
     for index, text in enumerate(pages):
         if not text:
             continue
-        score = _score(text, pattern, exact_terms)
-        if score[3] and (best is None or score[:4] > best[:4]):
-            best, best_index = score, index
+        if (not typed_phrases and first_found >= 0
+                and index - first_found > SCAN_AHEAD):
+            break
+        spans = _spans(text, pattern, words, phrases)
+        score = _score(text, spans, exact_terms)
+        if score[3] and first_found < 0:
+            first_found = index
+        if score[3] and (best is None or score > best):
+            best, best_spans, best_index = score, spans, index
             complete = score[0] or (not typed_phrases and score[1] >= distinct_words)
-            if complete and (score[2] or not need_exact):
+            if complete and score[2] >= need_exact:
                 break
     if best is not None:
-        return Snippet(page_index=best_index, parts=_window(pages[best_index], best[4]))
+        return Snippet(page_index=best_index, parts=_window(pages[best_index], best_spans))
     for source, text in (extra or {}).items():
         if not text:
             continue
-        matches = list(pattern.finditer(text))
-        if matches:
-            return Snippet(page_index=None, parts=_window(text, matches), source=source)
+        spans = _spans(text, pattern, words, phrases)
+        if spans:
+            return Snippet(page_index=None, parts=_window(text, spans), source=source)
     return None

@@ -165,3 +165,19 @@ def test_rebuild_replaces_everything(loaded):
 @pytest.mark.parametrize("text", ['"unclosed', "(((", "title:x*", "~!@#", "a" * 500, '""'])
 def test_odd_queries_do_not_raise(loaded, text):
     assert run(loaded, text).total >= 0
+
+
+def test_phrases_ignore_punctuation_and_need_adjacent_words(backend):
+    backend.index([
+        doc(20, subject="Hội nghị", pages=["Đại đoàn kết toàn dân tộc, các tôn giáo"]),
+        doc(21, subject="Báo cáo", pages=["các dân tộc và tôn giáo của các địa phương"]),
+        # Both word pairs of "phản biện pháp", but never the three words in a row.
+        doc(22, subject="Ghi chép", pages=["phản biện độc lập; biện pháp xã hội"]),
+    ])
+    backend.refresh()
+    assert set(ids(run(backend, '"tộc các"'))) == {20}  # across the comma
+    assert set(ids(run(backend, '"dân tộc"'))) == {20, 21}
+    assert ids(run(backend, '"tộc dân"')) == []
+    assert ids(run(backend, '"tôn giáo của các"')) == [21]
+    assert ids(run(backend, '"phản biện pháp"')) == []
+    assert ids(run(backend, '"biện pháp xã"')) == [22]
