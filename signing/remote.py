@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from workflow.access import Action
 from workflow.audit.services import record
 from workflow.documents import services as doc_services
-from workflow.documents.errors import Conflict, InvalidInput, NotFound, WorkflowError
+from workflow.documents.errors import Conflict, InvalidInput, NotFound
 from workflow.documents.models import Document, State
 
 from . import conf, pdfops, render
@@ -41,9 +41,9 @@ from .models import KeyKind, PdfStage, PendingSignature, PendingStatus, Signatur
 from .services import (
     SigningRefused,
     _check_state,
-    _cleanup,
     _image,
     _read_checked,
+    _refusals,
     _refused,
     _store,
     ensure_rendered,
@@ -186,43 +186,36 @@ def prepare_remote_signature(user, pk, *, certificate: str | bytes | None = None
     sent = load_certificates(certificate)
     for extra in chain or []:
         sent += load_certificates(extra)
-    try:
-        with transaction.atomic():
-            document = doc_services.get_for(user, pk, lock=True)
-            _check_state(document, None, State.APPROVED)
-            doc_services.get_for(user, pk, action=Action.SIGN)
-            if document.content_hash() != document.approved_hash:
-                raise Conflict(_("The document changed after approval; it cannot be signed."))
-            cert, extra, profile = _signer_certificate(user, sent)
-            name = user.full_name or user.get_full_name() or user.username
-            from .validation import validation_context
+    with _refusals(pk, user, "sign") as created, transaction.atomic():
+        document = doc_services.get_for(user, pk, lock=True)
+        _check_state(document, None, State.APPROVED)
+        doc_services.get_for(user, pk, action=Action.SIGN)
+        if document.content_hash() != document.approved_hash:
+            raise Conflict(_("The document changed after approval; it cannot be signed."))
+        cert, extra, profile = _signer_certificate(user, sent)
+        name = user.full_name or user.get_full_name() or user.username
+        from .validation import validation_context
 
-            vc = validation_context(fetch=True)
-            check_certificate(cert, expected_name=name, validation_context=vc)
-            chain_certs = _complete_chain(cert, extra, vc)
-            data = _read_checked(ensure_rendered(document, user))
-            layout = render.layout_for(document)
-            prepared = _prepare(data, chain_certs, name=name,
-                                title=layout.signer_title.capitalize(),
-                                image=_image(profile.image) if profile else None,
-                                location=document.unit.place_name)
-            # A new preparation replaces any earlier one for this document.
-            PendingSignature.objects.filter(document=document, status=PendingStatus.WAITING)\
-                .update(status=PendingStatus.EXPIRED, prepared_pdf=b"")
-            pending = PendingSignature.objects.create(
-                document=document, user=user, certificate_pem=_pem_chain(chain_certs),
-                content_hash=document.approved_hash,
-                expires_at=timezone.now() + timedelta(seconds=conf.pending_ttl()), **prepared)
-            record(document, "signing.remote.prepared", actor=user, from_state=document.state,
-                   to_state=document.state,
-                   comment=f"{pending.token} digest {pending.data_to_sign_digest}")
-            return pending
-    except SignerError as exc:
-        _refused(pk, user, "sign", str(exc))
-        raise SigningRefused(str(exc)) from exc
-    except WorkflowError as exc:
-        _refused(pk, user, "sign", str(exc.message))
-        raise
+        vc = validation_context(fetch=True)
+        check_certificate(cert, expected_name=name, validation_context=vc)
+        chain_certs = _complete_chain(cert, extra, vc)
+        data = _read_checked(ensure_rendered(document, user, created))
+        layout = render.layout_for(document)
+        prepared = _prepare(data, chain_certs, name=name,
+                            title=layout.signer_title.capitalize(),
+                            image=_image(profile.image) if profile else None,
+                            location=document.unit.place_name)
+        # A new preparation replaces any earlier one for this document.
+        PendingSignature.objects.filter(document=document, status=PendingStatus.WAITING)\
+            .update(status=PendingStatus.EXPIRED, prepared_pdf=b"")
+        pending = PendingSignature.objects.create(
+            document=document, user=user, certificate_pem=_pem_chain(chain_certs),
+            content_hash=document.approved_hash,
+            expires_at=timezone.now() + timedelta(seconds=conf.pending_ttl()), **prepared)
+        record(document, "signing.remote.prepared", actor=user, from_state=document.state,
+               to_state=document.state,
+               comment=f"{pending.token} digest {pending.data_to_sign_digest}")
+        return pending
 
 
 def _prepare(data: bytes, chain, *, name: str, title: str, image, location: str) -> dict:
@@ -297,46 +290,33 @@ def complete_remote_signature(user, token, signature: bytes,
     if sent and sent[0].dump() != chain[0].dump():
         raise SigningRefused(_("This certificate is not the one the signature was prepared "
                                "for."))
-    created = []
     pk = pending.document_id
-    try:
-        with transaction.atomic():
-            # Locks in a fixed order (pending, then document) so two posts cannot both finish.
-            pending = PendingSignature.objects.select_for_update().get(pk=pending.pk)
-            if pending.status != PendingStatus.WAITING:
-                raise Conflict(_("This signature request was already used."))
-            document = doc_services.get_for(user, pk, lock=True)
-            _check_state(document, None, State.APPROVED)
-            doc_services.get_for(user, pk, action=Action.SIGN)
-            if document.content_hash() != pending.content_hash or \
-                    document.approved_hash != pending.content_hash:
-                raise Conflict(_("The document changed after approval; it cannot be signed."))
-            signed_attrs = bytes(pending.signed_attrs)
-            if not verify_signature_value(chain[0], signed_attrs, signature):
-                raise SignerError(_("The signature does not match the prepared data or the "
-                                    "certificate; nothing was signed."))
-            data = _finish(pending, chain, signature)
-            pdf = _store(document, PdfStage.SIGNED, data, user=user,
-                         content_hash=document.approved_hash, created=created)
-            pending.status = PendingStatus.DONE
-            pending.prepared_pdf = b""
-            pending.save(update_fields=["status", "prepared_pdf"])
-            document = doc_services.transition(user, pk, Action.SIGN, signed_at=timezone.now())
-            record(document, "signing.signed", actor=user, from_state=State.APPROVED,
-                   to_state=document.state, version_hash=pdf.sha256,
-                   comment=f"two-step; PDF {pdf.page_count} pages, SHA-256 {pdf.sha256}")
-            return document
-    except SignerError as exc:
-        _cleanup(created)
-        _refused(pk, user, "sign", str(exc))
-        raise SigningRefused(str(exc)) from exc
-    except WorkflowError as exc:
-        _cleanup(created)
-        _refused(pk, user, "sign", str(exc.message))
-        raise
-    except Exception:
-        _cleanup(created)
-        raise
+    with _refusals(pk, user, "sign") as created, transaction.atomic():
+        # Locks in a fixed order (pending, then document) so two posts cannot both finish.
+        pending = PendingSignature.objects.select_for_update().get(pk=pending.pk)
+        if pending.status != PendingStatus.WAITING:
+            raise Conflict(_("This signature request was already used."))
+        document = doc_services.get_for(user, pk, lock=True)
+        _check_state(document, None, State.APPROVED)
+        doc_services.get_for(user, pk, action=Action.SIGN)
+        if document.content_hash() != pending.content_hash or \
+                document.approved_hash != pending.content_hash:
+            raise Conflict(_("The document changed after approval; it cannot be signed."))
+        signed_attrs = bytes(pending.signed_attrs)
+        if not verify_signature_value(chain[0], signed_attrs, signature):
+            raise SignerError(_("The signature does not match the prepared data or the "
+                                "certificate; nothing was signed."))
+        data = _finish(pending, chain, signature)
+        pdf = _store(document, PdfStage.SIGNED, data, user=user,
+                     content_hash=document.approved_hash, created=created)
+        pending.status = PendingStatus.DONE
+        pending.prepared_pdf = b""
+        pending.save(update_fields=["status", "prepared_pdf"])
+        document = doc_services.transition(user, pk, Action.SIGN, signed_at=timezone.now())
+        record(document, "signing.signed", actor=user, from_state=State.APPROVED,
+               to_state=document.state, version_hash=pdf.sha256,
+               comment=f"two-step; PDF {pdf.page_count} pages, SHA-256 {pdf.sha256}")
+        return document
 
 
 def _finish(pending: PendingSignature, chain, signature: bytes) -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from contextlib import contextmanager
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -169,6 +170,30 @@ def _cleanup(created: list[SignedPdf]) -> None:
             logger.warning("could not delete %s", pdf.blob.name)
 
 
+@contextmanager
+def _refusals(pk, user, action: str):
+    """Around a signing transaction: yields the list of files written so far.
+
+    On failure those files are deleted (the transaction only rolls back rows) and
+    the refusal is audited after the rollback, so its record survives; signer
+    errors become :class:`SigningRefused` with the signer's message.
+    """
+    created: list[SignedPdf] = []
+    try:
+        yield created
+    except SignerError as exc:
+        _cleanup(created)
+        _refused(pk, user, action, str(exc))
+        raise SigningRefused(str(exc)) from exc
+    except WorkflowError as exc:
+        _cleanup(created)
+        _refused(pk, user, action, str(exc.message))
+        raise
+    except Exception:
+        _cleanup(created)
+        raise
+
+
 def _sign_with_fallback(op, *, ltv_first: bool = True, vc=None):
     """Sign at B-LT; if validation data cannot be gathered, at B-T. TSA errors refuse."""
     from pyhanko.sign.timestamps import TimestampRequestError
@@ -229,52 +254,39 @@ def _check_state(document: Document, expected_state: str | None, needed: str) ->
 def sign_document(user, pk, action: str = "sign", *, comment: str = "",
                   expected_state: str | None = None, **kwargs) -> Document:
     """PAdES approval signature of the named signer, then the "sign" transition."""
-    created: list[SignedPdf] = []
-    try:
-        with transaction.atomic():
-            # The row lock makes a second click wait, then find the state moved on.
-            document = doc_services.get_for(user, pk, lock=True)
-            _check_state(document, expected_state, State.APPROVED)
-            doc_services.get_for(user, pk, action=Action.SIGN)
-            if document.content_hash() != document.approved_hash:
-                raise Conflict(_("The document changed after approval; it cannot be signed."))
-            base = ensure_rendered(document, user, created)
-            data = _read_checked(base)
-            profile = SignatureProfile.objects.select_related("key").filter(user=user).first()
-            if profile is None or profile.key is None:
-                raise SignerError(_("You have no signing key configured in your profile."))
-            name = user.full_name or user.get_full_name() or user.username
-            layout = render.layout_for(document)
-            image = _image(profile.image)
-            with open_signer(profile.key) as signer:
-                from .validation import validation_context
+    with _refusals(pk, user, "sign") as created, transaction.atomic():
+        # The row lock makes a second click wait, then find the state moved on.
+        document = doc_services.get_for(user, pk, lock=True)
+        _check_state(document, expected_state, State.APPROVED)
+        doc_services.get_for(user, pk, action=Action.SIGN)
+        if document.content_hash() != document.approved_hash:
+            raise Conflict(_("The document changed after approval; it cannot be signed."))
+        base = ensure_rendered(document, user, created)
+        data = _read_checked(base)
+        profile = SignatureProfile.objects.select_related("key").filter(user=user).first()
+        if profile is None or profile.key is None:
+            raise SignerError(_("You have no signing key configured in your profile."))
+        name = user.full_name or user.get_full_name() or user.username
+        layout = render.layout_for(document)
+        image = _image(profile.image)
+        with open_signer(profile.key) as signer:
+            from .validation import validation_context
 
-                vc = validation_context(fetch=True)
-                check_certificate(signer.signing_cert, expected_name=name,
-                                  validation_context=vc, intermediates=_chain_of(signer))
-                signed = _sign_with_fallback(lambda ctx: pdfops.sign_person(
-                    data, signer, ctx, name=name, title=layout.signer_title.capitalize(),
-                    signature_png=image, location=document.unit.place_name), vc=vc)
-            pdf = _store(document, PdfStage.SIGNED, signed, user=user,
-                         content_hash=document.approved_hash, created=created,
-                         page_count=base.page_count)
-            document = doc_services.transition(user, pk, Action.SIGN, comment=comment,
-                                               signed_at=timezone.now())
-            record(document, "signing.signed", actor=user, from_state=State.APPROVED,
-                   to_state=document.state, version_hash=pdf.sha256,
-                   comment=f"PDF {pdf.page_count} pages, SHA-256 {pdf.sha256}")
-            return document
-    except SignerError as exc:
-        _cleanup(created)
-        _refused(pk, user, "sign", str(exc))
-        raise SigningRefused(str(exc)) from exc
-    except WorkflowError as exc:
-        _cleanup(created)
-        _refused(pk, user, "sign", str(exc.message))
-        raise
-    except Exception:
-        _cleanup(created)
-        raise
+            vc = validation_context(fetch=True)
+            check_certificate(signer.signing_cert, expected_name=name,
+                              validation_context=vc, intermediates=_chain_of(signer))
+            signed = _sign_with_fallback(lambda ctx: pdfops.sign_person(
+                data, signer, ctx, name=name, title=layout.signer_title.capitalize(),
+                signature_png=image, location=document.unit.place_name), vc=vc)
+        pdf = _store(document, PdfStage.SIGNED, signed, user=user,
+                     content_hash=document.approved_hash, created=created,
+                     page_count=base.page_count)
+        document = doc_services.transition(user, pk, Action.SIGN, comment=comment,
+                                           signed_at=timezone.now())
+        record(document, "signing.signed", actor=user, from_state=State.APPROVED,
+               to_state=document.state, version_hash=pdf.sha256,
+               comment=f"PDF {pdf.page_count} pages, SHA-256 {pdf.sha256}")
+        return document
 
 
 # --- number, date, seal --------------------------------------------------------------------
@@ -291,66 +303,53 @@ def date_line(place: str, moment: dt.datetime) -> str:
 def issue_document(user, pk, action: str = "issue", *, comment: str = "",
                    expected_state: str | None = None, **kwargs) -> Document:
     """Number, date and the organisation's seal signature (B-LTA), atomically."""
-    created: list[SignedPdf] = []
-    try:
-        with transaction.atomic():
-            document = doc_services.get_for(user, pk, lock=True)
-            _check_state(document, expected_state, State.SIGNED)
-            # Permission before anything else: a refusal must not reveal PDF state.
-            doc_services.get_for(user, pk, action=Action.ISSUE)
-            signed = latest(document, PdfStage.SIGNED)
-            if signed is None:
-                raise Conflict(_("The document has no digitally signed PDF to issue."))
-            data = _read_checked(signed)
-            seal = SealProfile.objects.select_related("key").filter(unit=document.unit).first()
-            if seal is None or seal.key is None:
-                raise SignerError(_("The organisation has no seal key configured."))
-            # Takes the number inside this transaction: a failure below gives it back.
-            document = doc_services.transition(user, pk, Action.ISSUE, comment=comment)
-            filled = pdfops.fill_fields(data, {
-                render.NUMBER_FIELD: document.symbol,
-                render.DATE_FIELD: date_line(document.unit.place_name, document.issued_at),
-            })
-            image = _image(seal.image)
-            with open_signer(seal.key) as signer:
-                from .validation import validation_context
+    with _refusals(pk, user, "issue") as created, transaction.atomic():
+        document = doc_services.get_for(user, pk, lock=True)
+        _check_state(document, expected_state, State.SIGNED)
+        # Permission before anything else: a refusal must not reveal PDF state.
+        doc_services.get_for(user, pk, action=Action.ISSUE)
+        signed = latest(document, PdfStage.SIGNED)
+        if signed is None:
+            raise Conflict(_("The document has no digitally signed PDF to issue."))
+        data = _read_checked(signed)
+        seal = SealProfile.objects.select_related("key").filter(unit=document.unit).first()
+        if seal is None or seal.key is None:
+            raise SignerError(_("The organisation has no seal key configured."))
+        # Takes the number inside this transaction: a failure below gives it back.
+        document = doc_services.transition(user, pk, Action.ISSUE, comment=comment)
+        filled = pdfops.fill_fields(data, {
+            render.NUMBER_FIELD: document.symbol,
+            render.DATE_FIELD: date_line(document.unit.place_name, document.issued_at),
+        })
+        image = _image(seal.image)
+        with open_signer(seal.key) as signer:
+            from .validation import validation_context
 
-                vc = validation_context(fetch=True)
-                check_certificate(signer.signing_cert, expected_name="",
-                                  validation_context=vc, intermediates=_chain_of(signer))
-                sealed = _sign_with_fallback(lambda ctx: pdfops.sign_seal(
-                    filled, signer, ctx, organisation=document.unit.name, seal_png=image),
+            vc = validation_context(fetch=True)
+            check_certificate(signer.signing_cert, expected_name="",
+                              validation_context=vc, intermediates=_chain_of(signer))
+            sealed = _sign_with_fallback(lambda ctx: pdfops.sign_seal(
+                filled, signer, ctx, organisation=document.unit.name, seal_png=image),
+                vc=vc)
+            pdf = _store(document, PdfStage.ISSUED, sealed, user=user,
+                         content_hash=signed.content_hash, created=created,
+                         page_count=signed.page_count)
+            for file in document.files.filter(kind=FileKind.ATTACHMENT).select_related(
+                    "current_version"):
+                version = file.current_version
+                if version is None or version.content_type != "application/pdf":
+                    continue
+                with version.blob.open("rb") as handle:
+                    attachment = handle.read()
+                out = _sign_with_fallback(lambda ctx, a=attachment: pdfops.sign_attachment(
+                    a, signer, ctx, organisation=document.unit.name, symbol=document.symbol),
                     vc=vc)
-                pdf = _store(document, PdfStage.ISSUED, sealed, user=user,
-                             content_hash=signed.content_hash, created=created,
-                             page_count=signed.page_count)
-                for file in document.files.filter(kind=FileKind.ATTACHMENT).select_related(
-                        "current_version"):
-                    version = file.current_version
-                    if version is None or version.content_type != "application/pdf":
-                        continue
-                    with version.blob.open("rb") as handle:
-                        attachment = handle.read()
-                    out = _sign_with_fallback(lambda ctx, a=attachment: pdfops.sign_attachment(
-                        a, signer, ctx, organisation=document.unit.name, symbol=document.symbol),
-                        vc=vc)
-                    _store(document, PdfStage.ATTACHMENT, out, user=user, source_file=file,
-                           content_hash=signed.content_hash, created=created)
-            record(document, "signing.issued", actor=user, from_state=State.SIGNED,
-                   to_state=document.state, version_hash=pdf.sha256,
-                   comment=f"{document.symbol}; PDF {pdf.page_count} pages, SHA-256 {pdf.sha256}")
-            return document
-    except SignerError as exc:
-        _cleanup(created)
-        _refused(pk, user, "issue", str(exc))
-        raise SigningRefused(str(exc)) from exc
-    except WorkflowError as exc:
-        _cleanup(created)
-        _refused(pk, user, "issue", str(exc.message))
-        raise
-    except Exception:
-        _cleanup(created)
-        raise
+                _store(document, PdfStage.ATTACHMENT, out, user=user, source_file=file,
+                       content_hash=signed.content_hash, created=created)
+        record(document, "signing.issued", actor=user, from_state=State.SIGNED,
+               to_state=document.state, version_hash=pdf.sha256,
+               comment=f"{document.symbol}; PDF {pdf.page_count} pages, SHA-256 {pdf.sha256}")
+        return document
 
 
 def issue_many(user, pks, progress=None) -> list[dict]:
