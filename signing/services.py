@@ -27,7 +27,7 @@ from workflow.documents.models import Document, FileKind, State
 
 from . import conf, pdfops, render
 from .models import PdfStage, SealProfile, SignatureProfile, SignedPdf
-from .signers import SignerError, check_certificate, open_signer, reuse_signers
+from .signers import SignerError, check_certificate, open_signer, path_refusal, reuse_signers
 
 logger = logging.getLogger(__name__)
 
@@ -206,6 +206,11 @@ def _sign_with_fallback(op, *, ltv_first: bool = True, vc=None):
     except SignerError:
         raise
     except Exception as exc:  # noqa: BLE001 - retried without revocation data below
+        # At B-LT pyHanko validates the signer's path first: a revoked or untrusted
+        # certificate is refused, never retried at B-T.
+        refusal = path_refusal(exc)
+        if refusal is not None:
+            raise refusal from exc
         if not ltv_first:
             raise SignerError(_("Signing failed: %(error)s") % {"error": exc}) from exc
         logger.info("B-LT signing failed (%s); retrying at B-T", exc)
@@ -218,14 +223,6 @@ def _sign_with_fallback(op, *, ltv_first: bool = True, vc=None):
         raise
     except Exception as exc:  # noqa: BLE001
         raise SignerError(_("Signing failed: %(error)s") % {"error": exc}) from exc
-
-
-def _chain_of(signer) -> list:
-    """CA certificates that came with the key (PKCS#12 bag, token objects, CSC chain)."""
-    try:
-        return [c for c in signer.cert_registry if c != signer.signing_cert]
-    except Exception:  # noqa: BLE001 - a signer without a registry still validates by fetching
-        return []
 
 
 def _image(field) -> bytes | None:
@@ -272,9 +269,10 @@ def sign_document(user, pk, action: str = "sign", *, comment: str = "",
         with open_signer(profile.key) as signer:
             from .validation import validation_context
 
+            # Dates, usage and name here; the path (trust, revocation) is validated by
+            # pyHanko before it signs, with the same context, and refused as here.
+            check_certificate(signer.signing_cert, expected_name=name)
             vc = validation_context(fetch=True)
-            check_certificate(signer.signing_cert, expected_name=name,
-                              validation_context=vc, intermediates=_chain_of(signer))
             signed = _sign_with_fallback(lambda ctx: pdfops.sign_person(
                 data, signer, ctx, name=name, title=layout.signer_title.capitalize(),
                 signature_png=image, location=document.unit.place_name), vc=vc)
@@ -325,9 +323,8 @@ def issue_document(user, pk, action: str = "issue", *, comment: str = "",
         with open_signer(seal.key) as signer:
             from .validation import validation_context
 
+            check_certificate(signer.signing_cert, expected_name="")  # path: see above
             vc = validation_context(fetch=True)
-            check_certificate(signer.signing_cert, expected_name="",
-                              validation_context=vc, intermediates=_chain_of(signer))
             sealed = _sign_with_fallback(lambda ctx: pdfops.sign_seal(
                 filled, signer, ctx, organisation=document.unit.name, seal_png=image),
                 vc=vc)

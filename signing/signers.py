@@ -279,25 +279,41 @@ def check_certificate(cert, *, expected_name: str, validation_context=None,
             % {"cert": name, "name": expected_name}
         )
     if validation_context is not None:
+        import asyncio
+
         from pyhanko_certvalidator import CertificateValidator
-        from pyhanko_certvalidator.errors import (
-            InvalidCertificateError,
-            PathBuildingError,
-            PathValidationError,
-            RevokedError,
-        )
 
         validator = CertificateValidator(cert, intermediate_certs=list(intermediates),
                                          validation_context=validation_context)
         try:
-            import asyncio
-
             asyncio.run(validator.async_validate_usage({"digital_signature"},
                                                        extended_optional=True))
-        except RevokedError:
-            raise SignerError(_("The signing certificate has been revoked.")) from None
-        except (PathBuildingError, PathValidationError, InvalidCertificateError) as exc:
-            if "revoked" in str(exc).lower():
-                raise SignerError(_("The signing certificate has been revoked.")) from None
-            raise SignerError(_("The signing certificate is not trusted: %(error)s")
-                              % {"error": exc}) from None
+        except Exception as exc:
+            refusal = path_refusal(exc)
+            if refusal is None:
+                raise
+            raise refusal from None
+
+
+def path_refusal(exc: BaseException) -> SignerError | None:
+    """The refusal for a certificate path that failed validation (revoked, untrusted),
+    wherever it is in ``exc``'s chain (pyHanko wraps it when signing); else None."""
+    from pyhanko_certvalidator.errors import (
+        InvalidCertificateError,
+        PathBuildingError,
+        PathValidationError,
+        RevokedError,
+    )
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, RevokedError) or (
+                isinstance(exc, (PathBuildingError, PathValidationError, InvalidCertificateError))
+                and "revoked" in str(exc).lower()):
+            return SignerError(_("The signing certificate has been revoked."))
+        if isinstance(exc, (PathBuildingError, PathValidationError, InvalidCertificateError)):
+            return SignerError(_("The signing certificate is not trusted: %(error)s")
+                               % {"error": exc})
+        exc = exc.__cause__ or exc.__context__
+    return None
