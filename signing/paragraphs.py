@@ -27,7 +27,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
 from reportlab.platypus import Flowable
 
-# Widths per (font, size): bounded so a long-running worker does not grow without limit.
+# Word width + one space, per (font, size); bounded so a long-running worker stays small.
 _WIDTHS: dict[tuple[str, float], dict[str, float]] = {}
 _WIDTHS_LIMIT = 100_000
 
@@ -72,13 +72,14 @@ def break_lines(words: list[str], style: ParagraphStyle, width: float,
     if not words:
         return []
     font, size = style.fontName, style.fontSize
+    # The table holds each word's width plus one space: the running totals are then
+    # a C-level map and accumulate.
     table = _width_table(font, size)
-    missing = [w for w in set(words) if w not in table]
-    for word in missing:
-        table[word] = stringWidth(word, font, size)
     space = stringWidth(" ", font, size)
+    for word in set(words).difference(table):
+        table[word] = stringWidth(word, font, size) + space
     # ends[i]: width of words[0..i] each followed by a space
-    ends = list(accumulate(table[w] + space for w in words))
+    ends = list(accumulate(map(table.__getitem__, words)))
     lines: list[Line] = []
     start, before, limit = 0, 0.0, width - first_indent
     count = len(words)

@@ -23,6 +23,7 @@ import html
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -344,9 +345,18 @@ class _HtmlToFlowables(HTMLParser):
         self._flush()
 
 
+# A body of plain paragraphs only (the common case) needs no HTML parser.
+_PLAIN_BODY = re.compile(r"\s*(?:<p>[^<]*</p>\s*)*")
+_PLAIN_PARAGRAPH = re.compile(r"<p>([^<]*)</p>")
+
+
 def body_flowables(body_html: str, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     if "<" not in body_html:
         body_html = "".join(f"<p>{html.escape(line)}</p>" for line in body_html.splitlines())
+    if _PLAIN_BODY.fullmatch(body_html):
+        texts = (html.unescape(t).replace("\xa0", " ").strip()
+                 for t in _PLAIN_PARAGRAPH.findall(body_html))
+        return [PlainParagraph(text, styles["p"]) for text in texts if text]
     parser = _HtmlToFlowables(styles)
     parser.feed(body_html)
     parser.close()
