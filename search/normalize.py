@@ -177,19 +177,5 @@ def tokens(text: str) -> list[str]:
     ]
 
 
-_SEPARATOR_RE = re.compile(r"[\W_]+")  # what separates the tokens of TOKEN_RE
-
-
-def spaced_words(normalized: str) -> tuple[str, str]:
-    """Already normalised text as its words joined by single spaces, and the same from word 2.
-
-    The word-pair index field reads word pairs off these two strings (``w1 w2``, ``w3 w4``…
-    and ``w2 w3``, ``w4 w5``…), so a pair is the same term whatever punctuation or spacing
-    stood between the words, exactly as a phrase query ignores it.
-    """
-    spaced = _SEPARATOR_RE.sub(" ", normalized).strip()
-    return spaced, spaced.partition(" ")[2]
-
-
 def has_diacritics(text: str) -> bool:
     return fold(text) != text.lower()

@@ -35,13 +35,12 @@ import tantivy
 from django.conf import settings
 from tantivy import Occur, Query
 
-from ..normalize import fold, normalize, spaced_words
+from ..normalize import fold, normalize
 from .base import PageRef, RawHit, RawResults, SearchBackend, SearchDocument, SearchRequest
 
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "5"
 ANALYZER = "vi"
 FOLD_ANALYZER = "vi_fold"
-PAIR_ANALYZER = "vi_pairs"
 # (exact field, folded field, boost of the exact field); folded matches count half.
 TEXT_FIELDS = (
     ("subject", "subject_f", 6.0),
@@ -61,12 +60,6 @@ HIT_FIELDS = ("subject", "symbol", "state", "type", "type_name", "unit_id", "uni
 # of common words cost 25-50 ms on 100k documents even for a user who may see 200 of them;
 # one phrase scorer skips straight to the visible documents.
 PHRASE_FIELD = "text_f"
-# Adjacent word pairs of every text, folded ("to quoc", "quoc cac"), without positions.
-# Checking positions was most of a phrase query's time (about 0.7 µs per visible document
-# holding every word: 15-25 ms for common words seen by a provincial leader), and facets
-# checked them again. A two-word phrase is one term here; a longer one requires each of
-# its pairs and checks positions only where all of them are, nearly always a real match.
-PAIR_FIELD = "pairs_f"
 
 
 class IndexBusy(RuntimeError):
@@ -95,7 +88,6 @@ def build_schema() -> tantivy.Schema:
         sb.add_text_field(folded, stored=False, tokenizer_name=FOLD_ANALYZER, index_option="freq")
     sb.add_text_field(PHRASE_FIELD, stored=False, tokenizer_name=FOLD_ANALYZER,
                       index_option="position")
-    sb.add_text_field(PAIR_FIELD, stored=False, tokenizer_name=PAIR_ANALYZER, index_option="freq")
     sb.add_text_field("page_refs", stored=True, tokenizer_name="raw")
     sb.add_text_field("acl", stored=False, tokenizer_name="raw")
     return sb.build()
@@ -115,19 +107,6 @@ def _fold_analyzer() -> tantivy.TextAnalyzer:
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
         .filter(tantivy.Filter.remove_long(40))
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .build()
-    )
-
-
-def _pair_analyzer() -> tantivy.TextAnalyzer:
-    # Fed by spaced_words(): every match is two words and one space, so the matches of the
-    # text and of the text from its second word are all the adjacent pairs. A pair of
-    # words each under remove_long's 40 bytes stays under 80.
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"\S+ \S+"))
-        .filter(tantivy.Filter.remove_long(80))
         .filter(tantivy.Filter.lowercase())
         .filter(tantivy.Filter.ascii_fold())
         .build()
@@ -189,7 +168,6 @@ class EmbeddedBackend(SearchBackend):
             index = tantivy.Index(schema, path=str(self.path), reuse=True)
             index.register_tokenizer(ANALYZER, _analyzer())
             index.register_tokenizer(FOLD_ANALYZER, _fold_analyzer())
-            index.register_tokenizer(PAIR_ANALYZER, _pair_analyzer())
 
             marker.write_text(SCHEMA_VERSION)
             _INDEXES[key] = (index, schema)
@@ -268,9 +246,6 @@ class EmbeddedBackend(SearchBackend):
                 # One value per text: tantivy leaves a position gap between values, so a
                 # phrase never runs from the subject into the body or across two pages.
                 out.add_text(PHRASE_FIELD, value)
-                for spaced in spaced_words(value):
-                    if spaced:
-                        out.add_text(PAIR_FIELD, spaced)
         out.add_text(
             "page_refs",
             json.dumps([[r.file_version_id, r.page, r.file_name] for r in doc.page_refs]),
@@ -354,9 +329,9 @@ class EmbeddedBackend(SearchBackend):
         the ten per-field clauses selected. That OR was a union scorer, which refills a
         4096-document window of every field (dense ``body`` included) at each step of the
         permission filter; a single term scorer skips straight to the visible documents.
-        A phrase is its word pairs (PAIR_FIELD); positions in PHRASE_FIELD are checked for
-        three words or more, and being one Must clause among others only on documents the
-        ACL and every pair already allow. The scores of these clauses rank the text.
+        The phrase is checked there too (positions live only in that field), and being one
+        Must clause among others it is only checked on documents the ACL and the other
+        clauses already allow. The scores of these clauses rank the text.
         """
         schema = self.schema
         clauses = []
@@ -366,12 +341,7 @@ class EmbeddedBackend(SearchBackend):
                 (occur, Query.term_query(schema, PHRASE_FIELD, engine_fold(term.exact))))
         for phrase in request.phrases:
             folded_words = [engine_fold(w) for w in phrase.exact]
-            pairs = [f"{a} {b}" for a, b in zip(folded_words, folded_words[1:], strict=False)]
-            for pair in dict.fromkeys(pairs):
-                clauses.append((Occur.Must, Query.term_query(schema, PAIR_FIELD, pair)))
-            if len(folded_words) > 2:
-                clauses.append(
-                    (Occur.Must, Query.phrase_query(schema, PHRASE_FIELD, folded_words)))
+            clauses.append((Occur.Must, Query.phrase_query(schema, PHRASE_FIELD, folded_words)))
         if not clauses:
             return None
         return Query.boolean_query(clauses)
