@@ -180,6 +180,25 @@ def _window(text: str, spans: list[Span]) -> list[tuple[str, bool]]:
     return [(re.sub(r"\s+", " ", t), hl) for t, hl in parts]
 
 
+def _page_order(pages: list[str], exact: set[str]) -> list[int]:
+    """Non-empty pages, those holding every word as typed (a plain substring test) first.
+
+    For a query typed with accents the page to show has every word with its accents; a
+    substring test costs a microsecond where the accent-insensitive pattern costs tens,
+    so such pages are scanned first and the scan usually stops at the first of them.
+    """
+    indexes = [i for i, text in enumerate(pages) if text]
+    if not exact:
+        return indexes
+    variants = [(w, w[:1].upper() + w[1:]) for w in exact]
+    likely = [i for i in indexes
+              if all(w in pages[i] or cap in pages[i] for w, cap in variants)]
+    if not likely:
+        return indexes
+    chosen = set(likely)
+    return likely + [i for i in indexes if i not in chosen]
+
+
 def build(
     pages: list[str],
     folded_terms: list[str],
@@ -205,17 +224,17 @@ def build(
     best: tuple | None = None
     best_spans: list[Span] = []
     best_index = -1
-    first_found = -1
-    for index, text in enumerate(pages):
-        if not text:
-            continue
-        if (not typed_phrases and first_found >= 0
-                and index - first_found > SCAN_AHEAD):
+    scanned_since_found = -1
+    for index in _page_order(pages, exact_terms if need_exact else set()):
+        text = pages[index]
+        if not typed_phrases and scanned_since_found >= SCAN_AHEAD:
             break
         spans = _spans(text, pattern, words, phrases)
         score = _score(text, spans, exact_terms)
-        if score[3] and first_found < 0:
-            first_found = index
+        if scanned_since_found >= 0:
+            scanned_since_found += 1
+        elif score[3]:
+            scanned_since_found = 0
         if score[3] and (best is None or score > best):
             best, best_spans, best_index = score, spans, index
             complete = score[0] or (not typed_phrases and score[1] >= distinct_words)
