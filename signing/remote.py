@@ -46,6 +46,7 @@ from .services import (
     _refusals,
     _refused,
     _store,
+    approved_for_signing,
     ensure_rendered,
     timestamper,
 )
@@ -187,11 +188,7 @@ def prepare_remote_signature(user, pk, *, certificate: str | bytes | None = None
     for extra in chain or []:
         sent += load_certificates(extra)
     with _refusals(pk, user, "sign") as created, transaction.atomic():
-        document = doc_services.get_for(user, pk, lock=True)
-        _check_state(document, None, State.APPROVED)
-        doc_services.get_for(user, pk, action=Action.SIGN)
-        if document.content_hash() != document.approved_hash:
-            raise Conflict(_("The document changed after approval; it cannot be signed."))
+        document = approved_for_signing(user, pk)
         cert, extra, profile = _signer_certificate(user, sent)
         name = user.full_name or user.get_full_name() or user.username
         from .validation import validation_context

@@ -248,16 +248,24 @@ def _check_state(document: Document, expected_state: str | None, needed: str) ->
 # --- the competent person's signature --------------------------------------------------------
 
 
+def approved_for_signing(user, pk, expected_state: str | None = None) -> Document:
+    """The document ``user`` may sign now, locked: approved, and unchanged since approval.
+
+    The row lock makes a second click wait, then find the state moved on.
+    """
+    document = doc_services.get_for(user, pk, lock=True)
+    _check_state(document, expected_state, State.APPROVED)
+    doc_services.get_for(user, pk, action=Action.SIGN)
+    if document.content_hash() != document.approved_hash:
+        raise Conflict(_("The document changed after approval; it cannot be signed."))
+    return document
+
+
 def sign_document(user, pk, action: str = "sign", *, comment: str = "",
                   expected_state: str | None = None, **kwargs) -> Document:
     """PAdES approval signature of the named signer, then the "sign" transition."""
     with _refusals(pk, user, "sign") as created, transaction.atomic():
-        # The row lock makes a second click wait, then find the state moved on.
-        document = doc_services.get_for(user, pk, lock=True)
-        _check_state(document, expected_state, State.APPROVED)
-        doc_services.get_for(user, pk, action=Action.SIGN)
-        if document.content_hash() != document.approved_hash:
-            raise Conflict(_("The document changed after approval; it cannot be signed."))
+        document = approved_for_signing(user, pk, expected_state)
         base = ensure_rendered(document, user, created)
         data = _read_checked(base)
         profile = SignatureProfile.objects.select_related("key").filter(user=user).first()
