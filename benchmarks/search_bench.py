@@ -339,6 +339,7 @@ def _bench_user(index_dir: Path):
     from django.core.management import call_command
 
     from search.service import reset_backend
+    from workflow.documents.document_types import ensure_document_types
     from workflow.organisation.models import Level, Membership, Role, Unit, User
     from workflow.organisation.services import create_unit
 
@@ -350,8 +351,9 @@ def _bench_user(index_dir: Path):
                        abbreviation="MTTQ")
     if root.pk != 1:
         raise SystemExit("the private benchmark database should be empty")
-    # The corpus's other units (ids 2-500), so facet labels are looked up as in a real
-    # deployment, where every unit of an indexed document exists.
+    # The corpus's other units (ids 2-500) and the document types, so facet labels are
+    # looked up as in a real deployment, where every indexed unit and type exists.
+    ensure_document_types()
     Unit.objects.bulk_create([
         Unit(pk=i, name=f"Đơn vị {i}", code=f"bench-{i}", level=level, parent=root,
              path=f"{root.path}{i}/") for i in range(2, 501)
