@@ -212,8 +212,8 @@ def main() -> None:
     seal_key = SealProfile.objects.get(unit=org.units["province"]).key
 
     print(f"Signing pipeline benchmark ({os.cpu_count()} CPUs, DEMO PKI, TSA/OCSP/CRL on "
-          f"loopback in another process, SQLite, search indexing left to the worker), median of {args.runs} "
-          "documents per size\n")
+          "loopback in another process, SQLite, search indexing left to the worker), median of "
+          f"{args.runs} documents per size; load average {os.getloadavg()[0]:.1f}\n")
     print("Wall-clock seconds per document (CPU seconds of this process in brackets: they do "
           "not count time lost to other processes on a busy machine).")
     print(f"{'pages':>5}  {'pipeline':>14}  {'bare pyHanko':>14}  {'overhead':>15}  "
