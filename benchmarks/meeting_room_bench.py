@@ -1,7 +1,9 @@
 """Benchmark: the meeting room under 150 delegates on PostgreSQL, over loopback.
 
 Builds (once) a meeting in session with 30 papers (one of 20 pages) and 150
-participants, starts gunicorn on loopback, then measures time to first byte:
+participants, starts the WSGI server on loopback (gunicorn gthread, or Granian with
+``--server granian`` after ``.venv/bin/pip install granian``; the same worker and
+thread budget), then measures time to first byte:
 
 * join   — all delegates open the meeting room page at the same moment;
 * poll   — every delegate polls the room state once a second (as the page does)
@@ -19,6 +21,7 @@ The load generator is bounded: one asyncio event loop, one request in flight per
 delegate, a fixed poll period. Figures are printed; nothing is asserted.
 
     .venv/bin/python benchmarks/meeting_room_bench.py [--rebuild] [--duration 30]
+        [--server gunicorn|granian] [--workers 3] [--threads 8]
 
 DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/mttq_bench_meetings.
 """
@@ -293,7 +296,11 @@ def poll_phase(port: int, meeting_id: int, secretary, cookies: list[str], stats:
 
 
 def workers_cpu(master: int) -> float:
-    """CPU seconds (user + system) used so far by the gunicorn workers of ``master``.
+    """CPU seconds (user + system) used so far by the server: ``master`` and its workers.
+
+    Both gunicorn and Granian start their workers from the master process, so the
+    workers are the master's children; the master itself (which serves no request in
+    either) is counted too, so nothing the server does is left out.
 
     Wall-clock figures on a shared machine move with everything else running; the
     server's own CPU per request moves much less.
@@ -305,7 +312,8 @@ def workers_cpu(master: int) -> float:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == master:  # field 4 of stat: the parent pid
+        # Field 4 of stat: the parent pid.
+        if int(fields[1]) == master or stat.parent.name == str(master):
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
 
@@ -328,11 +336,29 @@ def report(stats: Stats, label: str) -> None:
           f"  errors {errors}")
 
 
+def server_command(server: str, port: int, workers: int, threads: int) -> list[str]:
+    """The command line serving the app on loopback: ``workers`` processes of ``threads``
+    threads each running the Django code, whichever the server."""
+    bin_dir = ROOT / ".venv" / "bin"
+    if server == "granian":
+        if not (bin_dir / "granian").exists():
+            raise SystemExit("granian is not a dependency: .venv/bin/pip install granian")
+        # Rust I/O runtime (one thread per worker) in front of the blocking threads that
+        # run the WSGI application: --blocking-threads is the counterpart of --threads.
+        return [str(bin_dir / "granian"), "--interface", "wsgi", "config.wsgi:application",
+                "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                "--blocking-threads", str(threads), "--backlog", "512",
+                "--log-level", "error", "--no-access-log"]
+    return [str(bin_dir / "gunicorn"), "config.wsgi:application",
+            "-b", f"127.0.0.1:{port}", "-w", str(workers), "-k", "gthread",
+            "--threads", str(threads), "--backlog", "512", "--log-level", "warning"]
+
+
 def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
     end = time.time() + timeout
     while time.time() < end:
         if proc.poll() is not None:
-            raise SystemExit("gunicorn exited; see its output above")
+            raise SystemExit("the server exited; see its output above")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/accounts/login/")
@@ -340,7 +366,7 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
             return
         except OSError:
             time.sleep(0.3)
-    raise SystemExit("gunicorn did not start")
+    raise SystemExit("the server did not start")
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -359,7 +385,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="poll phase, seconds")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=8,
+                        help="threads per worker (gunicorn --threads, granian --blocking-threads)")
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
+                        help="WSGI server (default: gunicorn)")
     args = parser.parse_args()
 
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
@@ -395,11 +424,10 @@ def main() -> None:
 
     env = {**os.environ, "DEBUG": "0", "DB_CONN_MAX_AGE": "60",
            "ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "ERROR"}
-    proc = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi:application",
-         "-b", f"127.0.0.1:{args.port}", "-w", str(args.workers), "-k", "gthread",
-         "--threads", str(args.threads), "--backlog", "512", "--log-level", "warning"],
-        cwd=ROOT, env=env)
+    print(f"server: {args.server} {args.workers}×{args.threads}; "
+          f"load average {os.getloadavg()}", flush=True)
+    proc = subprocess.Popen(server_command(args.server, args.port, args.workers, args.threads),
+                            cwd=ROOT, env=env)
     try:
         wait_ready(args.port, proc)
         stats = Stats()
@@ -427,7 +455,8 @@ def main() -> None:
         cpu_poll = workers_cpu(proc.pid) - cpu0
         served_poll = sum(len(v) for v in stats.ttfb.values()) - served0
         print(f"poll: {args.duration:.0f} s, 1 poll/s per delegate, {moves} item moves; "
-              f"gunicorn workers used {cpu_poll:.1f} CPU s for {served_poll} requests "
+              f"{args.server} (master and workers) used {cpu_poll:.1f} CPU s "
+              f"for {served_poll} requests "
               f"({1000 * cpu_poll / max(1, served_poll):.2f} ms each, "
               f"{cpu_poll / args.duration:.2f} cores); load average {os.getloadavg()}")
         # As in the room: each delegate opens the link its own room state gave it (with
@@ -443,14 +472,15 @@ def main() -> None:
                      check=lambda b: b.startswith(b"%PDF"))
         cpu_paper = workers_cpu(proc.pid) - cpu0
         print(f"paper: {len(cookies)} delegates open the same {BIG_PAPER_PAGES}-page PDF from "
-              f"their room links, all done in {wall:.2f} s; workers' CPU "
+              f"their room links, all done in {wall:.2f} s; server's CPU "
               f"{1000 * cpu_paper / len(cookies):.2f} ms each")
         wall = burst(args.port, "paper, full check", f"/meetings/papers/{big.pk}/file/", cookies,
                      stats, check=lambda b: b.startswith(b"%PDF"))
         print(f"paper, full check: the same without the room's token, all done in {wall:.2f} s")
         print()
-        print(f"Time to first byte, {len(cookies)} concurrent delegates, gunicorn "
-              f"{args.workers}×{args.threads} gthread, {os.cpu_count()} CPUs, PostgreSQL:")
+        kind = "gthread" if args.server == "gunicorn" else "wsgi blocking threads"
+        print(f"Time to first byte, {len(cookies)} concurrent delegates, {args.server} "
+              f"{args.workers}×{args.threads} {kind}, {os.cpu_count()} CPUs, PostgreSQL:")
         for label in ("alone: poll 304", "alone: poll 200", "alone: room page",
                       "join (room page)", "room page (while polling)", "poll 304 (unchanged)",
                       "poll 200 (full state)",
