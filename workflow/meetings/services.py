@@ -52,6 +52,7 @@ from workflow.documents.models import (
 )
 from workflow.documents.models import State as DocState
 from workflow.organisation.models import Unit, User
+from workflow.sqlrows import Converters, column_converters, from_row
 
 from .models import (
     PUBLIC_STATES,
@@ -1706,7 +1707,7 @@ def room_state(user, meeting: Meeting, session_key: str | None = None) -> dict:
 
 
 @functools.cache
-def _load_room_plan(alias: str) -> tuple[str, list[str], list[tuple[int, list, object]]]:
+def _load_room_plan(alias: str) -> tuple[str, list[str], Converters]:
     """The SQL for the meeting and one person's seat, the meeting's field names and the
     converters its columns need on this database.
 
@@ -1723,13 +1724,7 @@ def _load_room_plan(alias: str) -> tuple[str, list[str], list[tuple[int, list, o
            f"FROM {qn(meeting.db_table)} m LEFT JOIN {qn(seat.db_table)} s "
            f"ON s.{qn('meeting_id')} = m.{qn('id')} AND s.{qn('user_id')} = %s "
            f"WHERE m.{qn('id')} = %s")
-    converters = []
-    for index, field in enumerate(fields):
-        column = field.get_col(meeting.db_table)
-        found = field.get_db_converters(connection) + connection.ops.get_db_converters(column)
-        if found:
-            converters.append((index, found, column))
-    return sql, [f.attname for f in fields], converters
+    return sql, [f.attname for f in fields], column_converters(connection, Meeting)
 
 
 _SEAT_FIELDS = ["id", "meeting_id", "user_id", "role", "attendance"]
@@ -1754,11 +1749,7 @@ def load_room(user, pk) -> tuple[Meeting | None, bool]:
         row = cursor.fetchone()
     if row is None:
         return None, False
-    values = list(row[:len(names)])
-    for index, found, column in converters:
-        for convert in found:
-            values[index] = convert(values[index], column, connection)
-    meeting = Meeting.from_db(alias, names, values)
+    meeting = from_row(Meeting, alias, connection, list(row[:len(names)]), converters)
     seat_id, role, attendance = row[len(names):]
     seat = None
     if seat_id is not None:

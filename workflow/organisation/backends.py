@@ -15,9 +15,11 @@ from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.core.exceptions import ValidationError
 from django.db import connections, router
 
+from workflow.sqlrows import Converters, column_converters, from_row
+
 
 @functools.cache
-def _plan(alias: str) -> tuple[str, list[str], list[tuple[int, list, object]]]:
+def _plan(alias: str) -> tuple[str, Converters]:
     model = get_user_model()
     connection = connections[alias]
     qn = connection.ops.quote_name
@@ -26,13 +28,7 @@ def _plan(alias: str) -> tuple[str, list[str], list[tuple[int, list, object]]]:
     # Only quoted names from the model go into the text; the id is a parameter.
     sql = (f"SELECT {', '.join(qn(f.column) for f in fields)} "  # noqa: S608
            f"FROM {qn(meta.db_table)} WHERE {qn(meta.pk.column)} = %s")
-    converters = []
-    for index, field in enumerate(fields):
-        column = field.get_col(meta.db_table)
-        found = field.get_db_converters(connection) + connection.ops.get_db_converters(column)
-        if found:
-            converters.append((index, found, column))
-    return sql, [f.attname for f in fields], converters
+    return sql, column_converters(connection, model)
 
 
 def user_by_pk(user_id):
@@ -43,18 +39,14 @@ def user_by_pk(user_id):
     except (ValidationError, TypeError, ValueError):
         return None
     alias = router.db_for_read(model)
-    sql, names, converters = _plan(alias)
+    sql, converters = _plan(alias)
     connection = connections[alias]
     with connection.cursor() as cursor:
         cursor.execute(sql, [pk])
         row = cursor.fetchone()
     if row is None:
         return None
-    values = list(row)
-    for index, found, column in converters:
-        for convert in found:
-            values[index] = convert(values[index], column, connection)
-    return model.from_db(alias, names, values)
+    return from_row(model, alias, connection, list(row), converters)
 
 
 class ModelBackend(DjangoModelBackend):
