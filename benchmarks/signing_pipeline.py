@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import logging
 import os
 import shutil
 import statistics
@@ -56,6 +57,9 @@ def setup(workdir: Path) -> None:
     from django.core.management import call_command
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Bare pyHanko's default text stamp does not quite fit the seal field and says so
+    # on every document.
+    logging.getLogger("pyhanko.pdf_utils.layout").setLevel(logging.ERROR)
     call_command("migrate", verbosity=0)
     # Full-text indexing runs in the Celery worker in production; without a broker it would
     # run inline here and be counted as signing time.

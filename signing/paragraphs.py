@@ -21,6 +21,7 @@ import weakref
 from bisect import bisect_right
 from itertools import accumulate
 
+from reportlab import rl_config
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_RIGHT
 from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.styles import ParagraphStyle
@@ -31,6 +32,7 @@ from reportlab.platypus import Flowable
 _WIDTHS: dict[tuple[str, float], dict[str, float]] = {}
 _WIDTHS_LIMIT = 100_000
 
+_FUZZ = 1e-6  # ReportLab's frames allow this much overflow
 Line = tuple[list[str], float]  # the words, their natural width with single spaces
 
 # Per PDF being built and font: a translation table from characters to their codes in
@@ -149,16 +151,17 @@ class PlainParagraph(Flowable):
         text = self.canv.beginText()
         self.canv.setFillColor(self.style.textColor)
         if getattr(font, "_dynamicFont", False):
-            text._code.extend(self._operators(font))
+            text._code.extend(self._operators(font, self.canv))
         else:
             self._draw_with(text)
         self.canv.drawText(text)
 
-    def _placements(self):
-        """(words, x, y, word spacing) per line, in the paragraph's coordinates."""
+    def _placements(self, bottom: float = 0.0):
+        """(words, x, y, word spacing) per line, in the coordinates of whoever draws the
+        paragraph with its bottom at ``bottom``."""
         style = self.style
         inner = self._inner_width(self.width)
-        y = self.height - style.fontSize
+        y = bottom + self.height - style.fontSize
         last = len(self._lines) - 1
         for index, (words, natural) in enumerate(self._lines):
             indent = self._indent() if index == 0 else 0
@@ -175,28 +178,32 @@ class PlainParagraph(Flowable):
             yield words, x, y, spacing
             y -= style.leading
 
-    def _draw_with(self, text) -> None:
+    def _draw_with(self, text, bottom: float = 0.0) -> None:
         """Any font, through ReportLab's text object."""
         text.setFont(self.style.fontName, self.style.fontSize, self.style.leading)
-        for words, x, y, spacing in self._placements():
+        for words, x, y, spacing in self._placements(bottom):
             text.setWordSpace(spacing)
             text.setTextOrigin(x, y)
             text.textOut(" ".join(words))
 
-    def _operators(self, font) -> list[str]:
+    def _operators(self, font, canv, bottom: float = 0.0, state: list | None = None,
+                   ) -> list[str]:
         """The text operators for a TrueType font: what ReportLab's text object writes
         (subset font switches, ``Tw``, ``Tm``, ``Tj``), with each line encoded by one
-        ``str.translate`` instead of character by character."""
-        doc = self.canv._doc
+        ``str.translate`` instead of character by character.
+
+        ``state`` ([font subset, word spacing]) carries the text state from the previous
+        paragraph of the same text object, so unchanged settings are not written again.
+        """
+        doc = canv._doc
         table = _ENCODED.get(doc, {}).get(font.fontName)
         if table is None:
             table = _ENCODED.setdefault(doc, {})[font.fontName] = _FirstSubset(font, doc)
         size = f" {fp_str(self.style.fontSize)} Tf {fp_str(self.style.leading)} TL"
-        escape = self.canv._escape
+        escape = canv._escape
         ops: list[str] = []
-        current = None
-        word_space = 0.0
-        for words, x, y, spacing in self._placements():
+        current, word_space = state if state is not None else (None, 0.0)
+        for words, x, y, spacing in self._placements(bottom):
             if spacing != word_space:
                 ops.append(f"{spacing:.4f} Tw")
                 word_space = spacing
@@ -212,4 +219,105 @@ class PlainParagraph(Flowable):
                     ops.append(font.getSubsetInternalName(subset, doc) + size)
                     current = subset
                 ops.append(f"({escape(data)}) Tj")
+        if state is not None:
+            state[:] = [current, word_space]
         return ops
+
+
+class PlainParagraphs(Flowable):
+    """Consecutive plain paragraphs of one style as one flowable.
+
+    Platypus spends more on each flowable (frame checks, canvas state, a text object)
+    than this module spends laying out a paragraph, so a run of body paragraphs is
+    placed here, by the frame's own rules: the space between two paragraphs is the
+    larger of the first one's space after and the next one's space before (ReportLab's
+    ``overlapAttachedSpace``), a paragraph that does not fit is split by its own rule
+    (no orphan line) and the rest goes on the next page.
+    """
+
+    def __init__(self, parts: list[PlainParagraph]):
+        super().__init__()
+        self.parts = parts
+        self._bottoms: list[float] = []
+
+    def getSpaceBefore(self) -> float:  # noqa: N802 - ReportLab's name
+        return self.parts[0].getSpaceBefore()
+
+    def getSpaceAfter(self) -> float:  # noqa: N802
+        return self.parts[-1].getSpaceAfter()
+
+    @staticmethod
+    def _gap(above: PlainParagraph, below: PlainParagraph) -> float:
+        after, before = above.getSpaceAfter(), below.getSpaceBefore()
+        return max(after, before) if rl_config.overlapAttachedSpace else after + before
+
+    def wrap(self, avail_width, avail_height):
+        heights = [part.wrap(avail_width, avail_height)[1] for part in self.parts]
+        gaps = [self._gap(a, b) for a, b in zip(self.parts, self.parts[1:], strict=False)]
+        total = sum(heights) + sum(gaps)
+        # Each part's bottom, measured from the bottom of the run.
+        top, self._bottoms = total, []
+        for index, height in enumerate(heights):
+            if index:
+                top -= gaps[index - 1]
+            top -= height
+            self._bottoms.append(top)
+        self.width, self.height = avail_width, total
+        return self.width, self.height
+
+    def split(self, avail_width, avail_height):
+        used = 0.0
+        for index, part in enumerate(self.parts):
+            gap = self._gap(self.parts[index - 1], part) if index else 0.0
+            height = part.wrap(avail_width, avail_height)[1]
+            if used + gap + height <= avail_height + _FUZZ:
+                used += gap + height
+                continue
+            room = avail_height - used - gap
+            pieces = part.split(avail_width, room) if room > 0 else []
+            head = self.parts[:index] + pieces[:1]
+            tail = pieces[1:] + self.parts[index + 1:] if pieces else self.parts[index:]
+            if not head:
+                return []
+            return [PlainParagraphs(head), PlainParagraphs(tail)]
+        return [self]
+
+    def draw(self):
+        font = getFont(self.parts[0].style.fontName)
+        text = self.canv.beginText()
+        self.canv.setFillColor(self.parts[0].style.textColor)
+        dynamic = getattr(font, "_dynamicFont", False)
+        state = [None, 0.0]
+        for part, bottom in zip(self.parts, self._bottoms, strict=True):
+            if not part._lines:
+                continue
+            if dynamic:
+                text._code.extend(part._operators(font, self.canv, bottom, state))
+            else:
+                part._draw_with(text, bottom)
+        self.canv.drawText(text)
+
+
+def merge_runs(flowables: list[Flowable]) -> list[Flowable]:
+    """Consecutive plain paragraphs of one style become one :class:`PlainParagraphs`."""
+    merged: list[Flowable] = []
+    run: list[PlainParagraph] = []
+
+    def close() -> None:
+        if len(run) > 1:
+            merged.append(PlainParagraphs(run[:]))
+        else:
+            merged.extend(run)
+        run.clear()
+
+    for flowable in flowables:
+        if isinstance(flowable, PlainParagraph) and (not run or flowable.style is run[0].style):
+            run.append(flowable)
+            continue
+        close()
+        if isinstance(flowable, PlainParagraph):
+            run.append(flowable)
+        else:
+            merged.append(flowable)
+    close()
+    return merged

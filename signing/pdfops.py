@@ -51,25 +51,28 @@ def vn_time(moment: dt.datetime | None = None) -> dt.datetime:
 
 
 class ImportedPdfBytes(PdfContent):
-    """Like pyHanko's ImportedPdfPage, but from bytes kept in memory."""
+    """Like pyHanko's ImportedPdfPage, but from bytes kept in memory: the first page of
+    each PDF, drawn one over the other (all of the field's size)."""
 
-    def __init__(self, data: bytes):
-        self.data = data
+    def __init__(self, *layers: bytes):
+        self.layers = layers
         super().__init__()
 
     def render(self) -> bytes:
         writer = self._ensure_writer
-        xobj = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(self.data)), page_ix=0)
-        name = "/Imp" + uuid.uuid4().hex
-        self.resources.xobject[name] = xobj
+        ops = []
+        for data in self.layers:
+            xobj = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(data)), page_ix=0)
+            name = "/Imp" + uuid.uuid4().hex
+            self.resources.xobject[name] = xobj
+            ops.append(name.encode("ascii") + b" Do")
         x1, y1, x2, y2 = xobj.get_object()["/BBox"]
         self.box = BoxConstraints(width=abs(x2 - x1), height=abs(y2 - y1))
-        return name.encode("ascii") + b" Do"
+        return b" ".join(ops)
 
 
-def _field_size(pdf: bytes, field: str) -> tuple[float, float]:
-    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-    for ref in reader.root["/AcroForm"]["/Fields"]:
+def _field_size(writer: IncrementalPdfFileWriter, field: str) -> tuple[float, float]:
+    for ref in writer.root["/AcroForm"]["/Fields"]:
         obj = ref.get_object()
         if str(obj.get("/T", "")) == field:
             x1, y1, x2, y2 = (float(v) for v in obj["/Rect"])
@@ -77,15 +80,19 @@ def _field_size(pdf: bytes, field: str) -> tuple[float, float]:
     raise ValueError(f"no field {field}")
 
 
-def _static(data: bytes) -> StaticStampStyle:
-    return StaticStampStyle(background=ImportedPdfBytes(data), border_width=0,
+def _static(*layers: bytes) -> StaticStampStyle:
+    return StaticStampStyle(background=ImportedPdfBytes(*layers), border_width=0,
                             background_opacity=1.0)
 
 
-def _pdf_signer(pdf: bytes, signer, ctx: SignContext, *, field: str, style, reason: str,
-                location: str = "", lta: bool = False, new_field: SigFieldSpec | None = None):
-    """The configured pyHanko PdfSigner and the incremental writer over ``pdf``."""
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+def _writer(pdf: bytes) -> IncrementalPdfFileWriter:
+    return IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+
+
+def _pdf_signer(writer: IncrementalPdfFileWriter, signer, ctx: SignContext, *, field: str,
+                style, reason: str, location: str = "", lta: bool = False,
+                new_field: SigFieldSpec | None = None):
+    """The configured pyHanko PdfSigner for an incremental update through ``writer``."""
     meta = signers.PdfSignatureMetadata(
         field_name=field,
         md_algorithm="sha256",
@@ -96,32 +103,33 @@ def _pdf_signer(pdf: bytes, signer, ctx: SignContext, *, field: str, style, reas
         validation_context=ctx.validation_context if ctx.embed_validation_info else None,
         use_pades_lta=lta and ctx.embed_validation_info,
     )
-    pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=ctx.timestamper,
-                                   stamp_style=style, new_field_spec=new_field)
-    return pdf_signer, writer
+    return signers.PdfSigner(meta, signer=signer, timestamper=ctx.timestamper,
+                             stamp_style=style, new_field_spec=new_field)
 
 
-def _sign(pdf: bytes, signer, ctx: SignContext, *, field: str, style, params: dict,
-          reason: str, location: str = "", lta: bool = False, new_field: SigFieldSpec | None = None,
-          ) -> bytes:
-    pdf_signer, writer = _pdf_signer(pdf, signer, ctx, field=field, style=style, reason=reason,
-                                     location=location, lta=lta, new_field=new_field)
+def _sign(writer: IncrementalPdfFileWriter, signer, ctx: SignContext, *, field: str, style,
+          reason: str, lta: bool = False, new_field: SigFieldSpec | None = None,
+          location: str = "") -> bytes:
+    pdf_signer = _pdf_signer(writer, signer, ctx, field=field, style=style, reason=reason,
+                             location=location, lta=lta, new_field=new_field)
     out = io.BytesIO()
-    pdf_signer.sign_pdf(writer, output=out, appearance_text_params=params)
+    pdf_signer.sign_pdf(writer, output=out, appearance_text_params={})
     return out.getvalue()
 
 
-def _person_style(pdf: bytes, *, name: str, title: str, signature_png: bytes | None,
-                  when: dt.datetime | None):
+def _person_style(writer: IncrementalPdfFileWriter, *, name: str, title: str,
+                  signature_png: bytes | None, when: dt.datetime | None):
     when = vn_time(when)
-    width, height = _field_size(pdf, render.PERSON_FIELD)
-    look = render.appearance_pdf(
-        width, height, image_png=signature_png, color=BLUE, size=7,
+    width, height = _field_size(writer, render.PERSON_FIELD)
+    text = render.appearance_pdf(
+        width, height, color=BLUE, size=7,
         lines=[f"Ký bởi: {name}" + (f" - {title}" if title else ""),
                "Thời gian ký: " + when.strftime("%d/%m/%Y %H:%M:%S (GMT+7)")],
-        image_box=(4, 20, width - 8, height - 22),
     )
-    return _static(look)
+    if not signature_png:
+        return _static(text)
+    image = render.image_pdf(width, height, signature_png, box=(4, 20, width - 8, height - 22))
+    return _static(image, text)
 
 
 PERSON_REASON = "Phê duyệt và ký ban hành"
@@ -130,18 +138,21 @@ PERSON_REASON = "Phê duyệt và ký ban hành"
 def sign_person(pdf: bytes, signer, ctx: SignContext, *, name: str, title: str,
                 signature_png: bytes | None, when: dt.datetime | None = None,
                 location: str = "") -> bytes:
-    style = _person_style(pdf, name=name, title=title, signature_png=signature_png, when=when)
-    return _sign(pdf, signer, ctx, field=render.PERSON_FIELD, style=style, params={},
+    writer = _writer(pdf)
+    style = _person_style(writer, name=name, title=title, signature_png=signature_png, when=when)
+    return _sign(writer, signer, ctx, field=render.PERSON_FIELD, style=style,
                  reason=PERSON_REASON, location=location)
 
 
 def person_pdf_signer(pdf: bytes, signer, ctx: SignContext, *, name: str, title: str,
                       signature_png: bytes | None, when: dt.datetime | None = None,
                       location: str = ""):
-    """The same signature as :func:`sign_person`, for two-step (interrupted) signing."""
-    style = _person_style(pdf, name=name, title=title, signature_png=signature_png, when=when)
-    return _pdf_signer(pdf, signer, ctx, field=render.PERSON_FIELD, style=style,
-                       reason=PERSON_REASON, location=location)
+    """The same signature as :func:`sign_person`, for two-step (interrupted) signing:
+    the pyHanko PdfSigner and the writer it signs through."""
+    writer = _writer(pdf)
+    style = _person_style(writer, name=name, title=title, signature_png=signature_png, when=when)
+    return _pdf_signer(writer, signer, ctx, field=render.PERSON_FIELD, style=style,
+                       reason=PERSON_REASON, location=location), writer
 
 
 def _text_appearance(writer, text: str, rect, *, italic: bool, size: int = 13):
@@ -185,28 +196,29 @@ def fill_fields(pdf: bytes, values: dict[str, str]) -> bytes:
 def sign_seal(pdf: bytes, signer, ctx: SignContext, *, organisation: str,
               seal_png: bytes | None, when: dt.datetime | None = None) -> bytes:
     when = vn_time(when)
-    width, height = _field_size(pdf, render.SEAL_FIELD)
-    look = render.appearance_pdf(width, height, image_png=seal_png, color=(0.8, 0, 0), size=5,
-                                 text_align="center", lines=[
-                                     organisation, when.strftime("%d/%m/%Y %H:%M:%S (GMT+7)")])
-    return _sign(pdf, signer, ctx, field=render.SEAL_FIELD, style=_static(look), params={},
+    writer = _writer(pdf)
+    width, height = _field_size(writer, render.SEAL_FIELD)
+    text = render.appearance_pdf(width, height, color=(0.8, 0, 0), size=5, text_align="center",
+                                 lines=[organisation, when.strftime("%d/%m/%Y %H:%M:%S (GMT+7)")])
+    layers = (render.image_pdf(width, height, seal_png), text) if seal_png else (text,)
+    return _sign(writer, signer, ctx, field=render.SEAL_FIELD, style=_static(*layers),
                  reason="Ban hành văn bản", lta=True)
 
 
 def sign_attachment(pdf: bytes, signer, ctx: SignContext, *, organisation: str, symbol: str,
                     when: dt.datetime | None = None) -> bytes:
     when = vn_time(when)
-    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    writer = _writer(pdf)
     # Top right corner of page 1, inside the right margin (Appendix I §II.8b).
-    box = page_box(reader, 0)
+    box = page_box(writer, 0)
     x2 = box[2] - render.MARGIN_RIGHT
     y2 = box[3] - 8 * 2.835
     rect = (x2 - 75 * 2.835, y2 - 16 * 2.835, x2, y2)
     look = render.appearance_pdf(rect[2] - rect[0], rect[3] - rect[1], size=10, text_align="left",
                                  lines=[organisation, f"Số: {symbol}" if symbol else "",
                                         when.isoformat(timespec="seconds")])
-    return _sign(pdf, signer, ctx, field=render.ATTACHMENT_SEAL_FIELD, style=_static(look),
-                 params={}, reason="Ký số văn bản kèm theo", lta=True,
+    return _sign(writer, signer, ctx, field=render.ATTACHMENT_SEAL_FIELD, style=_static(look),
+                 reason="Ký số văn bản kèm theo", lta=True,
                  new_field=SigFieldSpec(render.ATTACHMENT_SEAL_FIELD, on_page=0, box=rect))
 
 

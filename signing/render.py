@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -50,7 +51,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from .paragraphs import PlainParagraph
+from .paragraphs import PlainParagraph, merge_runs
 
 
 def _font_dir() -> Path:
@@ -356,11 +357,11 @@ def body_flowables(body_html: str, styles: dict[str, ParagraphStyle]) -> list[Fl
     if _PLAIN_BODY.fullmatch(body_html):
         texts = (html.unescape(t).replace("\xa0", " ").strip()
                  for t in _PLAIN_PARAGRAPH.findall(body_html))
-        return [PlainParagraph(text, styles["p"]) for text in texts if text]
+        return merge_runs([PlainParagraph(text, styles["p"]) for text in texts if text])
     parser = _HtmlToFlowables(styles)
     parser.feed(body_html)
     parser.close()
-    return parser.flowables
+    return merge_runs(parser.flowables)
 
 
 _STYLES: dict[str, ParagraphStyle] | None = None
@@ -759,24 +760,16 @@ def render_document(document) -> RenderedPdf:
 
 
 def appearance_pdf(width: float, height: float, *, lines: list[str] = (),
-                   image_png: bytes | None = None, color=(0, 0, 0), font: str = "Serif",
-                   size: float = 7,
-                   text_align: str = "right", image_box: tuple[float, float, float, float]
-                   | None = None) -> bytes:
-    """A one-page PDF the size of a field: optional transparent image, then text lines.
+                   color=(0, 0, 0), font: str = "Serif", size: float = 7,
+                   text_align: str = "right") -> bytes:
+    """A one-page PDF the size of a field with text lines at the bottom.
 
-    pyHanko imports it as the field's appearance. ReportLab shapes the text here
-    because the embedded-font path is the same one the page text uses.
+    pyHanko imports it as (a layer of) the field's appearance. ReportLab shapes the
+    text here because the embedded-font path is the same one the page text uses.
     """
-    from reportlab.lib.utils import ImageReader
-
     _register_fonts()
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=(width, height), invariant=1)
-    if image_png:
-        x, y, w, h = image_box or (0, 0, width, height)
-        canvas.drawImage(ImageReader(io.BytesIO(image_png)), x, y, w, h, mask="auto",
-                         preserveAspectRatio=True, anchor="c")
     canvas.setFillColorRGB(*color)
     canvas.setFont(font, size)
     leading = size * 1.2
@@ -789,6 +782,26 @@ def appearance_pdf(width: float, height: float, *, lines: list[str] = (),
         else:
             canvas.drawRightString(width - 2, y, line)
         y -= leading
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+@lru_cache(maxsize=16)
+def image_pdf(width: float, height: float, image_png: bytes,
+              box: tuple[float, float, float, float] | None = None) -> bytes:
+    """A one-page PDF the size of a field with a transparent image inside ``box``.
+
+    The image layer of a signature appearance is the same for every document a person
+    or seal signs; decoding and compressing the PNG again cost more than the text layer.
+    """
+    from reportlab.lib.utils import ImageReader
+
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=(width, height), invariant=1)
+    x, y, w, h = box or (0, 0, width, height)
+    canvas.drawImage(ImageReader(io.BytesIO(image_png)), x, y, w, h, mask="auto",
+                     preserveAspectRatio=True, anchor="c")
     canvas.showPage()
     canvas.save()
     return out.getvalue()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import random
+import re
+import subprocess
 import unicodedata
 
 from pypdf import PdfReader
 from reportlab.platypus import Paragraph
 
 from signing import render
-from signing.paragraphs import PlainParagraph, break_lines
+from signing.paragraphs import PlainParagraph, PlainParagraphs, break_lines
 
 TEXT = ("Căn cứ Điều lệ Mặt trận Tổ quốc Việt Nam, Ban Thường trực đề nghị các tổ chức thành "
         "viên tập trung triển khai thực hiện tốt cuộc vận động “Toàn dân đoàn kết” & giám sát, "
@@ -80,3 +83,52 @@ def test_letters_beyond_the_first_font_subset_are_written_right():
     page = PdfReader(io.BytesIO(rendered.data)).pages[0]
     assert any(name.endswith("+1") for name in page["/Resources"]["/Font"])  # a second subset
     assert " ".join(words * 3) in " ".join(page.extract_text().split())
+
+
+def _word_boxes(pdf: bytes) -> tuple[int, list[tuple[str, list[float]]]]:
+    out = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True,
+                         check=True).stdout.decode()
+    boxes = re.findall(r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
+                       r"([^<]*)<", out)
+    return out.count("<page"), [(m[4], [float(v) for v in m[:4]]) for m in boxes]
+
+
+def test_a_run_of_paragraphs_lays_out_as_platypus_lays_out_each_one(monkeypatch):
+    # Paragraphs of every length, so page breaks fall between paragraphs, inside them,
+    # and where only one line would fit (an orphan moves to the next page).
+    rng = random.Random(7)
+    words = TEXT.split()
+    body = "".join("<p>" + " ".join(rng.choice(words) for _ in range(rng.randint(3, 160)))
+                   + "</p>" for _ in range(70))
+    layout = render.Layout(
+        parent_body="ỦY BAN MTTQ VIỆT NAM", issuing_body="TỈNH NGHỆ AN", type_name="KẾ HOẠCH",
+        subject="Thử", authority="TM. BAN THƯỜNG TRỰC", signer_title="CHỦ TỊCH",
+        signer_name="Nguyễn Văn A", body_html=body)
+    assert any(isinstance(f, PlainParagraphs)
+               for f in render.body_flowables(body, render._styles()))
+    merged = _word_boxes(render.render_layout(layout).data)
+    monkeypatch.setattr(render, "merge_runs", lambda flowables: flowables)
+    separate = _word_boxes(render.render_layout(layout).data)
+    assert merged[0] == separate[0] > 3
+    assert [w for w, _ in merged[1]] == [w for w, _ in separate[1]]
+    assert all(abs(a - b) < 0.01 for (_, one), (_, other) in zip(merged[1], separate[1],
+                                                                   strict=True)
+               for a, b in zip(one, other, strict=True))
+
+
+def test_a_run_splits_between_and_inside_paragraphs():
+    style = _style()
+    parts = [PlainParagraph(TEXT, style) for _ in range(3)]
+    run = PlainParagraphs(parts)
+    _w, total = run.wrap(400, 10_000)
+    one = parts[0].wrap(400, 10_000)[1]
+    assert run.split(400, total + 1) == [run]
+    head, tail = run.split(400, one + style.spaceAfter + 3 * style.leading)
+    assert head.parts[0] is parts[0] and len(head.parts) == 2
+    assert head.wrap(400, 10_000)[1] == one + max(style.spaceAfter, style.spaceBefore) \
+        + 3 * style.leading
+    assert tail.parts[0].getSpaceBefore() == 0 and tail.parts[1] is parts[2]
+    # Room for the first paragraph and one line of the second: the line is not left alone.
+    head, tail = run.split(400, one + max(style.spaceAfter, style.spaceBefore)
+                           + 1.5 * style.leading)
+    assert head.parts == [parts[0]] and tail.parts == parts[1:]
