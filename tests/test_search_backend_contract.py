@@ -113,6 +113,14 @@ def test_facets_and_filters(loaded):
     assert run(loaded, "", filters={"year": ["abc"]}).total == 0
 
 
+@pytest.mark.parametrize("text", ["", "kế hoạch", "ke hoach", '"phản biện xã hội"', "nothing"])
+def test_the_total_is_the_same_with_and_without_facets(loaded, text):
+    # The embedded backend takes the total from the facet counts when it has them.
+    with_facets = run(loaded, text, facets=True)
+    assert with_facets.total == run(loaded, text).total == len(run(loaded, text, limit=50).hits)
+    assert sum(with_facets.facets["kind"].values()) == with_facets.total
+
+
 def test_pages_come_back_for_snippets(loaded):
     hit = run(loaded, "thực hiện").hits[0]
     assert hit.id == 1
