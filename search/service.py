@@ -396,16 +396,14 @@ def search(
     request = SearchRequest(
         terms=parsed.terms, phrases=parsed.phrases, acl=user_acl, filters=cleaned, sort=sort,
         offset=(page - 1) * per_page, limit=per_page, facets=facets,
-        document_ids=meeting_document_ids(user, meeting),
+        document_ids=meeting_document_ids(user, meeting), defer_counts=True,
     )
     backend = get_backend()
     raw = backend.search(request)
-    if raw.total == 0 and len(parsed.terms) > 1:
+    if len(parsed.terms) > 1 and not raw.hits and raw.complete().total == 0:
         request.match_all_terms = False
         raw = backend.search(request)
-        results.relaxed = raw.total > 0
-    results.total = raw.total
-    results.facets = _facet_labels(raw.facets, cleaned) if facets else {}
+        results.relaxed = bool(raw.hits) or raw.complete().total > 0
     folded_phrases = [p.folded for p in parsed.phrases]
     templates = _url_templates()
     state_labels = _state_labels()
@@ -430,6 +428,11 @@ def search(
             year=hit.fields.get("year"), score=hit.score, snippet_parts=snippet.parts,
             page=page_no, file_name=file_name, url=url, open_url=open_url,
         ))
+    # The backend may still be counting the total and facets on another thread: the
+    # snippets above were built meanwhile.
+    raw.complete()
+    results.total = raw.total
+    results.facets = _facet_labels(raw.facets, cleaned) if facets else {}
     return results
 
 

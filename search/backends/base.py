@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 FACETS = ("kind", "type", "unit", "year", "state")
@@ -82,6 +83,8 @@ class SearchRequest:
     # Restrict to these document ids (a meeting's papers); None means no restriction and
     # an empty list means nothing. Applied inside the engine like the ACL, before top-N.
     document_ids: list[int] | None = None
+    # The caller will call RawResults.complete() before reading total and facets.
+    defer_counts: bool = False
 
     @property
     def is_empty(self) -> bool:
@@ -105,6 +108,16 @@ class RawResults:
     total: int
     hits: list[RawHit]
     facets: dict[str, dict[str, int]]  # facet -> value -> count
+    # A backend counting on another thread leaves total and facets to this, when the
+    # request asked for ``defer_counts``: the caller builds snippets meanwhile.
+    pending: Callable[[], tuple[int, dict[str, dict[str, int]]]] | None = None
+
+    def complete(self) -> RawResults:
+        """Wait for the total and facets if they are still being counted."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            self.total, self.facets = pending()
+        return self
 
 
 class SearchBackend(ABC):

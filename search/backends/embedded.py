@@ -321,7 +321,7 @@ class EmbeddedBackend(SearchBackend):
 
     # --- reading ------------------------------------------------------------------------
 
-    def _match_query(self, request: SearchRequest) -> Query | None:
+    def _match_query(self, request: SearchRequest, *, phrases: bool = True) -> Query | None:
         """The documents the words and phrases select, as term and phrase queries on one field.
 
         Every folded text of a document is in PHRASE_FIELD, so a word is in the document
@@ -329,9 +329,11 @@ class EmbeddedBackend(SearchBackend):
         the ten per-field clauses selected. That OR was a union scorer, which refills a
         4096-document window of every field (dense ``body`` included) at each step of the
         permission filter; a single term scorer skips straight to the visible documents.
-        The phrase is checked there too (positions live only in that field), and being one
-        Must clause among others it is only checked on documents the ACL and the other
-        clauses already allow. The scores of these clauses rank the text.
+        The words of a phrase are Must term clauses too, and the scores of the term
+        clauses rank the text; the phrase clause itself (positions live only in that
+        field) is weighted zero, so a document ranks the same whether or not the phrase
+        was checked in the same query (see :meth:`_phrase_window`). ``phrases=False``
+        leaves the phrase clauses out: the query then selects a superset.
         """
         schema = self.schema
         clauses = []
@@ -340,11 +342,18 @@ class EmbeddedBackend(SearchBackend):
             clauses.append(
                 (occur, Query.term_query(schema, PHRASE_FIELD, engine_fold(term.exact))))
         for phrase in request.phrases:
-            folded_words = [engine_fold(w) for w in phrase.exact]
-            clauses.append((Occur.Must, Query.phrase_query(schema, PHRASE_FIELD, folded_words)))
+            for word in dict.fromkeys(engine_fold(w) for w in phrase.exact):
+                clauses.append((Occur.Must, Query.term_query(schema, PHRASE_FIELD, word)))
+        if phrases:
+            clauses += [(Occur.Must, Query.boost_query(q, 0.0))
+                        for q in self._phrase_queries(request)]
         if not clauses:
             return None
         return Query.boolean_query(clauses)
+
+    def _phrase_queries(self, request: SearchRequest) -> list[Query]:
+        return [Query.phrase_query(self.schema, PHRASE_FIELD, [engine_fold(w) for w in p.exact])
+                for p in request.phrases]
 
     def _rank_clauses(self, request: SearchRequest) -> list:
         """Optional clauses that order the matches; they never decide what matches.
@@ -408,12 +417,12 @@ class EmbeddedBackend(SearchBackend):
         # The permission filter is a scoring-free Must clause of the same query:
         # tantivy applies it while collecting, so ranking, counting and facets only see
         # documents the user may read.
-        selected = [*([(Occur.Must, match)] if match is not None else []),
-                    *self._filter_clauses(request)]
-        query = Query.boolean_query([*selected, *self._rank_clauses(request)])
-        kwargs: dict = {"limit": max(1, request.limit), "offset": max(0, request.offset)}
+        filters = self._filter_clauses(request)
+        selected = [*([(Occur.Must, match)] if match is not None else []), *filters]
+        rank = self._rank_clauses(request)
+        order: dict = {}
         if request.sort == "date":
-            kwargs.update(order_by_field="date", order=tantivy.Order.Desc)
+            order = {"order_by_field": "date", "order": tantivy.Order.Desc}
         pending_facets = None
         if request.facets:
             spec = {
@@ -426,36 +435,80 @@ class EmbeddedBackend(SearchBackend):
             # optional ranking clauses selects the same documents and scores nothing.
             pending_facets = _facet_pool().submit(
                 searcher.aggregate, Query.boolean_query(selected), spec)
-        # With facets, the total is the sum of the "kind" buckets (every item has one kind):
-        # counting again while collecting the top hits cost 1-2 ms on a broad query.
-        result = searcher.search(query, count=pending_facets is None, **kwargs)
-        hits = []
-        for score, addr in result.hits:
-            # Field by field: to_dict() converts every stored value, unused ones included.
-            stored = searcher.doc(addr)
-            first = stored.get_first
-            refs = json.loads(first("page_refs") or "[]")
-            hits.append(
-                RawHit(
-                    id=first("id"),
-                    kind=first("kind"),
-                    score=float(score),
-                    version=first("version"),
-                    fields={name: first(name) for name in HIT_FIELDS} | {"meta": ""},
-                    pages=stored.get_all("body"),
-                    page_refs=[PageRef(r[0], r[1], r[2] if len(r) > 2 else "") for r in refs],
-                    comments=stored.get_all("comments"),
-                )
-            )
-        facets: dict[str, dict[str, int]] = {}
-        total = int(result.count or 0)
-        if pending_facets is not None:
+        top = None
+        if pending_facets is not None and request.phrases:
+            top = self._phrase_window(searcher, request, filters, rank, order)
+        count = None
+        if top is None:
+            # With facets, the total is the sum of the "kind" buckets (every item has one
+            # kind): counting again while collecting the top hits cost 1-2 ms.
+            result = searcher.search(Query.boolean_query([*selected, *rank]),
+                                     count=pending_facets is None,
+                                     limit=max(1, request.limit),
+                                     offset=max(0, request.offset), **order)
+            top, count = result.hits, result.count
+        hits = [self._hit(searcher, score, addr) for score, addr in top]
+        if pending_facets is None:
+            return RawResults(total=int(count or 0), hits=hits, facets={})
+
+        def counts() -> tuple[int, dict[str, dict[str, int]]]:
             aggregated = pending_facets.result()
+            facets = {}
             for name in FACET_FIELDS:
                 buckets = aggregated.get(name, {}).get("buckets", [])
                 facets[name] = {str(b["key"]): int(b["doc_count"]) for b in buckets}
-            total = sum(facets["kind"].values())
-        return RawResults(total=total, hits=hits, facets=facets)
+            return sum(facets["kind"].values()), facets
+
+        results = RawResults(total=0, hits=hits, facets={}, pending=counts)
+        return results if request.defer_counts else results.complete()
+
+    # Phrase queries look for their top hits among this many documents holding every word.
+    PHRASE_WINDOW = 200
+
+    def _phrase_window(self, searcher, request: SearchRequest, filters: list, rank: list,
+                       order: dict) -> list | None:
+        """The top hits of a phrase query, checking the phrase on a window of candidates.
+
+        A phrase of common words holds in thousands of visible documents, and checking
+        positions in each of them (done anyway, once, for the facets and the total) cost
+        as much again for the hits. The hits rank by the words alone (the phrase clause
+        weighs zero), so the best documents holding every word, with the phrase checked on
+        just those, are the best phrase matches, as long as enough of them hold the
+        phrase or the window held every candidate. Otherwise None: run the full query.
+        """
+        want = max(0, request.offset) + max(1, request.limit)
+        window = max(self.PHRASE_WINDOW, 4 * want)
+        loose = self._match_query(request, phrases=False)
+        candidates = searcher.search(Query.boolean_query([(Occur.Must, loose), *filters, *rank]),
+                                     limit=window, count=False, **order).hits
+        if not candidates:
+            return []
+        ids = sorted(set(searcher.fast_field_values("id", [a for _s, a in candidates])))
+        checked = searcher.search(
+            Query.boolean_query([(Occur.Must, Query.term_set_query(self.schema, "id", ids)),
+                                 *((Occur.Must, q) for q in self._phrase_queries(request))]),
+            limit=4 * window, count=False).hits  # an id can be a document's and a case's
+        holding = {(a.segment_ord, a.doc) for _s, a in checked}
+        matched = [(s, a) for s, a in candidates if (a.segment_ord, a.doc) in holding]
+        if len(matched) < want and len(candidates) == window:
+            return None
+        return matched[max(0, request.offset):want]
+
+    def _hit(self, searcher, score, addr) -> RawHit:
+        # Field by field: to_dict() converts every stored value, unused ones included.
+        stored = searcher.doc(addr)
+        first = stored.get_first
+        refs = json.loads(first("page_refs") or "[]")
+        return RawHit(
+            id=first("id"),
+            kind=first("kind"),
+            score=float(score),
+            version=first("version"),
+            fields={name: first(name) for name in HIT_FIELDS} | {"meta": ""},
+            pages=stored.get_all("body"),
+            page_refs=[PageRef(r[0], r[1], r[2] if len(r) > 2 else "") for r in refs],
+            comments=stored.get_all("comments"),
+        )
 
     def suggest(self, prefix: str, acl: list[str], limit: int = 10) -> list[str]:
         key = symbol_key(prefix)
