@@ -17,6 +17,7 @@ indent, justified lines except the last, no orphan line at the bottom of a page
 
 from __future__ import annotations
 
+import codecs
 import weakref
 from bisect import bisect_right
 from itertools import accumulate
@@ -35,26 +36,40 @@ _WIDTHS_LIMIT = 100_000
 _FUZZ = 1e-6  # ReportLab's frames allow this much overflow
 Line = tuple[list[str], float]  # the words, their natural width with single spaces
 
-# Per PDF being built and font: a translation table from characters to their codes in
-# the font's first subset (ReportLab assigns subset codes per document; encoding
-# character by character is its slowest step).
+# Per PDF being built and font: the codes of the font's first subset (ReportLab assigns
+# subset codes per document; encoding character by character is its slowest step).
 _ENCODED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_ELSEWHERE = "\uffff"  # the character is not in the first subset
 
 
-class _FirstSubset(dict):
-    """``str.translate`` table: character → its one-byte code in subset 0, assigning codes
-    through ReportLab on first sight so the embedded subset stays consistent."""
+class _FirstSubset:
+    """Encodes text into the one-byte codes of a TrueType font's first subset.
+
+    A C charmap codec does the encoding; a character it does not know yet gets its code
+    from ReportLab on first sight, so the embedded subset stays consistent.
+    """
 
     def __init__(self, font, doc):
-        super().__init__()
         self.font, self.doc = font, doc
+        self.table = ["\ufffe"] * 256  # code -> character; U+FFFE: unused
+        self.elsewhere: set[str] = set()  # characters ReportLab put in a later subset
+        self.codec = codecs.charmap_build("".join(self.table))
 
-    def __missing__(self, code: int) -> str:
-        ((subset, data),) = self.font.splitString(chr(code), self.doc)
-        value = chr(data[0]) if subset == 0 else _ELSEWHERE
-        self[code] = value
-        return value
+    def encode(self, text: str) -> bytes | None:
+        """``text`` in subset 0, or None when some character lives in a later subset."""
+        while True:
+            try:
+                return codecs.charmap_encode(text, "strict", self.codec)[0]
+            except UnicodeEncodeError as error:
+                unknown = set(text[error.start:error.end])
+            if unknown & self.elsewhere:
+                return None
+            for char in unknown:
+                ((subset, data),) = self.font.splitString(char, self.doc)
+                if subset == 0:
+                    self.table[data[0]] = char
+                else:
+                    self.elsewhere.add(char)
+            self.codec = codecs.charmap_build("".join(self.table))
 
 
 def _width_table(font: str, size: float) -> dict[str, float]:
@@ -94,15 +109,24 @@ def break_lines(words: list[str], style: ParagraphStyle, width: float,
     return lines
 
 
+def _length(words: list[str]) -> int:
+    """Characters of the words joined by single spaces."""
+    return sum(map(len, words)) + len(words) - 1
+
+
 class PlainParagraph(Flowable):
     """One paragraph of plain text (no markup) in one font, justified or aligned."""
 
     def __init__(self, text: str, style: ParagraphStyle, *, lines: list[Line] | None = None,
-                 first_line: bool = True, justify_last: bool = False):
+                 first_line: bool = True, justify_last: bool = False, joined: str = "",
+                 offset: int = 0):
         super().__init__()
         self.text = text
         self.style = style
         self._lines = lines
+        # The words joined by single spaces, and where this part's first line starts in
+        # it: every line is a slice of it.
+        self._joined, self._offset = joined, offset
         self._first_line = first_line  # False for the continuation after a page break
         self._justify_last = justify_last  # True for the part before a page break
         self._fixed = lines is not None  # a part of a split paragraph keeps its lines
@@ -124,8 +148,10 @@ class PlainParagraph(Flowable):
 
     def wrap(self, avail_width, avail_height):
         if not self._fixed and self._wrapped_for != avail_width:
-            self._lines = break_lines(self.text.split(), self.style,
-                                      self._inner_width(avail_width), self._indent())
+            words = self.text.split()
+            self._joined = " ".join(words)
+            self._lines = break_lines(words, self.style, self._inner_width(avail_width),
+                                      self._indent())
             self._wrapped_for = avail_width
         self.width = avail_width
         self.height = len(self._lines) * self.style.leading
@@ -140,8 +166,11 @@ class PlainParagraph(Flowable):
         if len(lines) <= fit:
             return [self]
         head = PlainParagraph(self.text, self.style, lines=lines[:fit],
-                              first_line=self._first_line, justify_last=True)
-        tail = PlainParagraph(self.text, self.style, lines=lines[fit:], first_line=False)
+                              first_line=self._first_line, justify_last=True,
+                              joined=self._joined, offset=self._offset)
+        tail_offset = self._offset + sum(_length(words) + 1 for words, _ in lines[:fit])
+        tail = PlainParagraph(self.text, self.style, lines=lines[fit:], first_line=False,
+                              joined=self._joined, offset=tail_offset)
         return [head, tail]
 
     def draw(self):
@@ -189,31 +218,48 @@ class PlainParagraph(Flowable):
     def _operators(self, font, canv, bottom: float = 0.0, state: list | None = None,
                    ) -> list[str]:
         """The text operators for a TrueType font: what ReportLab's text object writes
-        (subset font switches, ``Tw``, ``Tm``, ``Tj``), with each line encoded by one
-        ``str.translate`` instead of character by character.
+        (subset font switches, ``Tw``, ``Tm``, ``Tj``), with the paragraph encoded by one
+        C codec call instead of character by character, and each line after the
+        first that starts where the one above did drawn by one ``"`` operator (word
+        spacing, next line, show text).
 
         ``state`` ([font subset, word spacing]) carries the text state from the previous
         paragraph of the same text object, so unchanged settings are not written again.
         """
         doc = canv._doc
-        table = _ENCODED.get(doc, {}).get(font.fontName)
-        if table is None:
-            table = _ENCODED.setdefault(doc, {})[font.fontName] = _FirstSubset(font, doc)
+        encoder = _ENCODED.get(doc, {}).get(font.fontName)
+        if encoder is None:
+            encoder = _ENCODED.setdefault(doc, {})[font.fontName] = _FirstSubset(font, doc)
         size = f" {fp_str(self.style.fontSize)} Tf {fp_str(self.style.leading)} TL"
         escape = canv._escape
         ops: list[str] = []
         current, word_space = state if state is not None else (None, 0.0)
+        # Lines are the paragraph's words joined by single spaces, so each is a slice of
+        # the paragraph encoded once.
+        encoded = encoder.encode(self._joined)
+        position = self._offset
+        previous = None  # where the previous line started
+        leading = self.style.leading
         for words, x, y, spacing in self._placements(bottom):
+            length = _length(words)
+            line = encoded[position:position + length] if encoded is not None else None
+            if line is None:  # some letters live in a later subset; maybe not on this line
+                line = encoder.encode(" ".join(words))
+            # ReportLab splits a line with letters of several subsets.
+            runs = [(0, line)] if line is not None else font.splitString(" ".join(words), doc)
+            position += length + 1
+            if (previous is not None and x == previous[0] and abs(previous[1] - leading - y) < 1e-6
+                    and len(runs) == 1 and runs[0][0] == current):
+                # The line below the previous one, same start: T* moves there (TL is the
+                # leading), and the word spacing is set on the way.
+                ops.append(f'{spacing:.4f} 0 ({escape(runs[0][1])}) "')
+                word_space, previous = spacing, (x, y)
+                continue
             if spacing != word_space:
                 ops.append(f"{spacing:.4f} Tw")
                 word_space = spacing
             ops.append(f"1 0 0 1 {x:.3f} {y:.3f} Tm")
-            line = " ".join(words)
-            mapped = line.translate(table)
-            if _ELSEWHERE not in mapped:
-                runs = [(0, mapped.encode("latin-1"))]
-            else:  # some letters live in a later subset: ReportLab splits the line
-                runs = font.splitString(line, doc)
+            previous = (x, y)
             for subset, data in runs:
                 if subset != current:
                     ops.append(font.getSubsetInternalName(subset, doc) + size)
@@ -252,16 +298,22 @@ class PlainParagraphs(Flowable):
         return max(after, before) if rl_config.overlapAttachedSpace else after + before
 
     def wrap(self, avail_width, avail_height):
-        heights = [part.wrap(avail_width, avail_height)[1] for part in self.parts]
-        gaps = [self._gap(a, b) for a, b in zip(self.parts, self.parts[1:], strict=False)]
-        total = sum(heights) + sum(gaps)
+        # A run that does not fit reports only as much height as it took to find out:
+        # the frame then splits it. Measuring the whole rest of a long body on every page
+        # made laying out 100 pages slower than one flowable per paragraph.
+        self._bottoms = []
+        tops: list[float] = []
+        total = 0.0
+        for index, part in enumerate(self.parts):
+            gap = self._gap(self.parts[index - 1], part) if index else 0.0
+            tops.append(total + gap)
+            total += gap + part.wrap(avail_width, avail_height)[1]
+            if total > avail_height + _FUZZ:
+                self.width, self.height = avail_width, total
+                return self.width, self.height
         # Each part's bottom, measured from the bottom of the run.
-        top, self._bottoms = total, []
-        for index, height in enumerate(heights):
-            if index:
-                top -= gaps[index - 1]
-            top -= height
-            self._bottoms.append(top)
+        self._bottoms = [total - top - part.height for top, part in zip(tops, self.parts,
+                                                                         strict=True)]
         self.width, self.height = avail_width, total
         return self.width, self.height
 

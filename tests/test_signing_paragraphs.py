@@ -132,3 +132,38 @@ def test_a_run_splits_between_and_inside_paragraphs():
     head, tail = run.split(400, one + max(style.spaceAfter, style.spaceBefore)
                            + 1.5 * style.leading)
     assert head.parts == [parts[0]] and tail.parts == parts[1:]
+
+
+def test_fast_operators_place_every_glyph_where_reportlab_would(monkeypatch):
+    # Letters beyond the first subset, parentheses and backslashes (escaped), lines drawn
+    # with the '"' operator: the same glyphs at the same places as ReportLab's text object.
+    vowels = "aăâeêioôơuưy"
+    letters = "".join(unicodedata.normalize("NFC", v + tone) for v in vowels
+                      for tone in ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323"))
+    rare = [letters[i:i + 5] for i in range(0, len(letters), 5)]
+    rare += [w.upper() for w in rare] + ["(ngoặc)", "a\\b", "абвгд"]
+    rng = random.Random(3)
+    words = TEXT.split()
+    body = "".join("<p>" + " ".join(rng.choice(rare if rng.random() < 0.2 else words)
+                                     for _ in range(rng.randint(3, 120))) + "</p>"
+                   for _ in range(40))
+    layout = render.Layout(
+        parent_body="ỦY BAN MTTQ VIỆT NAM", issuing_body="TỈNH NGHỆ AN", type_name="KẾ HOẠCH",
+        subject="Thử", authority="", signer_title="CHỦ TỊCH", signer_name="Nguyễn Văn A",
+        body_html=body)
+    fast = _word_boxes(render.render_layout(layout).data)
+
+    def reportlab_text_object(self, font, canv, bottom=0.0, state=None):
+        text = canv.beginText()
+        self._draw_with(text, bottom)
+        if state is not None:
+            state[:] = [None, 0.0]
+        return text._code
+
+    monkeypatch.setattr(PlainParagraph, "_operators", reportlab_text_object)
+    reference = _word_boxes(render.render_layout(layout).data)
+    assert fast[0] == reference[0] > 1
+    assert [w for w, _ in fast[1]] == [w for w, _ in reference[1]]
+    assert all(abs(a - b) < 0.01 for (_, one), (_, other) in zip(fast[1], reference[1],
+                                                                   strict=True)
+               for a, b in zip(one, other, strict=True))
