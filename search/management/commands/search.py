@@ -34,7 +34,7 @@ class Command(BaseCommand):
         if as_json:
             self.stdout.write(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
             return
-        self.stdout.write(_("%(total)d documents found.") % {"total": results.total})
+        self.stdout.write(_("%(total)d results found.") % {"total": results.total})
         for hit in results.hits:
             page = _(" (page %(page)d)") % {"page": hit.page} if hit.page else ""
             self.stdout.write(f"\n[{hit.id}] {hit.symbol or '—'} · {hit.subject}{page}")
