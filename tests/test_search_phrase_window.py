@@ -70,3 +70,29 @@ def test_counts_can_be_left_to_the_caller(backend):
     expected = sum(1 for d in _corpus() if d.id % 3 == 0 and "group:a" in d.acl)
     assert raw.complete().total == expected and raw.pending is None
     assert sum(raw.facets["kind"].values()) == expected
+
+
+def test_the_window_answers_or_hands_over_to_the_full_query(tmp_path, monkeypatch):
+    # Eight documents hold the words often but not as the phrase, two hold the phrase once
+    # among many other words: the phrase holders rank last.
+    engine = EmbeddedBackend(tmp_path / "idx")
+    engine.index([
+        SearchDocument(id=i, version=1, acl=["group:a"], subject=f"Văn bản {i}",
+                       pages=["phản lời biện " * 5 if i <= 8 else "phản biện " + "lời " * 200])
+        for i in range(1, 11)])
+    engine.refresh()
+    calls = []
+    original = EmbeddedBackend._phrase_window
+
+    def spy(self, *args, **kwargs):
+        calls.append(original(self, *args, **kwargs))
+        return calls[-1]
+
+    monkeypatch.setattr(EmbeddedBackend, "_phrase_window", spy)
+    results = [_search(engine, '"phản biện"', limit=2)]  # every candidate fits the window
+    monkeypatch.setattr(EmbeddedBackend, "PHRASE_WINDOW", 6)
+    results.append(_search(engine, '"phản biện"', limit=2))  # a full window, none hold it
+    results.append(_search(engine, '"phản biện"', offset=5, limit=2))  # deeper than it
+    assert [None if c is None else len(c) for c in calls] == [2, None, None]
+    assert [sorted(h.id for h in r.hits) for r in results] == [[9, 10], [9, 10], []]
+    assert [r.total for r in results] == [2, 2, 2]

@@ -477,7 +477,9 @@ class EmbeddedBackend(SearchBackend):
         phrase or the window held every candidate. Otherwise None: run the full query.
         """
         want = max(0, request.offset) + max(1, request.limit)
-        window = max(self.PHRASE_WINDOW, 4 * want)
+        if want > self.PHRASE_WINDOW:  # a deep page: the window would not pay for itself
+            return None
+        window = self.PHRASE_WINDOW
         loose = self._match_query(request, phrases=False)
         candidates = searcher.search(Query.boolean_query([(Occur.Must, loose), *filters, *rank]),
                                      limit=window, count=False, **order).hits
