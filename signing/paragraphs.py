@@ -41,6 +41,9 @@ Line = tuple[list[str], float]  # the words, their natural width with single spa
 _ENCODED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+_UNUSED = "\ufffe"  # an unassigned code in a charmap table
+
+
 class _FirstSubset:
     """Encodes text into the one-byte codes of a TrueType font's first subset.
 
@@ -50,12 +53,14 @@ class _FirstSubset:
 
     def __init__(self, font, doc):
         self.font, self.doc = font, doc
-        self.table = ["\ufffe"] * 256  # code -> character; U+FFFE: unused
+        self.table = [_UNUSED] * 256  # code -> character
         self.elsewhere: set[str] = set()  # characters ReportLab put in a later subset
         self.codec = codecs.charmap_build("".join(self.table))
 
     def encode(self, text: str) -> bytes | None:
         """``text`` in subset 0, or None when some character lives in a later subset."""
+        if _UNUSED in text:  # the codec would give it the code of an unused slot
+            return None
         while True:
             try:
                 return codecs.charmap_encode(text, "strict", self.codec)[0]

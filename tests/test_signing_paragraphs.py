@@ -9,10 +9,12 @@ import subprocess
 import unicodedata
 
 from pypdf import PdfReader
+from reportlab.pdfbase.pdfmetrics import getFont
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
 from signing import render
-from signing.paragraphs import PlainParagraph, PlainParagraphs, break_lines
+from signing.paragraphs import PlainParagraph, PlainParagraphs, _FirstSubset, break_lines
 
 TEXT = ("Căn cứ Điều lệ Mặt trận Tổ quốc Việt Nam, Ban Thường trực đề nghị các tổ chức thành "
         "viên tập trung triển khai thực hiện tốt cuộc vận động “Toàn dân đoàn kết” & giám sát, "
@@ -167,3 +169,19 @@ def test_fast_operators_place_every_glyph_where_reportlab_would(monkeypatch):
 
     monkeypatch.setattr(PlainParagraph, "_operators", reportlab_text_object)
     _assert_same_glyphs(fast, render.render_layout(layout).data, min_pages=2)
+
+
+def test_characters_the_fast_path_cannot_encode_are_left_to_reportlab():
+    # U+FFFE is the codec's "unused" mark; an emoji has no glyph in the font.
+    body = "<p>Trước \ufffe giữa 😀 sau " + "chữ " * 60 + "</p><p>Đoạn sau bình thường.</p>"
+    layout = render.Layout(
+        parent_body="ỦY BAN MTTQ VIỆT NAM", issuing_body="TỈNH NGHỆ AN", type_name="KẾ HOẠCH",
+        subject="Thử", authority="", signer_title="CHỦ TỊCH", signer_name="Nguyễn Văn A",
+        body_html=body)
+    rendered = render.render_layout(layout)
+    text = " ".join(PdfReader(io.BytesIO(rendered.data)).pages[0].extract_text().split())
+    assert "Trước" in text and "sau chữ" in text and "Đoạn sau bình thường." in text
+    canvas = Canvas(io.BytesIO())
+    encoder = _FirstSubset(getFont(render._styles()["p"].fontName), canvas._doc)
+    assert encoder.encode("a\ufffeb") is None  # not given the code of an unused slot
+    assert encoder.encode("ab") is not None
