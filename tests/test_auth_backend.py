@@ -40,3 +40,18 @@ def test_login_uses_it_and_sessions_of_the_stock_backend_still_work(org):
     assert older.session[BACKEND_SESSION_KEY] == "django.contrib.auth.backends.ModelBackend"
     assert older.get(reverse("meetings:list")).status_code == 200
     assert issubclass(ModelBackend, DjangoModelBackend)
+
+
+def test_a_wrong_password_is_hashed_once_and_login_fails_cleanly(org, monkeypatch):
+    from django.contrib.auth.hashers import MD5PasswordHasher
+
+    person = org.person("province", Role.MEMBER)
+    calls = []
+    original = MD5PasswordHasher.verify
+    monkeypatch.setattr(MD5PasswordHasher, "verify",
+                        lambda self, *a: calls.append(1) or original(self, *a))
+    client = Client()
+    assert not client.login(username=person.username, password="wrong-Pass-1")
+    assert len(calls) == 1
+    assert not client.login(username="nobody-here", password="wrong-Pass-1")
+    assert client.login(username=person.username, password=PASSWORD)

@@ -18,6 +18,7 @@ from tests.factories import PASSWORD, advance, draft
 from tests.meeting_helpers import in_session, people, published
 from workflow.meetings import services
 from workflow.meetings.models import Meeting
+from workflow.organisation.models import Membership, Role
 
 PUBLIC_PAPER_KEYS = {"id", "title", "symbol", "type", "state", "changed", "file", "pages",
                      "is_pdf", "view_url", "download_url", "note_url"}
@@ -262,3 +263,48 @@ def test_load_room_reads_meeting_and_seat_as_the_orm_does(org):
     assert outsider.pk == meeting.pk and not seen
     assert access.meeting_seat(cast["outsider"], outsider) is None
     assert services.load_room(cast["delegate"], 10**9) == (None, False)
+
+
+def test_a_role_taken_away_shows_on_the_next_full_poll(org, django_capture_on_commit_callbacks):
+    cast = people(org)
+    meeting = published(org)  # papers change while the meeting may be edited
+    paper = meeting.papers.order_by("pk").first()
+    title = paper.document.subject
+    services.restrict_paper(cast["secretary"], paper.pk, user_ids=[cast["delegate2"].pk])
+    meeting = services.start_meeting(cast["secretary"], meeting.pk)
+    # A seated delegate who is also the unit's secretary organises: they see every paper.
+    grant = Membership.objects.create(user=cast["delegate"], unit=org.units["province"],
+                                      role=Role.SECRETARY)
+    delegate = login(cast["delegate"])
+    seen = poll(delegate, meeting).json()
+    assert title in titles(seen)
+    with django_capture_on_commit_callbacks(execute=True):
+        grant.is_active = False
+        grant.save()
+    # The cached pass does not outlive the role: the same version is answered in full
+    # (the token carried the old access), and without the paper.
+    again = poll(delegate, meeting, seen["v"])
+    assert again.status_code == 200 and title not in titles(again.json())
+    services.step_item(cast["secretary"], meeting.pk)
+    assert title not in titles(poll(delegate, meeting, again.json()["v"]).json())
+
+
+def test_a_changed_password_ends_the_quick_answers(org, django_capture_on_commit_callbacks):
+    cast = people(org)
+    meeting = in_session(org)
+    delegate = login(cast["delegate"])
+    token = poll(delegate, meeting).json()["v"]
+    assert poll(delegate, meeting, token).status_code == 304
+    with django_capture_on_commit_callbacks(execute=True):
+        cast["delegate"].set_password("another-Pass-2026")
+        cast["delegate"].save()
+    # The poll loads the person, finds the session's password hash outdated, and the
+    # session ends: no "unchanged" for a session that no longer stands.
+    assert poll(delegate, meeting, token).status_code != 304
+
+
+def test_an_id_beyond_the_database_s_integers_is_not_found(org):
+    cast = people(org)
+    delegate = login(cast["delegate"])
+    for name in ("meetings:room", "meetings:room_state", "meetings:detail"):
+        assert delegate.get(reverse(name, args=[10**20])).status_code == 404

@@ -16,3 +16,14 @@ class MeetingsConfig(AppConfig):
 
         document_changed.connect(signals.paper_document_changed,
                                  dispatch_uid="meetings.paper_document_changed")
+        # Roles and accounts decide what the room shows a person; it caches that.
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_delete, post_save
+
+        from workflow.organisation.models import Membership
+
+        for signal in (post_save, post_delete):
+            signal.connect(signals.membership_changed, sender=Membership,
+                           dispatch_uid=f"meetings.membership_changed.{signal is post_save}")
+        post_save.connect(signals.user_changed, sender=get_user_model(),
+                          dispatch_uid="meetings.user_changed")

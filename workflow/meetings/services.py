@@ -1290,8 +1290,7 @@ def paper_link_token(paper_id: int, version_id: int, session_key: str,
 _VERSION_ROWS: dict[int, tuple[float, list]] = {}
 _VERSION_ROW_SECONDS = 60
 _VERSION_ROWS_MAX = 256
-_VERSION_FIELDS = ["id", "file_id", "number", "blob", "original_name", "content_type", "size",
-                   "sha256", "page_count", "uploaded_by_id", "uploaded_at"]
+_VERSION_FIELDS = [f.attname for f in FileVersion._meta.concrete_fields]
 
 
 def _file_version(version_id: int) -> FileVersion | None:
@@ -1529,22 +1528,45 @@ def _shared_room_cached(meeting: Meeting, cached: dict | None = None) -> dict:
     return shared
 
 
-# The shared parts this process used last, by cache key: a key names one room version,
-# so an entry never goes stale, and the next 148 polls after a move skip fetching and
-# unpickling it. Read-only once built; room_state copies what it changes.
-_LOCAL_SHARED: dict[str, dict] = {}
+# The shared parts this process used last, by cache key, with when they were fetched: a
+# key names one room version, and the next 148 polls after a move skip fetching and
+# unpickling it. Kept no longer than the shared cache keeps it (names shown in the room
+# can change without a new version). Read-only once built; room_state copies what it
+# changes.
+_LOCAL_SHARED: dict[str, tuple[float, dict]] = {}
 
 
-def _pass_key(meeting: Meeting, user_id: int) -> str:
-    return f"{_room_key(meeting)}:pass:{user_id}"
+def _access_key(user_id) -> str:
+    return f"meetings:access:{user_id}"
+
+
+def access_changed(user_id) -> None:
+    """The person's roles, password or active flag changed: their room passes and poll
+    tokens, which carry the access generation, no longer hold.
+
+    Now, and again after commit: a poll in between may have built a pass from the rows
+    as they were before the commit.
+    """
+    key = _access_key(user_id)
+    cache.set(key, time.time_ns(), None)
+    transaction.on_commit(lambda: cache.set(key, time.time_ns(), None))
+
+
+def access_generation(user_id) -> int:
+    return cache.get(_access_key(user_id)) or 0
+
+
+def _pass_key(meeting: Meeting, user_id: int, generation: int) -> str:
+    return f"{_room_key(meeting)}:pass:{user_id}:{generation}"
 
 
 def _room_pass(user, meeting: Meeting, shared: dict, seat) -> dict:
     """The person's standing and the papers they read on their own document rights.
 
-    Built from their roles (``access``) for one ``stamp`` of the papers; kept for
-    ROOM_PASS_SECONDS so that a role taken away shows in the room within a minute
-    (every action is checked afresh anyway, and a paper link lives 15 minutes).
+    Built from their roles (``access``) for one ``stamp`` of the papers and one access
+    generation (a membership, password or active flag saved through the ORM starts a
+    new one: :func:`access_changed`); kept at most ROOM_PASS_SECONDS, which bounds
+    changes made around the ORM (every action is checked afresh anyway).
     """
     standing = access.meeting_standing(user, meeting)
     reads = access.room_paper_rule(standing, seat, meeting)
@@ -1560,16 +1582,19 @@ def _room_pass(user, meeting: Meeting, shared: dict, seat) -> dict:
             "organiser": standing.organiser, "presider": standing.presider, "own": own}
 
 
-def room_poll_token(meeting_id: int, version: int, user_id, session_key: str | None) -> str:
+def room_poll_token(meeting_id: int, version: int, user_id, session_key: str | None,
+                    generation: int) -> str:
     """What the person's next poll sends back: ``version.mac``.
 
-    The MAC binds the version to the meeting, the person, the session and the
-    language, so "unchanged" can be answered without loading the person or the
-    meeting, and nobody learns anything about a meeting they were never shown.
+    The MAC binds the version to the meeting, the person, their access generation, the
+    session and the language, so "unchanged" can be answered without loading the person
+    or the meeting, nobody learns anything about a meeting they were never shown, and a
+    person whose roles, password or active flag changed gets a full answer (or none).
     """
     if not session_key:
         return str(version)
-    mac = _mac(_POLL_SALT, f"{meeting_id}.{version}.{user_id}.{session_key}.{get_language()}")
+    mac = _mac(_POLL_SALT, f"{meeting_id}.{version}.{user_id}.{generation}.{session_key}."
+                           f"{get_language()}")
     return f"{version}.{mac[:20]}"
 
 
@@ -1589,10 +1614,10 @@ def _room_changed(meeting_id: int) -> None:
     transaction.on_commit(lambda: cache.delete(key))
 
 
-def current_room_version(meeting_id) -> int | None:
+def current_room_version(meeting_id, cached: dict | None = None) -> int | None:
     """The room version, from the cache (≤ 1 s old) or the database; None: no meeting."""
     key = _version_key(meeting_id)
-    version = cache.get(key)
+    version = cache.get(key) if cached is None else cached.get(key)
     if version is None:
         version = Meeting.objects.filter(pk=meeting_id).values_list(
             "room_version", flat=True).first()
@@ -1620,10 +1645,15 @@ def room_token_current(meeting_id, token: str, user_id, session_key: str | None,
     if not token or not session_key or user_id in (None, "") or len(token) > 40:
         return False
     seen = _token_version(token)
-    if seen is None or not constant_time_compare(
-            token, room_poll_token(meeting_id, seen, user_id, session_key)):
+    if seen is None:
         return False
-    return seen == (current_room_version(meeting_id) if version is None else version)
+    # One round trip for the room version and the person's access generation.
+    cached = cache.get_many([_version_key(meeting_id), _access_key(user_id)])
+    generation = cached.get(_access_key(user_id)) or 0
+    if not constant_time_compare(
+            token, room_poll_token(meeting_id, seen, user_id, session_key, generation)):
+        return False
+    return seen == (current_room_version(meeting_id, cached) if version is None else version)
 
 
 def room_state(user, meeting: Meeting, session_key: str | None = None) -> dict:
@@ -1635,15 +1665,18 @@ def room_state(user, meeting: Meeting, session_key: str | None = None) -> dict:
     is the token of :func:`room_poll_token`.
     """
     shared_key = _shared_key(meeting)
-    pass_key = _pass_key(meeting, user.pk)
-    shared = _LOCAL_SHARED.get(shared_key)
-    if shared is None:
+    generation = access_generation(user.pk)
+    pass_key = _pass_key(meeting, user.pk, generation)
+    now = time.monotonic()
+    local = _LOCAL_SHARED.get(shared_key)
+    if local is None or now - local[0] >= ROOM_CACHE_SECONDS:
         cached = cache.get_many([shared_key, pass_key])
         shared = _shared_room_cached(meeting, cached)
         if len(_LOCAL_SHARED) >= 32:
             _LOCAL_SHARED.clear()
-        _LOCAL_SHARED[shared_key] = shared
+        _LOCAL_SHARED[shared_key] = (now, shared)
     else:
+        shared = local[1]
         cached = {pass_key: cache.get(pass_key)}
     seat = access.meeting_seat(user, meeting)
     mine = cached.get(pass_key)
@@ -1651,7 +1684,7 @@ def room_state(user, meeting: Meeting, session_key: str | None = None) -> dict:
             or mine["seated"] != (seat is not None)):
         mine = _room_pass(user, meeting, shared, seat)
         # Spread the renewals so that a full room does not renew on the same poll.
-        cache.set(pass_key, mine, ROOM_PASS_SECONDS + random.randint(0, 30))  # noqa: S311
+        cache.set(pass_key, mine, ROOM_PASS_SECONDS - random.randint(0, 15))  # noqa: S311
     standing = access.MeetingStanding(user_id=user.pk, organiser=mine["organiser"],
                                       presider=mine["presider"])
     own = set(mine["own"])
@@ -1685,7 +1718,8 @@ def room_state(user, meeting: Meeting, session_key: str | None = None) -> dict:
         return access.decide_meeting(action, meeting, standing, seat)
 
     return {
-        "v": room_poll_token(meeting.pk, meeting.room_version, user.pk, session_key),
+        "v": room_poll_token(meeting.pk, meeting.room_version, user.pk, session_key,
+                             generation),
         "state": shared["state"],
         "state_label": shared["state_label"],
         "current_item": shared["current_item"],
@@ -1730,6 +1764,9 @@ def _load_room_plan(alias: str) -> tuple[str, list[str], Converters]:
 _SEAT_FIELDS = ["id", "meeting_id", "user_id", "role", "attendance"]
 
 
+_MAX_ID = 2**63 - 1
+
+
 def load_room(user, pk) -> tuple[Meeting | None, bool]:
     """The meeting with the person's seat, in one query, for the poll.
 
@@ -1740,6 +1777,8 @@ def load_room(user, pk) -> tuple[Meeting | None, bool]:
     ``access.meeting_seat``'s cache so nothing loads it twice.
     """
     if not str(pk).isdigit() or not getattr(user, "is_authenticated", False):
+        return None, False
+    if int(pk) > _MAX_ID:  # no such meeting; the database would refuse the number
         return None, False
     alias = router.db_for_read(Meeting)
     sql, names, converters = _load_room_plan(alias)

@@ -8,3 +8,18 @@ def paper_document_changed(sender, document_id: int, reason: str, **kwargs) -> N
     from .services import notify_paper_changed
 
     notify_paper_changed(document_id, reason)
+
+
+def membership_changed(sender, instance, **kwargs) -> None:
+    """A role given, changed or taken away: the person's room passes are void."""
+    from .services import access_changed
+
+    access_changed(instance.user_id)
+
+
+def user_changed(sender, instance, **kwargs) -> None:
+    """A password, active flag or anything else of the person saved: their poll tokens and
+    room passes are void (the next poll loads the person and checks the session)."""
+    from .services import access_changed
+
+    access_changed(instance.pk)

@@ -12,7 +12,7 @@ import functools
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, router
 
 from workflow.sqlrows import Converters, column_converters, from_row
@@ -50,6 +50,14 @@ def user_by_pk(user_id):
 
 
 class ModelBackend(DjangoModelBackend):
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None and password is not None:
+            # Stock ModelBackend follows in the list only to load sessions it logged in;
+            # asking it as well would hash every wrong password twice.
+            raise PermissionDenied
+        return user
+
     def get_user(self, user_id):
         user = user_by_pk(user_id)
         return user if user is not None and self.user_can_authenticate(user) else None
