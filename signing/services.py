@@ -208,7 +208,7 @@ def _sign_with_fallback(op, *, ltv_first: bool = True, vc=None):
     except Exception as exc:  # noqa: BLE001 - retried without revocation data below
         # At B-LT pyHanko validates the signer's path first: a revoked or untrusted
         # certificate is refused, never retried at B-T.
-        refusal = path_refusal(exc)
+        refusal = path_refusal(exc, signing=True)
         if refusal is not None:
             raise refusal from exc
         if not ltv_first:

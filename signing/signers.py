@@ -295,9 +295,16 @@ def check_certificate(cert, *, expected_name: str, validation_context=None,
             raise refusal from None
 
 
-def path_refusal(exc: BaseException) -> SignerError | None:
+def path_refusal(exc: BaseException, *, signing: bool = False) -> SignerError | None:
     """The refusal for a certificate path that failed validation (revoked, untrusted),
-    wherever it is in ``exc``'s chain (pyHanko wraps it when signing); else None."""
+    wherever it is in ``exc``'s chain; else None.
+
+    With ``signing`` the chain comes from pyHanko signing, which also validates the
+    time-stamping authority's certificates: only a path error under pyHanko's "signer's
+    certificate could not be validated" is the signing certificate's; any other is the
+    time-stamping service's.
+    """
+    from pyhanko.sign.general import SigningError
     from pyhanko_certvalidator.errors import (
         InvalidCertificateError,
         PathBuildingError,
@@ -305,14 +312,20 @@ def path_refusal(exc: BaseException) -> SignerError | None:
         RevokedError,
     )
 
+    path_errors = (PathBuildingError, PathValidationError, InvalidCertificateError)
+    signer_path = not signing
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
+        if isinstance(exc, SigningError) and "signer's certificate" in str(exc):
+            signer_path = True
+        if isinstance(exc, (RevokedError, *path_errors)) and not signer_path:
+            return SignerError(_("The time-stamping service's certificate could not be "
+                                 "validated; nothing was signed: %(error)s") % {"error": exc})
         if isinstance(exc, RevokedError) or (
-                isinstance(exc, (PathBuildingError, PathValidationError, InvalidCertificateError))
-                and "revoked" in str(exc).lower()):
+                isinstance(exc, path_errors) and "revoked" in str(exc).lower()):
             return SignerError(_("The signing certificate has been revoked."))
-        if isinstance(exc, (PathBuildingError, PathValidationError, InvalidCertificateError)):
+        if isinstance(exc, path_errors):
             return SignerError(_("The signing certificate is not trusted: %(error)s")
                                % {"error": exc})
         exc = exc.__cause__ or exc.__context__

@@ -96,3 +96,28 @@ def test_csc_service_down_is_refused(signing_env):
         services.perform(env["clerk"], doc.pk, "issue")
     doc.refresh_from_db()
     assert doc.state == "signed" and doc.number is None
+
+
+def test_a_path_error_is_the_signer_s_only_under_pyhanko_s_signer_validation():
+    from pyhanko.sign.general import SigningError
+    from pyhanko_certvalidator.errors import PathBuildingError
+
+    from signing.signers import path_refusal
+
+    def chained(outer: Exception | None, inner: Exception) -> Exception:
+        if outer is None:
+            return inner
+        try:
+            raise outer from inner
+        except Exception as exc:  # noqa: BLE001 - building a chain
+            return exc
+
+    untrusted = PathBuildingError("No path to a trust root")
+    signer = chained(SigningError("The signer's certificate could not be validated"), untrusted)
+    own = str(path_refusal(untrusted))  # the signer's own path, checked before signing
+    assert str(path_refusal(signer, signing=True)) == own
+    # The same error from the time-stamping authority's certificate is the TSA's.
+    tsa = chained(RuntimeError("timestamp"), PathBuildingError("No path to a trust root"))
+    assert str(path_refusal(tsa, signing=True)) != own
+    assert str(path_refusal(tsa)) == own
+    assert path_refusal(RuntimeError("other"), signing=True) is None
