@@ -1368,11 +1368,11 @@ def readable_papers(user, meeting: Meeting) -> list[Paper]:
                                             "document__unit", "item")
               .prefetch_related("restricted_to", "document__files__current_version")
               .order_by("item__order", "item_id", "order", "pk"))
+    reads = access.room_paper_rule(standing, seat, meeting)
     result = []
     for paper in papers:
-        ok = access.room_paper_access(
-            standing, seat, meeting, approved=paper.document.state in APPROVED_ONWARDS,
-            restricted=[u.pk for u in paper.restricted_to.all()])
+        ok = reads(paper.document.state in APPROVED_ONWARDS,
+                   [u.pk for u in paper.restricted_to.all()])
         if ok is None:
             ok = access.can_view(actor, paper.document)
         if ok:
