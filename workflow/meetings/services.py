@@ -1753,15 +1753,22 @@ def _load_room_plan(alias: str) -> tuple[str, list[str], Converters]:
     qn = connection.ops.quote_name
     meeting, seat = Meeting._meta, Participant._meta
     fields = meeting.concrete_fields
+
+    def column(meta, name: str) -> str:
+        return qn(meta.get_field(name).column)
+
     columns = ", ".join(f"m.{qn(f.column)}" for f in fields)
-    sql = (f"SELECT {columns}, s.{qn('id')}, s.{qn('role')}, s.{qn('attendance')} "  # noqa: S608
+    sql = (f"SELECT {columns}, s.{column(seat, 'id')}, s.{column(seat, 'role')}, "  # noqa: S608
+           f"s.{column(seat, 'attendance')} "
            f"FROM {qn(meeting.db_table)} m LEFT JOIN {qn(seat.db_table)} s "
-           f"ON s.{qn('meeting_id')} = m.{qn('id')} AND s.{qn('user_id')} = %s "
-           f"WHERE m.{qn('id')} = %s")
+           f"ON s.{column(seat, 'meeting')} = m.{column(meeting, 'id')} "
+           f"AND s.{column(seat, 'user')} = %s WHERE m.{column(meeting, 'id')} = %s")
     return sql, [f.attname for f in fields], column_converters(connection, Meeting)
 
 
-_SEAT_FIELDS = ["id", "meeting_id", "user_id", "role", "attendance"]
+# The seat's columns load_room reads, as from_db wants them (attribute names, in order).
+_SEAT_FIELDS = [Participant._meta.get_field(name).attname
+                for name in ("id", "meeting", "user", "role", "attendance")]
 
 
 _MAX_ID = 2**63 - 1
