@@ -70,7 +70,9 @@ class _FirstSubset:
                 return None
             for char in unknown:
                 ((subset, data),) = self.font.splitString(char, self.doc)
-                if subset == 0:
+                # Characters without a glyph all share a code (0): one slot, one character,
+                # so any second one is left to ReportLab.
+                if subset == 0 and self.table[data[0]] in (_UNUSED, char):
                     self.table[data[0]] = char
                 else:
                     self.elsewhere.add(char)
