@@ -9,6 +9,7 @@ given to.
 from __future__ import annotations
 
 import json
+import time
 
 from django.core.cache import cache
 from django.test import Client
@@ -308,3 +309,28 @@ def test_an_id_beyond_the_database_s_integers_is_not_found(org):
     delegate = login(cast["delegate"])
     for name in ("meetings:room", "meetings:room_state", "meetings:detail"):
         assert delegate.get(reverse(name, args=[10**20])).status_code == 404
+
+
+def test_logging_in_elsewhere_keeps_the_quick_answers(org):
+    cast = people(org)
+    meeting = in_session(org)
+    delegate = login(cast["delegate"])
+    token = poll(delegate, meeting).json()["v"]
+    login(cast["delegate"])  # the same person on a second device: last_login is saved
+    assert poll(delegate, meeting, token).status_code == 304
+
+
+def test_a_poll_token_lasts_at_most_two_periods(org, monkeypatch):
+    cast = people(org)
+    meeting = in_session(org)
+    delegate = login(cast["delegate"])
+    token = poll(delegate, meeting).json()["v"]
+    period = services._poll_period
+    later = services.POLL_TOKEN_SECONDS
+    monkeypatch.setattr(services, "_poll_period",
+                        lambda user_id, now=None: period(user_id, time.time() + later))
+    assert poll(delegate, meeting, token).status_code == 304  # the next period: still good
+    monkeypatch.setattr(services, "_poll_period",
+                        lambda user_id, now=None: period(user_id, time.time() + 2 * later))
+    fresh = poll(delegate, meeting, token)
+    assert fresh.status_code == 200 and fresh.json()["v"] != token

@@ -96,3 +96,20 @@ def test_the_window_answers_or_hands_over_to_the_full_query(tmp_path, monkeypatc
     assert [None if c is None else len(c) for c in calls] == [2, None, None]
     assert [sorted(h.id for h in r.hits) for r in results] == [[9, 10], [9, 10], []]
     assert [r.total for r in results] == [2, 2, 2]
+
+
+def test_items_of_several_kinds_with_the_same_id(tmp_path, monkeypatch):
+    # A document, a recommendation and a critique reply may share an id: the phrase check
+    # on the window's ids finds more holders than the window has.
+    engine = EmbeddedBackend(tmp_path / "idx")
+    engine.index([
+        SearchDocument(id=i, version=1, kind=kind, acl=["group:a"], subject=f"{kind} {i}",
+                       pages=["phản biện xã hội " * (1 + i % 3)])
+        for i in range(1, 21) for kind in ("document", "recommendation", "critique_reply")])
+    engine.refresh()
+    monkeypatch.setattr(EmbeddedBackend, "PHRASE_WINDOW", 4)
+    got = _search(engine, '"phản biện xã hội"', limit=3)
+    monkeypatch.setattr(EmbeddedBackend, "_phrase_window", lambda *a, **k: None)
+    full = _search(engine, '"phản biện xã hội"', limit=3)
+    assert [(h.kind, h.id) for h in got.hits] == [(h.kind, h.id) for h in full.hits]
+    assert got.total == full.total == 60

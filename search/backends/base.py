@@ -115,8 +115,8 @@ class RawResults:
     def complete(self) -> RawResults:
         """Wait for the total and facets if they are still being counted."""
         if self.pending is not None:
-            pending, self.pending = self.pending, None
-            self.total, self.facets = pending()
+            self.total, self.facets = self.pending()
+            self.pending = None
         return self
 
 

@@ -486,10 +486,15 @@ class EmbeddedBackend(SearchBackend):
         if not candidates:
             return []
         ids = sorted(set(searcher.fast_field_values("id", [a for _s, a in candidates])))
-        checked = searcher.search(
-            Query.boolean_query([(Occur.Must, Query.term_set_query(self.schema, "id", ids)),
-                                 *((Occur.Must, q) for q in self._phrase_queries(request))]),
-            limit=4 * window, count=False).hits  # an id can be a document's and a case's
+        holders = Query.boolean_query([
+            (Occur.Must, Query.term_set_query(self.schema, "id", ids)),
+            *((Occur.Must, q) for q in self._phrase_queries(request))])
+        # An id can belong to items of several kinds (a document, a recommendation…), so
+        # more than the window may hold the phrase: the count says how many to collect.
+        result = searcher.search(holders, limit=2 * window, count=True)
+        checked = result.hits
+        if (result.count or 0) > len(checked):
+            checked = searcher.search(holders, limit=result.count, count=False).hits
         holding = {(a.segment_ord, a.doc) for _s, a in checked}
         matched = [(s, a) for s, a in candidates if (a.segment_ord, a.doc) in holding]
         if len(matched) < want and len(candidates) == window:

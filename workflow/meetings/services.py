@@ -1582,19 +1582,35 @@ def _room_pass(user, meeting: Meeting, shared: dict, seat) -> dict:
             "organiser": standing.organiser, "presider": standing.presider, "own": own}
 
 
+# A poll token is good for the period it was made in and the next one, so at most a
+# minute: whatever the access generation misses (a change made around the ORM, a cache
+# that lost the key, a process with its own memory cache) shows within that time. Each
+# person's periods start at their own second, so a full room does not renew at once.
+POLL_TOKEN_SECONDS = 30
+
+
+def _poll_period(user_id, now: float | None = None) -> int:
+    offset = int(user_id) % POLL_TOKEN_SECONDS if str(user_id).isdigit() else 0
+    return (int(time.time() if now is None else now) + offset) // POLL_TOKEN_SECONDS
+
+
 def room_poll_token(meeting_id: int, version: int, user_id, session_key: str | None,
-                    generation: int) -> str:
+                    generation: int, period: int | None = None) -> str:
     """What the person's next poll sends back: ``version.mac``.
 
     The MAC binds the version to the meeting, the person, their access generation, the
-    session and the language, so "unchanged" can be answered without loading the person
-    or the meeting, nobody learns anything about a meeting they were never shown, and a
-    person whose roles, password or active flag changed gets a full answer (or none).
+    session, the language and the period, so "unchanged" can be answered without
+    loading the person or the meeting, nobody learns anything about a meeting they were
+    never shown, and a person whose roles, password or active flag changed gets a full
+    answer (or none) on the next poll, or within a minute when the change went around
+    :func:`access_changed`.
     """
     if not session_key:
         return str(version)
+    if period is None:
+        period = _poll_period(user_id)
     mac = _mac(_POLL_SALT, f"{meeting_id}.{version}.{user_id}.{generation}.{session_key}."
-                           f"{get_language()}")
+                           f"{get_language()}.{period}")
     return f"{version}.{mac[:20]}"
 
 
@@ -1650,8 +1666,10 @@ def room_token_current(meeting_id, token: str, user_id, session_key: str | None,
     # One round trip for the room version and the person's access generation.
     cached = cache.get_many([_version_key(meeting_id), _access_key(user_id)])
     generation = cached.get(_access_key(user_id)) or 0
-    if not constant_time_compare(
-            token, room_poll_token(meeting_id, seen, user_id, session_key, generation)):
+    period = _poll_period(user_id)
+    if not any(constant_time_compare(
+            token, room_poll_token(meeting_id, seen, user_id, session_key, generation, p))
+            for p in (period, period - 1)):
         return False
     return seen == (current_room_version(meeting_id, cached) if version is None else version)
 

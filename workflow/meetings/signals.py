@@ -17,9 +17,12 @@ def membership_changed(sender, instance, **kwargs) -> None:
     access_changed(instance.user_id)
 
 
-def user_changed(sender, instance, **kwargs) -> None:
+def user_changed(sender, instance, update_fields=None, **kwargs) -> None:
     """A password, active flag or anything else of the person saved: their poll tokens and
-    room passes are void (the next poll loads the person and checks the session)."""
+    room passes are void (the next poll loads the person and checks the session).
+    Logging in only records the time: that changes nothing the room shows."""
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return
     from .services import access_changed
 
     access_changed(instance.pk)

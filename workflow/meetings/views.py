@@ -459,11 +459,10 @@ def room_state(request: HttpRequest, pk: int) -> HttpResponse:
 def _room_state_checked(request: HttpRequest, pk: int, token: str) -> HttpResponse:
     loaded, seen = services.load_room(request.user, pk)
     session_key = request.session.session_key
-    if seen and token and (token == str(loaded.room_version) or services.room_token_current(
-            pk, token, request.user.pk, session_key, version=loaded.room_version)):
-        return _not_modified(services.room_poll_token(
-            pk, loaded.room_version, request.user.pk, session_key,
-            services.access_generation(request.user.pk)))
+    if seen and token and services.room_token_current(
+            pk, token, request.user.pk, session_key, version=loaded.room_version):
+        # Still the person's token for this version, access and period: keep it.
+        return _not_modified(token)
     # The quick decision of load_room is enough to view; anything else asks access.
     meeting = loaded if seen else services.get_meeting(request.user, pk, loaded=loaded)
     state = services.room_state(request.user, meeting, session_key)
