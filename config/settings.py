@@ -254,6 +254,10 @@ CELERY_BEAT_SCHEDULE["signing-expire-pending"] = {
     "task": "signing.tasks.expire_pending_signatures",
     "schedule": env_int("SIGNING_PENDING_PURGE_SECONDS", 300),
 }
+# DOCX → PDF runs under bubblewrap (no network, media and keys not visible); "off" only
+# where namespaces cannot be made (the DOCX sanitiser alone then guards the conversion).
+SIGNING_DOCX_SANDBOX = env_str("SIGNING_DOCX_SANDBOX", "auto")
+SIGNING_DOCX_MEMORY_MB = env_int("SIGNING_DOCX_MEMORY_MB", 2048)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 mkdir -p "${MTTQ_VAR_DIR:-var}"
 
 # System packages the app needs at run time (others may add to this list).
-RUN_APT_PACKAGES="fonts-liberation fonts-liberation2 poppler-utils"
+RUN_APT_PACKAGES="fonts-liberation fonts-liberation2 poppler-utils bubblewrap"
 
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
