@@ -1293,17 +1293,36 @@ _VERSION_ROWS_MAX = 256
 _VERSION_FIELDS = [f.attname for f in FileVersion._meta.concrete_fields]
 
 
-def _file_version(version_id: int) -> FileVersion | None:
+def _file_version(version_id: int) -> tuple[FileVersion, int] | None:
+    """The version and the id of the document it belongs to (both never change)."""
     now = time.monotonic()
     hit = _VERSION_ROWS.get(version_id)
     if hit is None or now - hit[0] >= _VERSION_ROW_SECONDS:
-        values = FileVersion.objects.filter(pk=version_id).values_list(*_VERSION_FIELDS).first()
+        values = FileVersion.objects.filter(pk=version_id).values_list(
+            *_VERSION_FIELDS, "file__document_id").first()
         if values is None:
             return None
         if len(_VERSION_ROWS) >= _VERSION_ROWS_MAX:
             _VERSION_ROWS.clear()
         hit = _VERSION_ROWS[version_id] = (now, list(values))
-    return FileVersion.from_db(None, _VERSION_FIELDS, hit[1])
+    return FileVersion.from_db(None, _VERSION_FIELDS, hit[1][:-1]), hit[1][-1]
+
+
+def _paper_serves(paper_id: int, document_id: int) -> bool:
+    """Is ``document_id`` (still) one of this paper's documents, and not confidential?
+
+    Not cached: confidentiality may be set at any moment and must win at once; one
+    primary-key read per opening.
+    """
+    row = Paper.objects.filter(pk=paper_id).values_list(
+        "document_id", "previous_documents", "document__confidential").first()
+    if row is None:
+        return False
+    current, previous, confidential = row
+    if document_id == current:
+        return not confidential
+    return document_id in (previous or []) and Document.objects.filter(
+        pk=document_id, confidential=False).exists()
 
 
 def forget_process_caches() -> None:
@@ -1328,7 +1347,12 @@ def paper_link_version(token: str, paper_id: int, session_key: str | None
     if not 0 <= age <= PAPER_LINK_SECONDS + 1 or not constant_time_compare(
             mac, _link_mac(paper_id, int(version), stamp, session_key)):
         return None
-    return _file_version(int(version))
+    # Even a valid MAC only opens a file of that paper (a leaked key must not open any
+    # version of any document), and never a confidential one: those take the full check.
+    found = _file_version(int(version))
+    if found is None or not _paper_serves(paper_id, found[1]):
+        return None
+    return found[0]
 
 
 def paper_versions(paper: Paper) -> list[FileVersion]:
@@ -1372,7 +1396,7 @@ def readable_papers(user, meeting: Meeting) -> list[Paper]:
     result = []
     for paper in papers:
         ok = reads(paper.document.state in APPROVED_ONWARDS,
-                   [u.pk for u in paper.restricted_to.all()])
+                   [u.pk for u in paper.restricted_to.all()], paper.document.confidential)
         if ok is None:
             ok = access.can_view(actor, paper.document)
         if ok:
@@ -1406,7 +1430,7 @@ def _shared_room(meeting: Meeting) -> dict:
     papers = list(meeting.papers.order_by("item__order", "item_id", "order", "pk").values_list(
         "pk", "item_id", "changed_after_publication", "document_id", "document__state",
         "document__subject", "document__symbol", "document__document_type__name",
-        "document__updated_at"))
+        "document__updated_at", "document__confidential"))
     main: dict[int, tuple] = {}
     for doc_id, _kind, _file, *version in sorted(
             DocumentFile.objects.filter(document_id__in={p[3] for p in papers}).values_list(
@@ -1427,14 +1451,16 @@ def _shared_room(meeting: Meeting) -> dict:
 
     stamp = [meeting.state, bool(meeting.published_at), meeting.chair_id,
              meeting.secretary_id, meeting.created_by_id, meeting.unit_id]
-    for pk, item_id, changed, doc_id, state, subject, symbol, type_name, updated in papers:
+    for (pk, item_id, changed, doc_id, state, subject, symbol, type_name, updated,
+         confidential) in papers:
         version_id, name, pages, content_type = main.get(doc_id, (None, "", None, ""))
         allowed = sorted(restricted.get(pk, []))
-        stamp.append((pk, doc_id, state, updated.isoformat(), allowed))
+        stamp.append((pk, doc_id, state, updated.isoformat(), allowed, confidential))
         papers_by_item[item_id].append({
             "_document": doc_id,
             "_approved": state in APPROVED_ONWARDS,
             "_restricted": allowed,
+            "_confidential": confidential,
             "_version": version_id,
             "public": {
                 "id": pk,
@@ -1571,7 +1597,7 @@ def _room_pass(user, meeting: Meeting, shared: dict, seat) -> dict:
     standing = access.meeting_standing(user, meeting)
     reads = access.room_paper_rule(standing, seat, meeting)
     need = [p for item in shared["items"] for p in item["papers"]
-            if reads(p["_approved"], p["_restricted"]) is None]
+            if reads(p["_approved"], p["_restricted"], p["_confidential"]) is None]
     own: list[int] = []
     if need:
         actor = access.actor_for(user)
@@ -1712,7 +1738,7 @@ def room_state(user, meeting: Meeting, session_key: str | None = None) -> dict:
     for item in shared["items"]:
         papers = []
         for paper in item["papers"]:
-            ok = reads(paper["_approved"], paper["_restricted"])
+            ok = reads(paper["_approved"], paper["_restricted"], paper["_confidential"])
             if not (ok or (ok is None and paper["public"]["id"] in own)):
                 continue
             shown = paper["public"]
