@@ -30,6 +30,8 @@ log "Compiling translations"
 $PY manage.py compile_translations -v0
 log "Migrating the database"
 $PY manage.py migrate --noinput -v0
+# Key secrets of earlier releases were encrypted with a key derived from SECRET_KEY.
+$PY manage.py rotate_signing_secrets -v0 >/dev/null
 $PY manage.py collectstatic --noinput -v0
 if [ -z "${SKIP_DEMO:-}" ]; then
     log "Loading demo data"

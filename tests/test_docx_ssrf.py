@@ -13,8 +13,8 @@ import io
 import re
 import threading
 import zipfile
-from xml.sax.saxutils import quoteattr
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from xml.sax.saxutils import quoteattr
 
 import pytest
 
