@@ -711,3 +711,24 @@ def dashboard_units(user) -> QuerySet[Unit]:
     for path in _leader_paths(actor):
         q |= Q(path__startswith=path)
     return Unit.objects.filter(q)
+
+
+def visible_records(user, qs: QuerySet) -> QuerySet:
+    """The records behind an oversight figure (drill-downs), as the person may open them.
+
+    Each kind follows the rule of its own detail page: documents :func:`visible_documents_q`,
+    cases and recommendations :func:`visible_cases_q`, meetings :func:`visible_meetings_q`,
+    units (periodic reports) :func:`dashboard_units`. An unknown kind shows nothing.
+    """
+    model = qs.model
+    if model is Document:
+        return qs.filter(visible_documents_q(user))
+    if model is Unit:
+        return qs.filter(pk__in=dashboard_units(user).values("pk"))
+    if model is _meeting_states().Meeting:
+        return qs.filter(visible_meetings_q(user))
+    from workflow.oversight.models import CritiqueCase, Recommendation, SupervisionCase
+
+    if model in (CritiqueCase, SupervisionCase, Recommendation):
+        return qs.filter(visible_cases_q(user))
+    return qs.none()
