@@ -420,6 +420,7 @@ class MeetingAction(StrEnum):
     SPEAK = "speak"
     BALLOT = "ballot"
     NOTE = "note"
+    DELEGATIONS = "delegations"
 
 
 MEETING_SCHEDULING_ROLES = DRAFTING_ROLES | {Role.SECRETARY}
@@ -555,7 +556,43 @@ def decide_meeting(action: str, meeting, standing: MeetingStanding, seat) -> boo
             return attending and seat.role in m.VOTING_ROLES and state == S.IN_SESSION
         case MeetingAction.NOTE:
             return (seat is not None or organiser or presider) and _seen_by_participants(meeting)
+        case MeetingAction.DELEGATIONS:
+            return organiser and state in (S.PUBLISHED, S.IN_SESSION)
     return False
+
+
+class Delegation(StrEnum):
+    """How a participant may hand their seat to someone (:func:`delegation_rule`)."""
+
+    DIRECT = "direct"  # same unit as the participant, or a deputy the organiser listed
+    CONFIRM = "confirm"  # across units: only once the organiser confirms it
+
+
+def delegation_rule(user, seat, person) -> Delegation | None:
+    """May ``user`` (holding ``seat``) send ``person`` in their place, and how? None: no.
+
+    A seat taken in someone else's place is not passed on again; the person must be
+    active. Someone sharing a unit with the participant, or listed by the organiser
+    as the participant's deputy, takes the seat at once; anyone else only when the
+    organiser confirms.
+    """
+    if seat.delegate_of_id is not None or not getattr(person, "is_active", False):
+        return None
+    if seat.deputies.filter(pk=person.pk).exists():
+        return Delegation.DIRECT
+    if actor_for(user).scope() & actor_for(person).scope():
+        return Delegation.DIRECT
+    return Delegation.CONFIRM
+
+
+def delegate_seat_role(role: str) -> str:
+    """The role of the seat a delegate takes: never more than the participant had. Chair
+    and secretary are the meeting's own officers, so their delegates sit as delegates;
+    a guest's or observer's delegate stays a guest or observer (no vote)."""
+    m = _meeting_states()
+    if role in (m.ParticipantRole.GUEST, m.ParticipantRole.OBSERVER):
+        return role
+    return m.ParticipantRole.DELEGATE
 
 
 def room_paper_rule(standing: MeetingStanding, seat, meeting
