@@ -206,6 +206,29 @@ def _clean_elements(root: etree._Element, name: str, removed: list[str],
     return changed
 
 
+SVG_ACTIVE = {"style", "script", "foreignObject"}
+CSS_URL = re.compile(r"url\(\s*['\"]?\s*(?!#)", re.IGNORECASE)
+
+
+def _clean_svg(root: etree._Element, name: str, removed: list[str]) -> bool:
+    """An SVG image: no style sheets, scripts or foreign content, no ``url(…)`` but ``#id``."""
+    changed = False
+    for element in list(root.iter()):
+        if not isinstance(element.tag, str):
+            continue
+        if etree.QName(element).localname in SVG_ACTIVE and element.getparent() is not None:
+            removed.append(f"{name}: {etree.QName(element).localname}")
+            element.getparent().remove(element)
+            changed = True
+            continue
+        for attr, value in list(element.attrib.items()):
+            if CSS_URL.search(value):
+                removed.append(f"{name}: {etree.QName(attr).localname}={value[:100]}")
+                del element.attrib[attr]
+                changed = True
+    return changed
+
+
 def sanitize_docx(data: bytes) -> Sanitized:
     """The DOCX without anything that reaches outside the package; refuses bombs and DTDs."""
     try:
@@ -254,6 +277,8 @@ def sanitize_docx(data: bytes) -> Sanitized:
             continue
         root = _parse(name, parts[name])
         changed = False
+        if lower.endswith(".svg"):
+            changed |= _clean_svg(root, name, removed)
         if lower.endswith((".svg", ".vml")) or name.startswith("word/"):
             changed |= _clean_elements(root, name, removed, dropped_ids.get(name, set()))
             changed |= _clean_fields(root, name, removed)

@@ -61,6 +61,13 @@ def _rewrite(data: bytes, edits: dict[str, callable]) -> bytes:
     return out.getvalue()
 
 
+def _with_part(data: bytes, name: str, content: bytes) -> bytes:
+    buffer = io.BytesIO(data)
+    with zipfile.ZipFile(buffer, "a") as package:
+        package.writestr(name, content)
+    return buffer.getvalue()
+
+
 def external_image_docx(target: str) -> bytes:
     """The picture's relationship made external: ``r:link`` to ``target`` instead of the part."""
     def rels(xml: str) -> str:
@@ -236,8 +243,8 @@ def test_sanitiser_strips_external_relationships_fields_and_ole():
             '<Relationship Id="rIdUp" Type="http://schemas.openxmlformats.org/officeDocument/'
             '2006/relationships/image" Target="../../../../etc/hostname"/></Relationships>'),
     })
-    with zipfile.ZipFile(io.BytesIO(data), "a") as package:
-        package.writestr("word/embeddings/oleObject1.bin", b"\xd0\xcf\x11\xe0OLE")
+    data = _with_part(data, "word/embeddings/oleObject1.bin", b"\xd0\xcf\x11\xe0OLE")
+    assert "word/embeddings/oleObject1.bin" in zipfile.ZipFile(io.BytesIO(data)).namelist()
     data = _rewrite(data, {"word/document.xml": lambda xml: xml.replace(
         "<w:body>", '<w:body><w:p><w:fldSimple w:instr=" LINK Excel.Sheet.8 &quot;\\\\\\\\srv'
                     '\\\\a.xls&quot; "><w:r><w:t>bảng</w:t></w:r></w:fldSimple></w:p>', 1)})
@@ -277,3 +284,16 @@ def test_sanitiser_refuses_dtd_and_bombs():
         docx_safety.sanitize_docx(bomb.getvalue())
     with pytest.raises(render.RenderError):
         render.convert_docx(entity)
+
+
+def test_sanitiser_cleans_svg_images():
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+           '<style>@import url(http://198.51.100.7/a.css);</style>'
+           '<image xlink:href="file:///var/media/signing/seals/a.png" width="10" height="10"/>'
+           '<rect style="fill:url(http://198.51.100.7/p)" fill="url(#g)" width="5" height="5"/>'
+           '</svg>')
+    data = _with_part(_docx_with_picture(), "word/media/hinh.svg", svg.encode())
+    result = docx_safety.sanitize_docx(data)
+    cleaned = zipfile.ZipFile(io.BytesIO(result.data)).read("word/media/hinh.svg").decode()
+    assert "198.51.100.7" not in cleaned and "seals" not in cleaned
+    assert 'fill="url(#g)"' in cleaned  # references inside the image stay
