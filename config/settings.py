@@ -10,6 +10,7 @@ import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_str
+from .keyfiles import is_known_default, read_or_create
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("MTTQ_VAR_DIR", str(BASE_DIR / "var")))
@@ -19,8 +20,12 @@ SECRET_KEY = env_str("SECRET_KEY") or env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG and env_bool("MTTQ_PRODUCTION", False):
         raise RuntimeError("SECRET_KEY must be set in production")
-    # A per-checkout key so local runs and tests work without configuration.
-    SECRET_KEY = "insecure-local-" + str(BASE_DIR)
+    # Quick start: a random key made on first run, kept in var/ (mode 600).
+    SECRET_KEY = read_or_create(VAR_DIR / "secret_key")
+elif not DEBUG and is_known_default(SECRET_KEY):
+    # A guessable key lets anyone forge sessions and signed links.
+    raise RuntimeError("SECRET_KEY is a known default or too short: set 50+ random characters "
+                       "(or unset it to have one made in MTTQ_VAR_DIR/secret_key)")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -254,6 +259,15 @@ CELERY_BEAT_SCHEDULE["signing-expire-pending"] = {
     "task": "signing.tasks.expire_pending_signatures",
     "schedule": env_int("SIGNING_PENDING_PURGE_SECONDS", 300),
 }
+# DOCX → PDF runs under bubblewrap (no network, media and keys not visible); "off" only
+# where namespaces cannot be made (the DOCX sanitiser alone then guards the conversion).
+# The key that encrypts stored key passphrases/PINs: not derived from SECRET_KEY.
+# SIGNING_KEK: Fernet keys, comma-separated, the first encrypts (others only decrypt);
+# else the file SIGNING_KEK_FILE (made on first use, mode 600; one key a line).
+SIGNING_KEK = env_str("SIGNING_KEK", "")
+SIGNING_KEK_FILE = Path(env_str("SIGNING_KEK_FILE", str(VAR_DIR / "signing-kek")))
+SIGNING_DOCX_SANDBOX = env_str("SIGNING_DOCX_SANDBOX", "auto")
+SIGNING_DOCX_MEMORY_MB = env_int("SIGNING_DOCX_MEMORY_MB", 2048)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 mkdir -p "${MTTQ_VAR_DIR:-var}"
 
 # System packages the app needs at run time (others may add to this list).
-RUN_APT_PACKAGES="fonts-liberation fonts-liberation2 poppler-utils"
+RUN_APT_PACKAGES="fonts-liberation fonts-liberation2 poppler-utils bubblewrap"
 
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
@@ -30,6 +30,8 @@ log "Compiling translations"
 $PY manage.py compile_translations -v0
 log "Migrating the database"
 $PY manage.py migrate --noinput -v0
+# Key secrets of earlier releases were encrypted with a key derived from SECRET_KEY.
+$PY manage.py rotate_signing_secrets -v0 >/dev/null
 $PY manage.py collectstatic --noinput -v0
 if [ -z "${SKIP_DEMO:-}" ]; then
     log "Loading demo data"

@@ -23,7 +23,8 @@ current review step       ``awaiting:<role>:<unit>`` (submitted, the   ``awaitin
 confidential, recipients  ``confidential-to:<recipient>`` (issued/     ``confidential-to:<u>``
                           archived, instead of the three above)        u ∈ leader ∪ clerk
 meeting participants      ``meeting-participant:<user>`` (approved     ``meeting-participant:<me>``
-                          onwards, paper of a published meeting)
+                          onwards, paper of a published meeting,
+                          never when confidential)
 ========================  ===========================================  ============================
 
 Withdrawn documents carry only ``drafter:``, like drafts. Confidential
@@ -59,7 +60,8 @@ def meeting_readers(document_ids: Iterable[int]) -> dict[int, set[int]]:
 
     The same rule as ``access._meeting_papers_q``: a paper of a meeting in a public
     state, read by the meeting's participants (only the listed ones when the paper
-    is restricted). Three queries for any number of documents.
+    is restricted), unless the document is confidential. Three queries for any number
+    of documents.
     """
     ids = list(document_ids)
     if not ids or not apps.is_installed(MEETINGS_APP):
@@ -67,7 +69,8 @@ def meeting_readers(document_ids: Iterable[int]) -> dict[int, set[int]]:
     from workflow.meetings import models as m
 
     papers = list(
-        m.Paper.objects.filter(document_id__in=ids, meeting__state__in=m.PUBLIC_STATES)
+        m.Paper.objects.filter(document_id__in=ids, meeting__state__in=m.PUBLIC_STATES,
+                               document__confidential=False)
         .values_list("pk", "document_id", "meeting_id")
     )
     if not papers:
@@ -114,7 +117,9 @@ def document_tokens(
         tokens.append(f"awaiting:{document.awaiting_role}:{unit_id}")
     if state in access.APPROVED_ONWARDS:
         tokens.append(f"approved:{unit_id}")
-        if meeting_reader_ids is None:
+        if document.confidential:
+            meeting_reader_ids = ()  # confidentiality wins over the meeting
+        elif meeting_reader_ids is None:
             meeting_reader_ids = meeting_readers([document.pk]).get(document.pk, ())
         tokens += [f"meeting-participant:{u}" for u in sorted(set(meeting_reader_ids))]
     if state in PUBLISHED_STATES:

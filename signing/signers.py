@@ -1,7 +1,8 @@
 """Signers: where a key lives and how pyHanko reaches it.
 
-* PKCS#12 file — the passphrase is stored encrypted (Fernet, key derived from
-  ``SECRET_KEY`` with HKDF), never in plain text;
+* PKCS#12 file — the passphrase is stored encrypted (Fernet, with a key-encryption
+  key of its own: ``SIGNING_KEK`` or the file ``SIGNING_KEK_FILE``, not ``SECRET_KEY``),
+  never in plain text;
 * PKCS#11 token or HSM — pyHanko's PKCS#11 signer (SoftHSM2 in tests);
 * two-step remote signing — see :mod:`signing.remote` and ``signing/client``;
 * CSC API remote signing services — pyHanko's CSC signer.
@@ -13,9 +14,10 @@ import base64
 import contextvars
 import unicodedata
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import aiohttp
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
@@ -35,10 +37,40 @@ class SignerError(Exception):
 # --- secrets ------------------------------------------------------------------------------
 
 
-def _fernet() -> Fernet:
+def _legacy_fernet() -> Fernet:
+    """The key of earlier releases, derived from SECRET_KEY: read only, until rotated."""
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"mttq-signing-secrets",
                info=b"signing key passphrases").derive(settings.SECRET_KEY.encode())
     return Fernet(base64.urlsafe_b64encode(key))
+
+
+def kek_keys() -> list[str]:
+    """The key-encryption keys, newest first: ``SIGNING_KEK`` (comma-separated) or the
+    lines of ``SIGNING_KEK_FILE`` (made with one random key on first use, mode 600)."""
+    from config.keyfiles import read_or_create
+
+    configured = str(getattr(settings, "SIGNING_KEK", "") or "")
+    if configured:
+        keys = [k.strip() for k in configured.split(",") if k.strip()]
+    else:
+        text = read_or_create(settings.SIGNING_KEK_FILE,
+                              make=lambda: Fernet.generate_key().decode("ascii"))
+        keys = [line.strip() for line in text.splitlines()
+                if line.strip() and not line.startswith("#")]
+    if not keys:
+        raise SignerError(_("No key-encryption key for stored key secrets is configured."))
+    return keys
+
+
+def _fernet(*, legacy: bool = True) -> MultiFernet:
+    """Encrypts with the newest key; decrypts with any listed key and, while old rows
+    remain (``manage.py rotate_signing_secrets``), with the SECRET_KEY-derived one."""
+    try:
+        keys = [Fernet(k.encode("ascii")) for k in kek_keys()]
+    except (ValueError, UnicodeEncodeError):
+        raise SignerError(_("The key-encryption key for stored key secrets is not a valid "
+                            "Fernet key.")) from None
+    return MultiFernet(keys + ([_legacy_fernet()] if legacy else []))
 
 
 def encrypt_secret(value: str) -> str:
@@ -51,8 +83,71 @@ def decrypt_secret(token: str) -> str:
     try:
         return _fernet().decrypt(token.encode("ascii")).decode("utf-8")
     except InvalidToken:
-        raise SignerError(_("The stored key secret cannot be decrypted (was SECRET_KEY "
-                            "changed?).")) from None
+        raise SignerError(_("The stored key secret cannot be decrypted (was the "
+                            "key-encryption key changed?).")) from None
+
+
+def rotate_secret(token: str) -> str:
+    """The same secret encrypted with the newest key (raises InvalidToken if unreadable)."""
+    return _fernet().rotate(token.encode("ascii")).decode("ascii")
+
+
+@dataclass
+class Rotation:
+    rotated: int
+    unreadable: list[int]
+    keys_kept: int
+
+
+def _write_key_file(path, keys: list[str]) -> None:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".signing-kek-")  # mode 600
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write("\n".join(keys) + "\n")
+    os.replace(tmp, path)
+
+
+def rotate_secrets(*, new_key: bool = False, drop_old: bool = False) -> Rotation:
+    """Re-encrypt every stored key secret with the newest key-encryption key.
+
+    ``new_key`` first puts a fresh random key at the top of ``SIGNING_KEK_FILE`` (the
+    old ones stay below it to decrypt); ``drop_old`` then keeps only the newest key,
+    and only when every secret could be re-encrypted. Secrets still encrypted with
+    the key earlier releases derived from ``SECRET_KEY`` are moved over as well.
+    """
+    from django.db import transaction
+
+    from config.keyfiles import read_or_create
+    from workflow.audit.services import record
+
+    path = settings.SIGNING_KEK_FILE
+    from_env = bool(getattr(settings, "SIGNING_KEK", ""))
+    if (new_key or drop_old) and from_env:
+        raise SignerError(_("The key-encryption key comes from SIGNING_KEK: change that "
+                            "variable (new key first, old ones after it) instead."))
+    if new_key:
+        read_or_create(path, make=lambda: Fernet.generate_key().decode("ascii"))
+        _write_key_file(path, [Fernet.generate_key().decode("ascii"), *kek_keys()])
+    rotated, unreadable = 0, []
+    with transaction.atomic():
+        for key in SigningKey.objects.select_for_update().exclude(secret_encrypted=""):
+            try:
+                token = rotate_secret(key.secret_encrypted)
+            except InvalidToken:
+                unreadable.append(key.pk)
+                continue
+            SigningKey.objects.filter(pk=key.pk).update(secret_encrypted=token)
+            record(key, "signing.key.secret_rotated")
+            rotated += 1
+    keys = kek_keys()
+    if drop_old and not unreadable and len(keys) > 1:
+        _write_key_file(path, keys[:1])
+        keys = keys[:1]
+    return Rotation(rotated, unreadable, len(keys))
 
 
 def set_secret(key: SigningKey, value: str) -> None:

@@ -324,3 +324,153 @@ def test_case_count():
     assert len(ROWS) == 1 + 4 * len(ROLES) == 29
     assert len(COLUMNS) == 16
     assert len(CASES) == 29 * 16
+
+
+# --- oversight drill-downs and exports (issue #23, finding 4) --------------------------------
+#
+# Records of ``district`` behind the dashboard's figures: a critique, a supervision, a voters'
+# recommendation and a held meeting (chair: the district leader, secretary: the district
+# secretary, one participant: the district member). Each person opens the dashboard at
+# their own unit (subtree included) and exports it. A record may be listed only to whom
+# its own page answers 200 (cases: anyone with a role in the unit and the leaders above;
+# meetings: chair, secretary, participants, the unit's leaders and secretaries); the
+# export lists the district's figures only to those whose dashboard covers it (a role in
+# the district, or leading a unit above it).
+
+OVERSIGHT_MATRIX = """
+relation role     | crit  sup  rec meet  csv
+own     specialist|    Y    Y    Y    .    Y
+own     head      |    Y    Y    Y    .    Y
+own     leader    |    Y    Y    Y    Y    Y
+own     clerk     |    Y    Y    Y    .    Y
+own     member    |    Y    Y    Y    Y    Y
+own     secretary |    Y    Y    Y    Y    Y
+own     admin     |    Y    Y    Y    .    Y
+parent  specialist|    .    .    .    .    .
+parent  head      |    .    .    .    .    .
+parent  leader    |    Y    Y    Y    .    Y
+parent  clerk     |    .    .    .    .    .
+parent  member    |    .    .    .    .    .
+parent  secretary |    .    .    .    .    .
+parent  admin     |    .    .    .    .    .
+"""
+OVERSIGHT_COLUMNS = ["crit", "sup", "rec", "meet", "csv"]
+DRILL = {"crit": ("critiques", "oversight:critique_detail"),
+         "sup": ("supervisions", "oversight:supervision_detail"),
+         "rec": ("voters_forwarded", "oversight:recommendation_detail"),
+         "meet": ("paperless", "meetings:detail")}
+
+
+def _parse_oversight(table: str) -> dict[tuple[str, str], dict[str, bool]]:
+    lines = [line for line in table.strip().splitlines() if line.strip()]
+    assert lines[0].split("|")[1].split() == OVERSIGHT_COLUMNS
+    expected = {}
+    for line in lines[1:]:
+        who, marks = line.split("|")
+        relation, role = who.split()
+        expected[(relation, role)] = dict(zip(OVERSIGHT_COLUMNS, [m == "Y" for m in
+                                                                  marks.split()], strict=True))
+    return expected
+
+
+OVERSIGHT_EXPECTED = _parse_oversight(OVERSIGHT_MATRIX)
+# Child and sibling units see nothing of the district's records nor figures.
+for _rel in ("child", "sibling"):
+    for _role in ROLES:
+        OVERSIGHT_EXPECTED[(_rel, _role)] = dict.fromkeys(OVERSIGHT_COLUMNS, False)
+assert sorted(OVERSIGHT_EXPECTED) == sorted(ROWS[1:])
+
+
+@pytest.fixture(scope="module")
+def oversight_world(world, django_db_blocker):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from workflow.meetings.models import Meeting, Participant
+    from workflow.oversight.models import (
+        CritiqueCase,
+        Recommendation,
+        Source,
+        SupervisionCase,
+    )
+
+    org = world["org"]
+    district = org.units["district"]
+    today = timezone.localdate()
+    with django_db_blocker.unblock(), transaction.atomic():
+        records = {
+            "crit": CritiqueCase.objects.create(unit=district, title=f"{SECRET} phản biện",
+                                                held_on=today),
+            "sup": SupervisionCase.objects.create(unit=district, title=f"{SECRET} giám sát",
+                                                  supervised_body="UBND xã", held_on=today),
+            "rec": Recommendation.objects.create(
+                unit=district, source=Source.VOTER_MEETING, topic=f"{SECRET} kiến nghị",
+                addressee="UBND huyện", raised_on=today, forward_due=today,
+                forwarded_on=today),
+            "meet": Meeting.objects.create(
+                unit=district, title=f"{SECRET} hội nghị", state="closed", paperless=True,
+                starts_at=timezone.now() - dt.timedelta(hours=1),
+                chair=org.person("district", Role.LEADER),
+                secretary=org.person("district", Role.SECRETARY),
+                created_by=org.person("district", Role.SECRETARY)),
+        }
+        Participant.objects.create(meeting=records["meet"],
+                                   user=org.person("district", Role.MEMBER), role="member")
+        yield {**world, "records": records, "year": today.year}
+        transaction.set_rollback(True)
+
+
+OVERSIGHT_CASES = [
+    pytest.param(relation, role, id=f"{relation}-{role}") for relation, role in ROWS[1:]
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("relation", "role"), OVERSIGHT_CASES)
+def test_oversight_drilldowns_and_export(oversight_world, relation, role):
+    env = oversight_world
+    expected = OVERSIGHT_EXPECTED[(relation, role)]
+    client = Client()
+    client.force_login(env["people"][(relation, role)])
+    root = env["org"].units[RELATION_UNIT[relation]]
+    failures = []
+    for column, (metric, detail) in DRILL.items():
+        record = env["records"][column]
+        page = client.get(reverse(detail, args=[record.pk]))
+        opens = page.status_code == 200
+        listed = False
+        for part in ("all", "ok"):
+            drill = client.get(reverse("oversight:drilldown", args=[metric]),
+                               {"unit": root.pk, "year": env["year"], "subtree": "1",
+                                "part": part})
+            assert drill.status_code == 200, (metric, drill.status_code)
+            listed |= SECRET in drill.content.decode()
+        # Straight at the district: refused unless the dashboard covers it.
+        direct = client.get(reverse("oversight:drilldown", args=[metric]),
+                            {"unit": env["org"].units["district"].pk, "year": env["year"]})
+        assert direct.status_code in (200, 404)
+        listed |= direct.status_code == 200 and SECRET in direct.content.decode()
+        if opens != expected[column] or listed != expected[column]:
+            failures.append(f"{column}: page {page.status_code}, listed {listed}")
+    district_name = env["org"].units["district"].name
+    for fmt in ("csv", "xlsx"):
+        export = client.get(reverse("oversight:dashboard_export", args=[fmt]),
+                            {"unit": root.pk, "year": env["year"]})
+        assert export.status_code == 200
+        if fmt == "csv":
+            shown = district_name in export.content.decode("utf-8-sig")
+        else:
+            import io
+
+            from openpyxl import load_workbook
+
+            sheet = load_workbook(io.BytesIO(export.content)).active
+            shown = any(row[0] == district_name for row in sheet.iter_rows(values_only=True))
+        if shown != expected["csv"]:
+            failures.append(f"{fmt}: district shown {shown}")
+    dashboard = client.get(reverse("oversight:dashboard"), {"unit": root.pk,
+                                                             "year": env["year"]})
+    if (district_name in dashboard.content.decode()) != expected["csv"] and relation != "child":
+        failures.append("dashboard")
+    assert not failures, failures

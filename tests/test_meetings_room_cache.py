@@ -239,7 +239,9 @@ def test_cached_file_version_rows_are_never_shared_between_requests(org):
     meeting = in_session(org)
     paper = meeting.papers.order_by("pk").first()
     version = services.paper_file_version(paper)
-    first, second = services._file_version(version.pk), services._file_version(version.pk)
+    (first, doc1), (second, doc2) = (services._file_version(version.pk),
+                                     services._file_version(version.pk))
+    assert doc1 == doc2 == paper.document_id
     assert first is not second and first.blob is not second.blob
     assert (first.blob.name, first.sha256) == (version.blob.name, version.sha256)
     with first.blob.open("rb") as a, second.blob.open("rb") as b:

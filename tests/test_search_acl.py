@@ -109,6 +109,11 @@ def _meeting_papers(org):
     cast = people(org)
     meetings.restrict_paper(cast["secretary"], papers[0].pk, user_ids=[cast["delegate"].pk])
     prepared(org, unit="district")
+    # A published district meeting whose paper is marked confidential afterwards (as the
+    # admin does): participants no longer read it through the meeting (issue #23).
+    secret = published(org, unit="district", papers=1).papers.get().document
+    secret.confidential = True
+    secret.save()
 
 
 def _all_users():
@@ -151,7 +156,8 @@ def test_search_visibility_equals_access_rules(corpus):
                                     ("commune", Role.CLERK), ("district", Role.SPECIALIST)}
         assert (secret.pk in found) is expected, (unit, role)
     # Meeting papers: the commune delegate reads the unrestricted paper of the published
-    # province meeting, not the restricted one nor the district's unpublished meeting's.
+    # province meeting, not the restricted one, nor the district's unpublished meeting's,
+    # nor the published district meeting's confidential one.
     delegate = corpus.person("commune", Role.MEMBER)
     found, _total = _search_ids(delegate)
     papers = Document.objects.filter(meeting_papers__isnull=False).distinct()

@@ -20,6 +20,9 @@ The rules, in words:
 * Child and sibling units see nothing of another unit unless they are recipients.
 * A unit merged into another counts as part of it, so its documents stay
   reachable after the 2025-style mergers.
+* Participants of a published meeting read its approved papers, unless the paper's
+  document is confidential: confidentiality wins, whenever it is set, and only the
+  confidential readers above (and organisers or presiders who are among them) read it.
 """
 
 from __future__ import annotations
@@ -417,6 +420,7 @@ class MeetingAction(StrEnum):
     SPEAK = "speak"
     BALLOT = "ballot"
     NOTE = "note"
+    DELEGATIONS = "delegations"
 
 
 MEETING_SCHEDULING_ROLES = DRAFTING_ROLES | {Role.SECRETARY}
@@ -552,11 +556,47 @@ def decide_meeting(action: str, meeting, standing: MeetingStanding, seat) -> boo
             return attending and seat.role in m.VOTING_ROLES and state == S.IN_SESSION
         case MeetingAction.NOTE:
             return (seat is not None or organiser or presider) and _seen_by_participants(meeting)
+        case MeetingAction.DELEGATIONS:
+            return organiser and state in (S.PUBLISHED, S.IN_SESSION)
     return False
 
 
+class Delegation(StrEnum):
+    """How a participant may hand their seat to someone (:func:`delegation_rule`)."""
+
+    DIRECT = "direct"  # same unit as the participant, or a deputy the organiser listed
+    CONFIRM = "confirm"  # across units: only once the organiser confirms it
+
+
+def delegation_rule(user, seat, person) -> Delegation | None:
+    """May ``user`` (holding ``seat``) send ``person`` in their place, and how? None: no.
+
+    A seat taken in someone else's place is not passed on again; the person must be
+    active. Someone sharing a unit with the participant, or listed by the organiser
+    as the participant's deputy, takes the seat at once; anyone else only when the
+    organiser confirms.
+    """
+    if seat.delegate_of_id is not None or not getattr(person, "is_active", False):
+        return None
+    if seat.deputies.filter(pk=person.pk).exists():
+        return Delegation.DIRECT
+    if actor_for(user).scope() & actor_for(person).scope():
+        return Delegation.DIRECT
+    return Delegation.CONFIRM
+
+
+def delegate_seat_role(role: str) -> str:
+    """The role of the seat a delegate takes: never more than the participant had. Chair
+    and secretary are the meeting's own officers, so their delegates sit as delegates;
+    a guest's or observer's delegate stays a guest or observer (no vote)."""
+    m = _meeting_states()
+    if role in (m.ParticipantRole.GUEST, m.ParticipantRole.OBSERVER):
+        return role
+    return m.ParticipantRole.DELEGATE
+
+
 def room_paper_rule(standing: MeetingStanding, seat, meeting
-                    ) -> Callable[[bool, Collection[int]], bool | None]:
+                    ) -> Callable[[bool, Collection[int], bool], bool | None]:
     """:func:`room_paper_access` for one person and meeting, for many papers.
 
     The room state asks it for every paper of every poll, so what does not depend on
@@ -566,8 +606,10 @@ def room_paper_rule(standing: MeetingStanding, seat, meeting
     officer = standing.organiser or standing.presider
     user_id = standing.user_id
 
-    def reads(approved: bool, restricted: Collection[int]) -> bool | None:
-        if not approved or not seen:
+    def reads(approved: bool, restricted: Collection[int], confidential: bool) -> bool | None:
+        # A confidential document is never read *through* the meeting: only on the
+        # person's own rights on the document (can_view), whenever it became confidential.
+        if not approved or not seen or confidential:
             return None
         if officer:
             return True
@@ -579,14 +621,14 @@ def room_paper_rule(standing: MeetingStanding, seat, meeting
 
 
 def room_paper_access(standing: MeetingStanding, seat, meeting, *, approved: bool,
-                      restricted: Collection[int]) -> bool | None:
+                      restricted: Collection[int], confidential: bool) -> bool | None:
     """May this person read a paper because of the meeting (for someone who may view it)?
 
     ``True``: yes; ``None``: not through the meeting, so it depends on their rights on
     the document itself (:func:`can_view`). The same rule as :func:`can_read_paper`,
     on the facts the room state already holds.
     """
-    return room_paper_rule(standing, seat, meeting)(approved, restricted)
+    return room_paper_rule(standing, seat, meeting)(approved, restricted, confidential)
 
 
 def visible_meetings_q(user) -> Q:
@@ -617,18 +659,20 @@ def can_read_paper(user, paper) -> bool:
     actor = actor_for(user)
     if can_view(actor, document):
         return True
-    if not _seen_by_participants(meeting) or document.state not in APPROVED_ONWARDS:
+    if not _seen_by_participants(meeting) or document.state not in APPROVED_ONWARDS \
+            or document.confidential:
         return False
     standing = meeting_standing(user, meeting)
     seat = meeting_seat(user, meeting)
     restricted = () if standing.organiser or standing.presider or seat is None else \
         list(paper.restricted_to.values_list("pk", flat=True))
     return bool(room_paper_access(standing, seat, meeting, approved=True,
-                                  restricted=restricted))
+                                  restricted=restricted, confidential=document.confidential))
 
 
 def _meeting_papers_q(actor: Actor) -> Q:
-    """Documents this person reads as a participant of a published meeting."""
+    """Documents this person reads as a participant of a published meeting (never a
+    confidential one: those only on the person's own rights)."""
     if actor.user_id is None:
         return Q(pk__in=[])
     m = _meeting_states()
@@ -637,12 +681,13 @@ def _meeting_papers_q(actor: Actor) -> Q:
         meeting__state__in=m.PUBLIC_STATES,
         meeting__participants__user_id=uid,
         document__state__in=APPROVED_ONWARDS,
+        document__confidential=False,
     ).filter(Q(restricted_to__isnull=True) | Q(restricted_to__id=uid))
     return Q(pk__in=papers.values("document_id"))
 
 
 def _meeting_paper_reader(actor: Actor, document: Document) -> bool:
-    if actor.user_id is None:
+    if actor.user_id is None or document.confidential:
         return False
     return Document.objects.filter(pk=document.pk).filter(_meeting_papers_q(actor)).exists()
 
@@ -703,3 +748,24 @@ def dashboard_units(user) -> QuerySet[Unit]:
     for path in _leader_paths(actor):
         q |= Q(path__startswith=path)
     return Unit.objects.filter(q)
+
+
+def visible_records(user, qs: QuerySet) -> QuerySet:
+    """The records behind an oversight figure (drill-downs), as the person may open them.
+
+    Each kind follows the rule of its own detail page: documents :func:`visible_documents_q`,
+    cases and recommendations :func:`visible_cases_q`, meetings :func:`visible_meetings_q`,
+    units (periodic reports) :func:`dashboard_units`. An unknown kind shows nothing.
+    """
+    model = qs.model
+    if model is Document:
+        return qs.filter(visible_documents_q(user))
+    if model is Unit:
+        return qs.filter(pk__in=dashboard_units(user).values("pk"))
+    if model is _meeting_states().Meeting:
+        return qs.filter(visible_meetings_q(user))
+    from workflow.oversight.models import CritiqueCase, Recommendation, SupervisionCase
+
+    if model in (CritiqueCase, SupervisionCase, Recommendation):
+        return qs.filter(visible_cases_q(user))
+    return qs.none()

@@ -64,6 +64,24 @@ def _changed(document: Document, reason: str) -> None:
     )
 
 
+def remember_confidential(sender, instance: Document, **kwargs) -> None:
+    """post_init: what the row held, to tell when confidentiality changes on save."""
+    instance._confidential_loaded = instance.__dict__.get("confidential")
+
+
+def confidential_saved(sender, instance: Document, created: bool, **kwargs) -> None:
+    """post_save: confidentiality set or lifted by any path (service, admin, shell).
+
+    It changes who may read the document without changing its content, so search
+    re-indexes it (ACL tokens) and meeting rooms holding it as a paper refresh: the
+    ``document_changed`` listeners do both after commit.
+    """
+    loaded = getattr(instance, "_confidential_loaded", None)
+    if not created and loaded is not None and loaded != instance.confidential:
+        _changed(instance, "confidential")
+    instance._confidential_loaded = instance.confidential
+
+
 def get_for(user, pk, *, action: str = Action.VIEW, lock: bool = False) -> Document:
     """Load a document the user may see (404 otherwise), optionally locked."""
     qs = Document.objects.select_related(

@@ -188,6 +188,13 @@ class Participant(models.Model):
                                      verbose_name=_("delegated to"))
     delegate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
+    # People of other units the organiser allows to attend in this participant's place.
+    deputies = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+",
+                                      verbose_name=_("deputies"))
+    # A delegation across units, waiting for the organiser's confirmation.
+    delegation_requested = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", verbose_name=_("delegate awaiting the organiser"))
     checked_in_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

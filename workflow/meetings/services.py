@@ -759,9 +759,38 @@ def reschedule_meeting(user, pk, *, starts_at, ends_at=None) -> Meeting:
 # --- attendance ---------------------------------------------------------------------------------
 
 
+def _seat_delegate(meeting: Meeting, seat: Participant, person: User) -> None:
+    """``person`` takes ``seat``'s place: a seat of their own, never with more rights."""
+    if Participant.objects.filter(meeting=meeting, user=person).exists():
+        raise InvalidInput(_("%(name)s is already a participant.") % {"name": person})
+    seat.attendance = Attendance.DELEGATED
+    seat.delegated_to = person
+    seat.delegation_requested = None
+    Participant.objects.create(meeting=meeting, user=person,
+                               role=access.delegate_seat_role(seat.role),
+                               attendance=Attendance.CONFIRMED, delegate_of=seat)
+    # The delegate reads what the person they stand in for could read.
+    for paper in meeting.papers.filter(restricted_to=seat.user):
+        paper.restricted_to.add(person)
+    notify([person], _("%(name)s asked you to attend “%(title)s” in their place.")
+           % {"name": seat.user, "title": meeting.title}, meeting_url(meeting),
+           email_subject=meeting.title)
+
+
+def _organisers(meeting: Meeting) -> list[User]:
+    ids = {meeting.secretary_id, meeting.created_by_id} - {None}
+    return list(User.objects.filter(pk__in=ids, is_active=True))
+
+
 @transaction.atomic
 def respond(user, pk, *, answer: str, delegate_to=None) -> Participant:
-    """Confirm, decline, or send a delegate (who gets a seat of their own)."""
+    """Confirm, decline, or send a delegate (who gets a seat of their own).
+
+    Delegation follows ``access.delegation_rule``: someone of the participant's own unit
+    or a listed deputy takes the seat at once; anyone else waits for the organiser
+    (:func:`decide_delegation`). The delegate never gets a vote the participant did not
+    have (``access.delegate_seat_role``).
+    """
     meeting = get_meeting(user, pk, action=A.ATTEND, lock=True)
     seat = Participant.objects.select_for_update().get(meeting=meeting, user=user)
     if seat.attendance == Attendance.CHECKED_IN:
@@ -769,33 +798,89 @@ def respond(user, pk, *, answer: str, delegate_to=None) -> Participant:
     if answer == "confirm":
         seat.attendance = Attendance.CONFIRMED
         seat.delegated_to = None
+        seat.delegation_requested = None
     elif answer == "decline":
         seat.attendance = Attendance.DECLINED
         seat.delegated_to = None
+        seat.delegation_requested = None
     elif answer == "delegate":
         person = _required_user(delegate_to, _("Choose the person who attends for you."))
         if person.pk == user.pk:
             raise InvalidInput(_("Choose someone else to attend for you."))
         if Participant.objects.filter(meeting=meeting, user=person).exists():
             raise InvalidInput(_("%(name)s is already a participant.") % {"name": person})
-        seat.attendance = Attendance.DELEGATED
-        seat.delegated_to = person
-        Participant.objects.create(meeting=meeting, user=person, role=seat.role
-                                   if seat.role == ParticipantRole.DELEGATE
-                                   else ParticipantRole.DELEGATE,
-                                   attendance=Attendance.CONFIRMED, delegate_of=seat)
-        # The delegate reads what the person they stand in for could read.
-        for paper in meeting.papers.filter(restricted_to=user):
-            paper.restricted_to.add(person)
-        notify([person], _("%(name)s asked you to attend “%(title)s” in their place.")
-               % {"name": user, "title": meeting.title}, meeting_url(meeting),
-               email_subject=meeting.title)
+        if seat.attendance == Attendance.DELEGATED:
+            raise InvalidInput(_("You have already sent someone in your place."))
+        rule = access.delegation_rule(user, seat, person)
+        if rule is None:
+            raise NotAllowed(_("You attend in someone else's place (or the person cannot "
+                               "sign in), so you cannot pass this seat on."))
+        if rule == access.Delegation.CONFIRM:
+            seat.delegation_requested = person
+            seat.save()
+            _bump(meeting)
+            record(meeting, "meeting.attendance.delegate_requested", actor=user,
+                   from_state=meeting.state, to_state=meeting.state, comment=str(person))
+            notify(_organisers(meeting),
+                   _("%(name)s asks to send %(person)s, of another unit, to “%(title)s” in "
+                     "their place; confirm or refuse it on the meeting page.")
+                   % {"name": user, "person": person, "title": meeting.title},
+                   meeting_url(meeting), email_subject=meeting.title)
+            return seat
+        _seat_delegate(meeting, seat, person)
     else:
         raise InvalidInput(_("Unknown answer."))
     seat.save()
     _bump(meeting)
     record(meeting, f"meeting.attendance.{answer}", actor=user, from_state=meeting.state,
            to_state=meeting.state, comment=str(seat.delegated_to or ""))
+    return seat
+
+
+@transaction.atomic
+def decide_delegation(user, pk, participant_id, *, approve: bool) -> Participant:
+    """The organiser confirms or refuses a delegation across units."""
+    meeting = get_meeting(user, pk, action=A.DELEGATIONS, lock=True)
+    seat = Participant.objects.select_for_update().filter(
+        meeting=meeting, pk=participant_id if str(participant_id).isdigit() else None,
+        delegation_requested__isnull=False).select_related("delegation_requested").first()
+    if seat is None:
+        raise NotFound(_("No delegation waits for confirmation here."))
+    person = seat.delegation_requested
+    if approve:
+        if seat.attendance == Attendance.CHECKED_IN:
+            raise InvalidInput(_("The participant has already checked in."))
+        _seat_delegate(meeting, seat, person)
+    else:
+        seat.delegation_requested = None
+        notify([seat.user], _("Your delegation to “%(title)s” was refused.")
+               % {"title": meeting.title}, meeting_url(meeting), email_subject=meeting.title)
+    seat.save()
+    _bump(meeting)
+    record(meeting, "meeting.attendance.delegate_" + ("confirmed" if approve else "refused"),
+           actor=user, from_state=meeting.state, to_state=meeting.state,
+           comment=f"{seat.name} → {person}")
+    return seat
+
+
+@transaction.atomic
+def set_deputies(user, participant_id, *, user_ids: Iterable) -> Participant:
+    """The organiser lists who may attend in a participant's place without confirmation."""
+    seat = Participant.objects.filter(
+        pk=participant_id if str(participant_id).isdigit() else None).first()
+    if seat is None:
+        raise NotFound(_("This participant does not exist."))
+    meeting = get_meeting(user, seat.meeting_id, action=A.EDIT, lock=True)
+    if seat.user_id is None:
+        raise InvalidInput(_("A guest without an account cannot have deputies."))
+    ids = {int(u) for u in user_ids if str(u).strip().isdigit()}
+    people = list(User.objects.filter(pk__in=ids, is_active=True))
+    if len(people) != len(ids):
+        raise InvalidInput(_("One of the deputies does not exist."))
+    seat.deputies.set(people)
+    _bump(meeting)
+    record(meeting, "meeting.participant.deputies", actor=user, from_state=meeting.state,
+           to_state=meeting.state, comment=f"{seat.name}: " + ", ".join(map(str, people)))
     return seat
 
 
@@ -1293,17 +1378,36 @@ _VERSION_ROWS_MAX = 256
 _VERSION_FIELDS = [f.attname for f in FileVersion._meta.concrete_fields]
 
 
-def _file_version(version_id: int) -> FileVersion | None:
+def _file_version(version_id: int) -> tuple[FileVersion, int] | None:
+    """The version and the id of the document it belongs to (both never change)."""
     now = time.monotonic()
     hit = _VERSION_ROWS.get(version_id)
     if hit is None or now - hit[0] >= _VERSION_ROW_SECONDS:
-        values = FileVersion.objects.filter(pk=version_id).values_list(*_VERSION_FIELDS).first()
+        values = FileVersion.objects.filter(pk=version_id).values_list(
+            *_VERSION_FIELDS, "file__document_id").first()
         if values is None:
             return None
         if len(_VERSION_ROWS) >= _VERSION_ROWS_MAX:
             _VERSION_ROWS.clear()
         hit = _VERSION_ROWS[version_id] = (now, list(values))
-    return FileVersion.from_db(None, _VERSION_FIELDS, hit[1])
+    return FileVersion.from_db(None, _VERSION_FIELDS, hit[1][:-1]), hit[1][-1]
+
+
+def _paper_serves(paper_id: int, document_id: int) -> bool:
+    """Is ``document_id`` (still) one of this paper's documents, and not confidential?
+
+    Not cached: confidentiality may be set at any moment and must win at once; one
+    primary-key read per opening.
+    """
+    row = Paper.objects.filter(pk=paper_id).values_list(
+        "document_id", "previous_documents", "document__confidential").first()
+    if row is None:
+        return False
+    current, previous, confidential = row
+    if document_id == current:
+        return not confidential
+    return document_id in (previous or []) and Document.objects.filter(
+        pk=document_id, confidential=False).exists()
 
 
 def forget_process_caches() -> None:
@@ -1328,7 +1432,12 @@ def paper_link_version(token: str, paper_id: int, session_key: str | None
     if not 0 <= age <= PAPER_LINK_SECONDS + 1 or not constant_time_compare(
             mac, _link_mac(paper_id, int(version), stamp, session_key)):
         return None
-    return _file_version(int(version))
+    # Even a valid MAC only opens a file of that paper (a leaked key must not open any
+    # version of any document), and never a confidential one: those take the full check.
+    found = _file_version(int(version))
+    if found is None or not _paper_serves(paper_id, found[1]):
+        return None
+    return found[0]
 
 
 def paper_versions(paper: Paper) -> list[FileVersion]:
@@ -1372,7 +1481,7 @@ def readable_papers(user, meeting: Meeting) -> list[Paper]:
     result = []
     for paper in papers:
         ok = reads(paper.document.state in APPROVED_ONWARDS,
-                   [u.pk for u in paper.restricted_to.all()])
+                   [u.pk for u in paper.restricted_to.all()], paper.document.confidential)
         if ok is None:
             ok = access.can_view(actor, paper.document)
         if ok:
@@ -1406,7 +1515,7 @@ def _shared_room(meeting: Meeting) -> dict:
     papers = list(meeting.papers.order_by("item__order", "item_id", "order", "pk").values_list(
         "pk", "item_id", "changed_after_publication", "document_id", "document__state",
         "document__subject", "document__symbol", "document__document_type__name",
-        "document__updated_at"))
+        "document__updated_at", "document__confidential"))
     main: dict[int, tuple] = {}
     for doc_id, _kind, _file, *version in sorted(
             DocumentFile.objects.filter(document_id__in={p[3] for p in papers}).values_list(
@@ -1427,14 +1536,16 @@ def _shared_room(meeting: Meeting) -> dict:
 
     stamp = [meeting.state, bool(meeting.published_at), meeting.chair_id,
              meeting.secretary_id, meeting.created_by_id, meeting.unit_id]
-    for pk, item_id, changed, doc_id, state, subject, symbol, type_name, updated in papers:
+    for (pk, item_id, changed, doc_id, state, subject, symbol, type_name, updated,
+         confidential) in papers:
         version_id, name, pages, content_type = main.get(doc_id, (None, "", None, ""))
         allowed = sorted(restricted.get(pk, []))
-        stamp.append((pk, doc_id, state, updated.isoformat(), allowed))
+        stamp.append((pk, doc_id, state, updated.isoformat(), allowed, confidential))
         papers_by_item[item_id].append({
             "_document": doc_id,
             "_approved": state in APPROVED_ONWARDS,
             "_restricted": allowed,
+            "_confidential": confidential,
             "_version": version_id,
             "public": {
                 "id": pk,
@@ -1571,7 +1682,7 @@ def _room_pass(user, meeting: Meeting, shared: dict, seat) -> dict:
     standing = access.meeting_standing(user, meeting)
     reads = access.room_paper_rule(standing, seat, meeting)
     need = [p for item in shared["items"] for p in item["papers"]
-            if reads(p["_approved"], p["_restricted"]) is None]
+            if reads(p["_approved"], p["_restricted"], p["_confidential"]) is None]
     own: list[int] = []
     if need:
         actor = access.actor_for(user)
@@ -1712,7 +1823,7 @@ def room_state(user, meeting: Meeting, session_key: str | None = None) -> dict:
     for item in shared["items"]:
         papers = []
         for paper in item["papers"]:
-            ok = reads(paper["_approved"], paper["_restricted"])
+            ok = reads(paper["_approved"], paper["_restricted"], paper["_confidential"])
             if not (ok or (ok is None and paper["public"]["id"] in own)):
                 continue
             shown = paper["public"]

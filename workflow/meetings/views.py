@@ -152,7 +152,9 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     readable = {p.pk for p in services.readable_papers(user, meeting)}
     items = list(meeting.items.select_related("presenter").prefetch_related(
         "papers__document", "papers__restricted_to"))
-    seats = list(meeting.participants.select_related("user", "delegated_to"))
+    seats = list(meeting.participants.select_related("user", "delegated_to",
+                                                     "delegation_requested")
+                 .prefetch_related("deputies"))
     ready = services.readiness(meeting)
     return render(request, "meetings/detail.html", {
         "meeting": meeting, "can": can, "items": items, "seats": seats, "readable": readable,
@@ -302,6 +304,25 @@ def _op_respond(request, pk):
     return _("Your answer is recorded.")
 
 
+def _op_delegation(request, pk):
+    approve = request.POST.get("approve") == "1"
+    services.decide_delegation(request.user, pk, request.POST.get("participant"),
+                               approve=approve)
+    return _("Delegation confirmed.") if approve else _("Delegation refused.")
+
+
+def _op_deputies(request, pk):
+    names = [n.strip() for n in (request.POST.get("usernames") or "").split(",") if n.strip()]
+    found = dict(User.objects.filter(username__in=names, is_active=True)
+                 .values_list("username", "pk"))
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise InvalidInput(_("There is no user named “%(name)s”.") % {"name": missing[0]})
+    services.set_deputies(request.user, request.POST.get("participant"),
+                          user_ids=found.values())
+    return _("Deputies saved.")
+
+
 def _op_check_in(request, pk):
     services.check_in(request.user, pk, participant_id=request.POST.get("participant") or None)
     return _("Checked in.")
@@ -337,6 +358,7 @@ OPS = {
     "cancel": _op_cancel, "postpone": _op_postpone, "reschedule": _op_reschedule,
     "respond": _op_respond, "check_in": _op_check_in, "minutes": _op_minutes,
     "add_task": _op_add_task, "conclusion": _op_conclusion, "conclude": _op_conclude,
+    "delegation": _op_delegation, "deputies": _op_deputies,
 }
 
 

@@ -26,7 +26,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.apps import apps
 from django.db import connection, transaction
@@ -355,6 +355,15 @@ def _compute(year: int, root: Unit | None, today: dt.date | None) -> Dashboard:
         rows.append(row)
     return Dashboard(year=year, root=root, rows=rows, levels=_levels(rows),
                      metrics=METRICS, meetings_available=meetings_available, today=today)
+
+
+def restrict(dashboard: Dashboard, unit_ids: set[int]) -> Dashboard:
+    """The dashboard with only the rows of ``unit_ids`` (the units the person may read);
+    the per-level figures are pooled again from those rows."""
+    rows = [row for row in dashboard.rows if row.id in unit_ids]
+    if len(rows) == len(dashboard.rows):
+        return dashboard
+    return replace(dashboard, rows=rows, levels=_levels(rows))
 
 
 def _single_root() -> bool:

@@ -100,6 +100,13 @@ def _int(value, default: int | None = None) -> int | None:
 # --- dashboard ------------------------------------------------------------------------------
 
 
+def _board(units, year: int, root) -> targets.Dashboard:
+    """The figures under ``root`` of the units the person may read (access.dashboard_units):
+    a non-leader's dashboard and export never show the units below their own."""
+    return targets.restrict(targets.compute(year, root),
+                            set(units.values_list("pk", flat=True)))
+
+
 def _dashboard_scope(request: HttpRequest):
     units = access.dashboard_units(request.user).select_related("level").order_by("path")
     unit_id = _int(request.GET.get("unit"))
@@ -166,7 +173,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     units, root, year = _dashboard_scope(request)
     if root is None:
         return render(request, "oversight/dashboard.html", {"board": None})
-    board = targets.compute(year, root)
+    board = _board(units, year, root)
     this_year = timezone.localdate().year
     return render(request, "oversight/dashboard.html", {
         "board": board, "root": root, "year": year, "units": units,
@@ -181,10 +188,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def dashboard_export(request: HttpRequest, fmt: str) -> HttpResponse:
     if fmt not in ("csv", "xlsx"):
         raise Http404()
-    _units, root, year = _dashboard_scope(request)
+    units, root, year = _dashboard_scope(request)
     if root is None:
         raise Http404()
-    board = targets.compute(year, root)
+    board = _board(units, year, root)
     header = [_("Unit"), _("Level")]
     for metric in board.metrics:
         label = str(metric.label)
@@ -281,9 +288,8 @@ def drilldown(request: HttpRequest, metric: str) -> HttpResponse:
         qs_list = []
         page = None
     else:
-        if metric == "signed":
-            # Drafts are never counted, but keep the one access rule for documents.
-            qs = qs.filter(access.visible_documents_q(request.user))
+        # Only what the person may open: the same rule as each record's own page.
+        qs = access.visible_records(request.user, qs)
         related = {"periodic_reports": ["parent"], "signed": ["unit", "document_type"]}
         qs = qs.select_related(*related.get(metric, ["unit"]))
         with targets.fast_reads():
