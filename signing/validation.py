@@ -66,7 +66,7 @@ class Evidence:
         }.get(self.source, self.source)
         return _("%(what)s %(where)s, issued %(time)s: %(status)s") % {
             "what": what, "where": where, "status": revocation_label(self.status),
-            "time": self.time.strftime("%Y-%m-%d %H:%M UTC") if self.time else "-"}
+            "time": local_time(self.time)}
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "source": self.source,
@@ -90,8 +90,10 @@ class SignatureReport:
     sub_indication: str = ""
     reason: str = ""
     signer: str = ""
-    certificate: str = ""
+    organisation: str = ""
+    certificate: str = ""  # the subject in full (asn1crypto's English labels)
     issuer: str = ""
+    issuer_name: str = ""
     serial: str = ""
     signing_time: datetime | None = None  # claimed by the signer: not proof
     timestamp_time: datetime | None = None
@@ -577,6 +579,11 @@ def _cert_fields(report: SignatureReport, cert) -> None:
     if cert is None:
         return
     report.signer = _name(cert)
+    try:
+        report.organisation = cert.subject.native.get("organization_name") or ""
+        report.issuer_name = cert.issuer.native.get("common_name") or ""
+    except Exception:  # noqa: BLE001, S110 - a strange certificate still gets a report
+        pass
     report.certificate = cert.subject.human_friendly
     report.issuer = cert.issuer.human_friendly
     report.serial = format(cert.serial_number, "x")
@@ -602,9 +609,13 @@ def _integrity(report: SignatureReport, status) -> SignatureReport | None:
         return _fail(report, "FORMAT_FAILURE",
                      _("The signature does not cover the whole revision of the file it "
                        "signed."))
-    if hasattr(status, "docmdp_ok"):
-        report.modification_allowed = bool(status.docmdp_ok)
-        if not status.docmdp_ok:
+    allowed = getattr(status, "docmdp_ok", None)
+    if allowed is None and report.modification:
+        # Document timestamps carry no DocMDP verdict: only "other" changes are suspicious.
+        allowed = report.modification != "OTHER"
+    if allowed is not None:
+        report.modification_allowed = bool(allowed)
+        if not allowed:
             return _fail(report, "SIG_CONSTRAINTS_FAILURE", _(
                 "The file was changed after this signature beyond what the signature allows "
                 "(%(level)s).") % {"level": modification_label(report.modification)})
@@ -692,7 +703,7 @@ def _check_timestamp(emb, inputs: _Inputs) -> SignatureReport:
 def _expected_errors() -> tuple[type[BaseException], ...]:
     """Errors that mean "this signature is broken", not "this program is broken"."""
     from pyhanko.pdf_utils.misc import PdfError
-    from pyhanko.sign.general import SignatureValidationError
+    from pyhanko.sign.validation.errors import SignatureValidationError
     from pyhanko_certvalidator.errors import ValidationError
 
     return (SignatureValidationError, PdfError, ValidationError, ValueError, KeyError,
@@ -776,3 +787,32 @@ def verify_pdf(data: bytes | str | Path, *, fetch: bool = False,
     verdict = worst(r.verdict for r in reports)
     sub = next((r.sub_indication for r in reports if r.verdict == verdict), "")
     return PdfReport(verdict, _headline(verdict), reports, sub_indication=sub, fetched=fetch)
+
+
+MAX_ROOT_BYTES = 64 * 1024
+
+
+class VerifyInputError(ValueError):
+    """A verify request the page or the API refuses, with a translated message."""
+
+
+def verify_upload(upload, *, root_upload=None, fetch: bool = False) -> PdfReport:
+    """The verify page's and the API's one entry: size checks, the extra root, the report.
+
+    Raises :class:`VerifyInputError` for input that cannot be verified at all.
+    """
+    from workflow.documents import uploads
+
+    if upload is None:
+        raise VerifyInputError(_("Choose a PDF file to verify."))
+    if upload.size > uploads.max_upload_bytes():
+        raise VerifyInputError(uploads._too_large_message())
+    roots = []
+    if root_upload is not None:
+        if root_upload.size > MAX_ROOT_BYTES:
+            raise VerifyInputError(_("The trust root is not a PEM or DER certificate."))
+        try:
+            roots = load_certificates(root_upload.read())
+        except TrustRootError as exc:
+            raise VerifyInputError(str(exc)) from exc
+    return verify_pdf(upload.read(), fetch=fetch, extra_roots=roots)
