@@ -27,9 +27,15 @@ LOGGERS = (
 
 def _expected_types() -> tuple[type[BaseException], ...]:
     from pyhanko.sign.validation.errors import SignatureValidationError
-    from pyhanko_certvalidator.errors import ValidationError
+    from pyhanko_certvalidator.errors import (
+        CRLValidationError,
+        OCSPValidationError,
+        PathError,
+        ValidationError,
+    )
 
-    return (ValidationError, SignatureValidationError)
+    return (ValidationError, PathError, CRLValidationError, OCSPValidationError,
+            SignatureValidationError)
 
 
 class ExpectedValidationOutcome(logging.Filter):

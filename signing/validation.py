@@ -704,10 +704,10 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     """Errors that mean "this signature is broken", not "this program is broken"."""
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.sign.validation.errors import SignatureValidationError
-    from pyhanko_certvalidator.errors import ValidationError
+    from pyhanko_certvalidator.errors import PathError, ValidationError
 
-    return (SignatureValidationError, PdfError, ValidationError, ValueError, KeyError,
-            TypeError)
+    return (SignatureValidationError, PdfError, ValidationError, PathError, ValueError,
+            KeyError, TypeError)
 
 
 def _headline(verdict: str) -> str:
