@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from . import conf
 
@@ -156,8 +157,8 @@ class PdfReport:
 
 
 def verdict_label(verdict: str) -> str:
-    return {PASSED: _("Passed"), FAILED: _("Failed"),
-            INDETERMINATE: _("Indeterminate")}.get(verdict, verdict)
+    return {PASSED: pgettext("verdict", "Passed"), FAILED: pgettext("verdict", "Failed"),
+            INDETERMINATE: pgettext("verdict", "Indeterminate")}.get(verdict, verdict)
 
 
 def revocation_label(status: str) -> str:

@@ -364,3 +364,9 @@ def test_demo_root_is_named_on_the_page(client, settings, signing_pki):  # noqa:
     assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d", page)
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", page)
     assert "Common Name" not in page and ">good<" not in page
+    # And in Vietnamese, what the users see by default.
+    settings.LANGUAGE_CODE = "vi"
+    page = client.post("/signing/verify/", {"file": SimpleUploadedFile(
+        "in.pdf", data, content_type="application/pdf")}).content.decode()
+    assert "Hợp lệ" in page and "chứng thư gốc DEMO của hệ thống này" in page
+    assert "chưa bị thu hồi" in page and "FORM_FILLING" not in page
