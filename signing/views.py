@@ -27,7 +27,10 @@ def verify(request):
     """Anyone may upload any PDF; every outcome is a readable report, never a 500."""
     report = None
     error = ""
-    fetch = request.method == "POST" and request.POST.get("fetch") == "1"
+    # Fetching makes the server call the URLs written in the uploaded certificates: only
+    # for people signed in, never for anonymous visitors (no open proxy into the network).
+    fetch = (request.method == "POST" and request.POST.get("fetch") == "1"
+             and request.user.is_authenticated)
     if request.method == "POST":
         if getattr(request, "upload_too_large", False):
             error = uploads._too_large_message()

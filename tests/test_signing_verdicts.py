@@ -142,7 +142,16 @@ def via_cli(tmp_path, data: bytes, *args: str) -> tuple[int, dict]:
     return code, json.loads(out.getvalue())
 
 
+def verifier():
+    from django.contrib.auth import get_user_model
+
+    user, _ = get_user_model().objects.get_or_create(username="verifier")
+    return user
+
+
 def via_page(client, data: bytes, *, root: bytes | None = None, fetch=False) -> str:
+    if fetch:  # only people signed in may make the server fetch
+        client.force_login(verifier())
     payload = {"file": SimpleUploadedFile("in.pdf", data, content_type="application/pdf")}
     if root is not None:
         payload["trust_root"] = SimpleUploadedFile("root.pem", root)
@@ -153,14 +162,18 @@ def via_page(client, data: bytes, *, root: bytes | None = None, fetch=False) -> 
     return response.content.decode()
 
 
-def via_api(data: bytes, *, root: bytes | None = None, fetch=False) -> dict:
+def via_api(data: bytes, *, root: bytes | None = None, fetch=False,
+            anonymous: bool = False) -> dict:
+    api = APIClient()
+    if fetch and not anonymous:
+        api.force_authenticate(verifier())
     payload = {"file": SimpleUploadedFile("in.pdf", data, content_type="application/pdf")}
     if root is not None:
         payload["trust_root"] = SimpleUploadedFile("root.pem", root)
     if fetch:
         payload["fetch"] = "true"
-    response = APIClient().post("/api/signing/verify/", payload, format="multipart",
-                                HTTP_ACCEPT_LANGUAGE="en")
+    response = api.post("/api/signing/verify/", payload, format="multipart",
+                        HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -216,6 +229,9 @@ def test_b_t_without_revocation_data_is_not_passed_until_fetched(tmp_path, clien
     assert {e["source"] for e in evidence} == {"fetched"}
     assert all(e["status"] == "good" for e in evidence)
     assert "Signature is Valid" in pdfsig(data, tmp_path)
+    # Anonymous callers cannot make the server fetch (it would call URLs they wrote).
+    anonymous = via_api(data, fetch=True, anonymous=True)
+    assert anonymous["verdict"] == "INDETERMINATE" and anonymous["fetched"] is False
 
 
 def test_b_lt_passes_with_embedded_evidence_named(tmp_path, client, signing_pki):  # noqa: F811
