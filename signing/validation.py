@@ -387,8 +387,9 @@ def _inputs(reader, *, fetch: bool, extra_roots) -> _Inputs:
     crls = _parse_all(crl_blobs, asn1_crl.CertificateList.load)
     sources = {item.dump(): SOURCE_DSS for item in ocsps + crls}
     for item in demo_crls():
-        sources.setdefault(item.dump(), SOURCE_DEMO)
-        crls.append(item)
+        if item.dump() not in sources:  # the same CRL may already be in the file
+            sources[item.dump()] = SOURCE_DEMO
+            crls.append(item)
     fetchers = None
     if fetch:
         # The requests backend holds no event-loop-bound HTTP session, so nothing is left
@@ -445,7 +446,11 @@ def _evidence_for(cert, vc, sources: dict) -> list[Evidence]:
                                   REVOCATION_REVOKED if revoked else REVOCATION_GOOD))
         except Exception:  # noqa: BLE001, S112 - an odd CRL is simply not named
             continue
-    return found
+    unique: list[Evidence] = []
+    for item in found:  # one CRL may sit in the DSS and in a VRI entry, or be given twice
+        if item not in unique:
+            unique.append(item)
+    return unique
 
 
 def _anchor(report: SignatureReport, path, inputs: _Inputs) -> None:

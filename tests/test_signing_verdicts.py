@@ -205,13 +205,15 @@ def check_everywhere(tmp_path, client, data: bytes, verdict: str, sub: str = "",
     return cli
 
 
-def pdfsig(data: bytes, tmp_path) -> str:
+def pdfsig(data: bytes, tmp_path, *, certificates: bool = False) -> str:
+    """poppler's opinion. Its NSS store trusts none of the test roots, so certificate
+    checks (``certificates``) are only compared where that does not matter."""
     if shutil.which("pdfsig") is None:
         pytest.skip("pdfsig (poppler-utils) is not installed")
     path = tmp_path / "pdfsig.pdf"
     path.write_bytes(data)
-    return subprocess.run(["pdfsig", "-nocert", str(path)], capture_output=True,
-                          text=True).stdout
+    return subprocess.run(["pdfsig", *([] if certificates else ["-nocert"]), str(path)],
+                          capture_output=True, text=True).stdout
 
 
 # --- the cases ------------------------------------------------------------------------------
@@ -258,6 +260,8 @@ def test_untrusted_chain_is_indeterminate_and_a_supplied_root_resolves_it(
     assert pyhanko and all(r.exc_info is None and "\n" not in r.getMessage()
                            for r in pyhanko)
     assert "Traceback" not in caplog.text
+    out = pdfsig(data, tmp_path, certificates=True)
+    assert "Signature is Valid" in out and "isn't Trusted" in out
     root = tmp_path / "foreign-root.pem"
     root.write_bytes(foreign_pki.root_pem_path.read_bytes())
     report = check_everywhere(tmp_path, client, data, "PASSED", root_path=root, fetch=True)
@@ -303,6 +307,7 @@ def test_expired_leaf_without_timestamp_is_indeterminate(tmp_path, client,
                        signing_pki, "expired")
     report = check_everywhere(tmp_path, client, data, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE")
     assert report["signatures"][0]["level"] == "B-B"
+    assert "Certificate has Expired" in pdfsig(data, tmp_path, certificates=True)
 
 
 def test_a_byte_changed_in_the_signed_range_fails(tmp_path, client, signing_pki):  # noqa: F811
