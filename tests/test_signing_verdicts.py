@@ -391,3 +391,30 @@ def test_demo_root_is_named_on_the_page(client, settings, signing_pki):  # noqa:
         "in.pdf", data, content_type="application/pdf")}).content.decode()
     assert "Hợp lệ" in page and "chứng thư gốc DEMO của hệ thống này" in page
     assert "chưa bị thu hồi" in page and "FORM_FILLING" not in page
+
+
+def test_the_public_function_takes_a_path_and_gives_a_typed_report(tmp_path,
+                                                                   signing_pki):  # noqa: F811
+    from signing.validation import PdfReport, verify_pdf
+
+    path = tmp_path / "incoming.pdf"
+    path.write_bytes(sign(pdf_bytes("Incoming"), signing_pki, "leader", ltv=True))
+    report = verify_pdf(path)
+    assert isinstance(report, PdfReport) and report.verdict == "PASSED" and report.ok
+    assert verify_pdf(tmp_path / "missing.pdf").verdict == "FAILED"
+
+
+def test_only_expected_validation_outcomes_lose_their_traceback(caplog):
+    from pyhanko_certvalidator.errors import PathBuildingError
+
+    logger = logging.getLogger("pyhanko.sign.validation.generic_cms")
+    caplog.set_level(logging.INFO)
+    for exc in (PathBuildingError("no path"), RuntimeError("a bug")):
+        try:
+            raise exc
+        except Exception as caught:  # noqa: BLE001
+            logger.warning("Failed to build path\nfor X", exc_info=caught)
+    expected, unexpected = caplog.records[-2:]
+    assert expected.exc_info is None and expected.levelno == logging.INFO
+    assert expected.getMessage() == "Failed to build path for X (PathBuildingError: no path)"
+    assert unexpected.exc_info is not None and unexpected.levelno == logging.WARNING
