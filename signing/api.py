@@ -169,7 +169,7 @@ VERDICTS = [validation.PASSED, validation.INDETERMINATE, validation.FAILED]
 
 class SignatureVerdictSerializer(serializers.Serializer):
     field = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["signature", "timestamp"])
+    kind = serializers.CharField(help_text="signature, or timestamp (a document timestamp)")
     verdict = serializers.ChoiceField(choices=VERDICTS)
     sub_indication = serializers.CharField(
         help_text="ETSI EN 319 102-1 sub-indication (HASH_FAILURE, SIG_CRYPTO_FAILURE, "
