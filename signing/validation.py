@@ -335,21 +335,23 @@ def _stream_blobs(container, key: str) -> list[bytes]:
 
 def _dss_material(reader) -> tuple[list[bytes], list[bytes], list[bytes]]:
     """Certificates, OCSP responses and CRLs of the DSS, its VRI entries included."""
+    certs: list[bytes] = []
+    ocsps: list[bytes] = []
+    crls: list[bytes] = []
     try:
+        if "/DSS" not in reader.root:
+            return certs, ocsps, crls
         dss = reader.root["/DSS"].get_object()
-    except KeyError:
-        return [], [], []
-    certs, ocsps, crls = (_stream_blobs(dss, "/Certs"), _stream_blobs(dss, "/OCSPs"),
-                          _stream_blobs(dss, "/CRLs"))
-    try:
-        vri = dss["/VRI"].get_object()
-    except KeyError:
-        vri = {}
-    for entry in vri.values():
-        entry = entry.get_object()
-        certs += _stream_blobs(entry, "/Cert")
-        ocsps += _stream_blobs(entry, "/OCSP")
-        crls += _stream_blobs(entry, "/CRL")
+        certs, ocsps, crls = (_stream_blobs(dss, "/Certs"), _stream_blobs(dss, "/OCSPs"),
+                              _stream_blobs(dss, "/CRLs"))
+        vri = dss["/VRI"].get_object() if "/VRI" in dss else {}
+        for entry in vri.values():
+            entry = entry.get_object()
+            certs += _stream_blobs(entry, "/Cert")
+            ocsps += _stream_blobs(entry, "/OCSP")
+            crls += _stream_blobs(entry, "/CRL")
+    except Exception as exc:  # noqa: BLE001 - a malformed DSS only loses its evidence
+        logger.info("malformed DSS: %s", exc)
     return certs, ocsps, crls
 
 
