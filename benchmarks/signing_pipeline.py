@@ -250,6 +250,19 @@ def main() -> None:
                   f"{b:>6.2f} [{bc:>5.2f}]  "
                   f"{(p - b) / b:>6.0%} [{(pc - bc) / bc:>5.0%}]  {r:>6.2f}  "
                   f"{(p - r - b) / b:>19.0%}", flush=True)
+            # Verifying the issued PDF (three signatures: leader, seal, document timestamp).
+            from signing.models import PdfStage, SignedPdf
+            from signing.validation import verify_pdf
+
+            issued = SignedPdf.objects.filter(stage=PdfStage.ISSUED).latest("pk").read()
+            verify_times = []
+            for _ in range(3):
+                started, cpu = time.perf_counter(), time.process_time()
+                report = verify_pdf(issued)
+                verify_times.append((time.perf_counter() - started, time.process_time() - cpu))
+            v, vc = (statistics.median(x) for x in zip(*verify_times, strict=True))
+            print(f"{'':>5}  verify_pdf of the issued PDF {v:>6.2f} [{vc:>5.2f}]  "
+                  f"{report.verdict}", flush=True)
 
         if args.batch:
             from signing.services import issue_many

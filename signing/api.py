@@ -10,18 +10,23 @@ from __future__ import annotations
 import base64
 import binascii
 
+from django.core.files.uploadhandler import StopUpload
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 from workflow.api.serializers import ErrorSerializer
 from workflow.api.views import ApiView
+from workflow.documents import uploads
 from workflow.documents.errors import InvalidInput
 
-from . import remote
+from . import remote, validation
 from .models import PendingSignature
 
 
@@ -131,3 +136,123 @@ class CompleteView(ApiView):
         pdf = document.pdf_versions.filter(stage="signed").order_by("-created_at", "-pk").first()
         return Response({"document": document.pk, "state": document.state,
                          "pdf_sha256": pdf.sha256 if pdf else ""})
+
+
+# --- verification: anyone, any PDF -----------------------------------------------------------
+
+
+class VerifyRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The PDF to verify (at most MTTQ_MAX_UPLOAD_MB).")
+    trust_root = serializers.FileField(
+        required=False,
+        help_text="A root certificate (PEM or DER) to trust for this request only, besides "
+                  "the server's configured roots.")
+    fetch = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Fetch missing OCSP/CRL answers from the issuers (signed-in users only; "
+                  "ignored for anonymous calls); otherwise revocation is checked only against "
+                  "data embedded in the file.")
+
+
+class EvidenceSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="ocsp or crl")
+    source = serializers.ChoiceField(choices=[
+        validation.SOURCE_DSS, validation.SOURCE_SIGNATURE, validation.SOURCE_FETCHED,
+        validation.SOURCE_DEMO])
+    time = serializers.DateTimeField(allow_null=True)
+    status = serializers.CharField(help_text="What it said: good or revoked.")
+    description = serializers.CharField()
+
+
+VERDICTS = [validation.PASSED, validation.INDETERMINATE, validation.FAILED]
+
+
+class SignatureVerdictSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    kind = serializers.CharField(help_text="signature, or timestamp (a document timestamp)")
+    verdict = serializers.ChoiceField(choices=VERDICTS)
+    sub_indication = serializers.CharField(
+        help_text="ETSI EN 319 102-1 sub-indication (HASH_FAILURE, SIG_CRYPTO_FAILURE, "
+                  "REVOKED, NO_CERTIFICATE_CHAIN_FOUND, TRY_LATER, OUT_OF_BOUNDS_NO_POE…); "
+                  "empty when PASSED.")
+    reason = serializers.CharField()
+    signer = serializers.CharField()
+    certificate = serializers.CharField()
+    issuer = serializers.CharField()
+    serial = serializers.CharField()
+    signing_time = serializers.DateTimeField(allow_null=True,
+                                             help_text="Claimed by the signer: not proof.")
+    timestamp_time = serializers.DateTimeField(allow_null=True)
+    timestamp_authority = serializers.CharField()
+    intact = serializers.BooleanField()
+    valid = serializers.BooleanField(help_text="Intact and the signature value verifies.")
+    trusted = serializers.BooleanField(help_text="A path to a trusted root was built.")
+    trust_anchor = serializers.CharField()
+    trust_anchor_kind = serializers.ChoiceField(choices=["", "configured", "demo", "request"])
+    revocation = serializers.ChoiceField(choices=[
+        validation.REVOCATION_GOOD, validation.REVOCATION_REVOKED,
+        validation.REVOCATION_NOT_CHECKED])
+    revocation_time = serializers.DateTimeField(allow_null=True)
+    revocation_evidence = EvidenceSerializer(many=True)
+    validation_time = serializers.DateTimeField(allow_null=True)
+    level = serializers.CharField()
+    modification = serializers.CharField()
+    modification_allowed = serializers.BooleanField(allow_null=True)
+    coverage = serializers.CharField()
+
+
+class VerifyReportSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=VERDICTS)
+    sub_indication = serializers.CharField()
+    ok = serializers.BooleanField(help_text="True only when every signature PASSED.")
+    exit_code = serializers.IntegerField(help_text="What manage.py verify_pdf exits with.")
+    message = serializers.CharField()
+    fetched = serializers.BooleanField()
+    signatures = SignatureVerdictSerializer(many=True)
+
+
+class VerifyAnonThrottle(AnonRateThrottle):
+    """Verification costs CPU (and network with fetching): a few per minute per address."""
+
+    scope = "signing-verify-anon"
+    rate = "10/min"
+
+
+class VerifyUserThrottle(UserRateThrottle):
+    scope = "signing-verify"
+    rate = "30/min"
+
+
+class VerifyView(ApiView):
+    """The same report as ``manage.py verify_pdf --json`` and the verify page."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [VerifyAnonThrottle, VerifyUserThrottle]
+    parser_classes = [MultiPartParser, FormParser]
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Stop reading an oversized upload early instead of spooling it to disk first.
+        request.upload_handlers.insert(0, uploads.SizeLimitUploadHandler(request))
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(operation_id="signing_verify", summary="Verify the signatures of a PDF",
+                   request={"multipart/form-data": VerifyRequestSerializer},
+                   responses={200: VerifyReportSerializer, **_errors(400, 429)})
+    def post(self, request: Request) -> Response:
+        try:
+            payload = request.data
+        except StopUpload:
+            payload = None
+        if payload is None or getattr(request._request, "upload_too_large", False):
+            raise InvalidInput(uploads._too_large_message())
+        serializer = VerifyRequestSerializer(data=payload)
+        serializer.is_valid(raise_exception=True)
+        try:
+            report = validation.verify_upload(
+                serializer.validated_data["file"],
+                root_upload=serializer.validated_data.get("trust_root"),
+                # The server calls URLs from the uploaded certificates: signed-in users only.
+                fetch=serializer.validated_data["fetch"] and request.user.is_authenticated)
+        except validation.VerifyInputError as exc:
+            raise InvalidInput(str(exc)) from exc
+        return Response(report.as_dict())

@@ -1,4 +1,4 @@
-"""/api/signing/: two-step signing for USB tokens and remote signing devices."""
+"""/api/signing/: two-step signing for USB tokens and remote signing devices; verify."""
 
 from django.urls import path
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("pending/", api.PendingListView.as_view(), name="pending-list"),
     path("pending/<uuid:token>/", api.PendingDetailView.as_view(), name="pending-detail"),
     path("pending/<uuid:token>/complete/", api.CompleteView.as_view(), name="complete"),
+    path("verify/", api.VerifyView.as_view(), name="verify"),
 ]

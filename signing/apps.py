@@ -9,7 +9,10 @@ class SigningConfig(AppConfig):
     def ready(self) -> None:
         from workflow.documents.services import register_action_handler
 
-        from . import services
+        from . import logfilters, services
+
+        # Expected validation outcomes (unknown CA, revoked…) as one line, no traceback.
+        logfilters.install()
 
         # "Ký số" and "Cấp số và ban hành" become PDF work around the transition.
         register_action_handler("sign", services.sign_document)

@@ -13,14 +13,13 @@ from django.views.decorators.http import require_http_methods
 from workflow import access
 from workflow.audit import access_log
 from workflow.documents import services as doc_services
+from workflow.documents import uploads
 from workflow.documents.errors import NotFound, WorkflowError
 from workflow.documents.models import State
 
 from . import batch, profiles, remote, services
 from .models import BatchRun, KeyKind, PdfStage, SignatureProfile
-from .validation import verify_pdf
-
-MAX_VERIFY_BYTES = 50 * 1024 * 1024
+from .validation import VerifyInputError, verify_upload
 
 
 @require_http_methods(["GET", "POST"])
@@ -28,15 +27,21 @@ def verify(request):
     """Anyone may upload any PDF; every outcome is a readable report, never a 500."""
     report = None
     error = ""
+    # Fetching makes the server call the URLs written in the uploaded certificates: only
+    # for people signed in, never for anonymous visitors (no open proxy into the network).
+    fetch = (request.method == "POST" and request.POST.get("fetch") == "1"
+             and request.user.is_authenticated)
     if request.method == "POST":
-        upload = request.FILES.get("file")
-        if upload is None:
-            error = _("Choose a PDF file to verify.")
-        elif upload.size > MAX_VERIFY_BYTES:
-            error = _("The file is too large to verify here.")
+        if getattr(request, "upload_too_large", False):
+            error = uploads._too_large_message()
         else:
-            report = verify_pdf(upload.read())
-    return render(request, "signing/verify.html", {"report": report, "error": error})
+            try:
+                report = verify_upload(request.FILES.get("file"),
+                                       root_upload=request.FILES.get("trust_root"), fetch=fetch)
+            except VerifyInputError as exc:
+                error = str(exc)
+    return render(request, "signing/verify.html", {"report": report, "error": error,
+                                                   "fetch": fetch})
 
 
 def _doc(request, pk, action):

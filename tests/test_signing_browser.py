@@ -78,7 +78,7 @@ def test_sign_issue_download_verify(signing_env, live_server, chromium, tmp_path
     summary = page.locator("[data-testid=verify-summary]")
     summary.wait_for()
     page.screenshot(path=str(ARTIFACTS / "03-verify-report.png"), full_page=True)
-    assert "ok" in summary.get_attribute("class")
+    assert summary.get_attribute("data-verdict") == "PASSED"
     articles = page.locator("[data-testid=signature]")
     assert articles.count() == 3  # the person, the seal, the document timestamp
     texts = [articles.nth(i).inner_text() for i in range(3)]
@@ -86,5 +86,8 @@ def test_sign_issue_download_verify(signing_env, live_server, chromium, tmp_path
     valid = page.locator("[data-testid=signature][data-kind=signature][data-intact=true]"
                          "[data-valid=true][data-trusted=true]")
     assert valid.count() == 2, texts
-    assert "FORM_FILLING" in texts[0]  # the number and date did not break the leader's signature
+    # The number and date did not break the leader's signature; said in words, not codes.
+    assert articles.nth(0).get_attribute("data-modification") == "FORM_FILLING"
+    assert all("FORM_FILLING" not in text and "Common Name" not in text for text in texts)
+    assert articles.nth(0).get_attribute("data-anchor") == "demo"  # named as the DEMO root
     context.close()

@@ -1,0 +1,22 @@
+"""Plain words for the verify report's codes (verdicts, revocation, modification levels)."""
+
+from django import template
+
+from signing import validation
+
+register = template.Library()
+
+
+@register.filter
+def verdict_label(code: str) -> str:
+    return validation.verdict_label(code)
+
+
+@register.filter
+def revocation_label(code: str) -> str:
+    return validation.revocation_label(code)
+
+
+@register.filter
+def modification_label(code: str) -> str:
+    return validation.modification_label(code)
