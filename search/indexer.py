@@ -20,6 +20,7 @@ from workflow.documents.models import Comment, Document, DocumentFile, FileVersi
 
 from . import acl, extract
 from .backends.base import PageRef, SearchDocument
+from .htmltext import html_to_text
 from .models import ExtractedText
 
 log = logging.getLogger(__name__)
@@ -100,9 +101,8 @@ def build(document: Document, meeting_reader_ids: Iterable[int] | None = None) -
             pages.append(page)
             refs.append(PageRef(current.pk, number, file.name))
     if document.body:
-        from django.utils.html import strip_tags
-
-        body_text = strip_tags(document.body).strip()
+        # Block elements become line breaks: words at paragraph edges stay words.
+        body_text = html_to_text(document.body)
         if body_text:
             pages.append(body_text)
             refs.append(PageRef(None, 0, ""))
