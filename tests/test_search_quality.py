@@ -10,6 +10,7 @@ printed in the terminal summary and must stay above the floors below.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -29,8 +30,53 @@ from workflow.organisation.models import Role
 DATA = Path(__file__).resolve().parent / "search_quality"
 # Floors set from the measured values (see the README): a little below, so that noise
 # from an unrelated change does not fail the build but a real regression does.
-NDCG_FLOOR = 0.0
-MRR_FLOOR = 0.0
+# Measured (December 2026): before the proximity re-ranking 0.865 / 0.899 (0.839 / 0.879
+# with paragraphs glued by strip_tags), after it 0.957 / 1.000.
+NDCG_FLOOR = 0.93
+MRR_FLOOR = 0.97
+
+
+FONT_CANDIDATES = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+    "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+]
+
+
+def _font() -> str:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    for candidate in FONT_CANDIDATES:
+        if Path(candidate).exists():
+            if "VNSerif" not in pdfmetrics.getRegisteredFontNames():
+                pdfmetrics.registerFont(TTFont("VNSerif", candidate))
+            return "VNSerif"
+    pytest.skip("no TrueType font with Vietnamese glyphs installed")
+
+
+def make_pdf(pages: list[str]) -> bytes:
+    """A PDF with one page per string and a real text layer (used by other search tests)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import simpleSplit
+    from reportlab.pdfgen import canvas
+
+    font = _font()
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4)
+    width, height = A4
+    for text in pages:
+        y = height - 60
+        for paragraph in text.split("\n"):
+            for line in simpleSplit(paragraph, font, 10, width - 120) or [""]:
+                pdf.setFont(font, 10)
+                pdf.drawString(60, y, line)
+                y -= 13
+                if y < 50:
+                    break
+        pdf.showPage()
+    pdf.save()
+    return out.getvalue()
 
 
 def load_corpus() -> list[dict]:
@@ -167,8 +213,12 @@ def test_adjacent_words_rank_above_scattered_ones(corpus):
     reader = _reader(org)
     top = _ids(service.search(reader, "Nguyễn Xuân Phúc"))
     assert top[0] == docs["nd30-noi-nhan"][0]
-    top = _ids(service.search(reader, "ky thay"))
-    assert top[0] == docs["nd30-dieu-13"][0]
+    # "thư" (văn thư) and "ký" (đăng ký) stand apart in many articles; together only here.
+    assert _ids(service.search(reader, "thư ký"))[0] == docs["pl3-09"][0]
+    # The subject "… nơi nhận và chữ ký" with "Số:" in its text ranked first before.
+    for query in ("chữ ký số", "chu ky so"):
+        assert _ids(service.search(reader, query))[0] in {
+            docs["nd30-dieu-05"][0], docs["pl1-02"][0], docs["nd30-dieu-13"][0]}, query
 
 
 @pytest.mark.django_db
