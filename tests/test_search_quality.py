@@ -253,3 +253,33 @@ def test_accented_query_ranks_exact_accents_first(org, django_capture_on_commit_
 def test_bad_query_syntax_never_errors(org, query):
     results = service.search(org.person("province", Role.LEADER), query)
     assert results.total >= 0
+
+
+@pytest.mark.django_db
+def test_place_name_typed_with_accents_ranks_that_form_first(
+        org, django_capture_on_commit_callbacks):
+    """Both hold the two syllables side by side; the form typed wins over the frequent one."""
+    reader = org.person("province", Role.LEADER)
+    exact = draft(org, "province", subject="Báo cáo đoàn công tác",
+                  body="<p>Đoàn công tác đến tỉnh Hà Nam.</p>")
+    other = draft(org, "province", subject="Báo cáo đoàn công tác",
+                  body="<p>Hạ Nam, bản Hạ Nam và suối Hạ Nam.</p>")
+    for document in (exact, other):
+        advance(org, document, "submitted")
+    index_ids([exact.pk, other.pk])
+    assert _ids(service.search(reader, "Hà Nam"))[:2] == [exact.pk, other.pk]
+    assert _ids(service.search(reader, "Hạ Nam"))[:2] == [other.pk, exact.pk]
+    assert set(_ids(service.search(reader, "ha nam"))) == {exact.pk, other.pk}
+
+
+@pytest.mark.django_db
+def test_exact_symbol_hit_stays_first(org, django_capture_on_commit_callbacks):
+    reader = org.person("province", Role.LEADER)
+    mentions = draft(org, "province", subject="Kế hoạch 15 KH năm 2026",
+                     body="<p>Thực hiện văn bản 15/KH-MTTQ-BTT, kế hoạch 15 KH, mục 15.</p>")
+    advance(org, mentions, "issued")
+    target = draft(org, "province", type_code="ke-hoach", subject="Tổ chức hội nghị")
+    target = advance(org, target, "issued")
+    index_ids([mentions.pk, target.pk])
+    assert target.symbol
+    assert _ids(service.search(reader, target.symbol))[0] == target.pk
