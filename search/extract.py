@@ -132,7 +132,7 @@ def extract(data: bytes, content_type: str, *, path: str | None = None) -> Extra
                          pages_needing_ocr=list(range(1, frames + 1)))
     elif content_type == DOCX or (data[:2] == b"PK" and _is_docx(data)):
         method = "python-docx"
-        pages = docx_pages(data)
+        pages = split_long_pages(docx_pages(data))
     else:
         return Extracted(pages=[], method="none")
     pages, encoding = _fix_encoding(pages)
@@ -160,9 +160,9 @@ def cap_pages(pages: list[str], *, page_chars: int | None = None,
     numbers still match the file.
     """
     page_limit = int(page_chars if page_chars is not None
-                     else getattr(settings, "SEARCH_MAX_PAGE_CHARS", 100_000))
+                     else getattr(settings, "SEARCH_MAX_PAGE_CHARS", 20_000))
     file_limit = int(file_chars if file_chars is not None
-                     else getattr(settings, "SEARCH_MAX_FILE_CHARS", 1_000_000))
+                     else getattr(settings, "SEARCH_MAX_FILE_CHARS", 500_000))
     kept: list[str] = []
     left = file_limit
     dropped = 0
@@ -174,6 +174,29 @@ def cap_pages(pages: list[str], *, page_chars: int | None = None,
         left -= len(page)
         kept.append(page)
     return kept, dropped
+
+
+def split_long_pages(pages: list[str], limit: int | None = None) -> list[str]:
+    """DOCX "pages" longer than the page cap, split at line ends into several.
+
+    A DOCX's pages are only known where Word wrote page breaks; a file saved by another
+    program may be one "page" of a hundred pages of text, which the page cap would cut
+    to its beginning. Its parts are indexed as pages of their own instead (a DOCX hit
+    has no page to open at, so nothing points at the wrong page).
+    """
+    limit = int(limit or getattr(settings, "SEARCH_MAX_PAGE_CHARS", 20_000))
+    out: list[str] = []
+    for page in pages:
+        while len(page) > limit:
+            cut = page.rfind("\n", 0, limit)
+            if cut <= 0:
+                cut = page.rfind(" ", 0, limit)
+            if cut <= 0:
+                cut = limit
+            out.append(page[:cut].strip())
+            page = page[cut:].lstrip()
+        out.append(page)
+    return out
 
 
 def image_frames(data: bytes) -> int:
