@@ -21,8 +21,10 @@ phrases, with and without accents)
   workers) on 127.0.0.1, logged in as that user, one request at a time.
 
 Also index size on disk, peak memory and the load average (the machine is
-shared: read latencies with it). The corpus is built from the words of
-``../shared/seeds`` so the vocabulary and accent distribution are Vietnamese;
+shared: read latencies with it). The corpus is built from the words of the in-repo
+search quality corpus (``tests/search_quality/corpus.jsonl``: Decree 30/2020 text;
+``--vocabulary FILE`` for another JSONL or .txt file) so the vocabulary and accent
+distribution are Vietnamese;
 documents are spread over 500 units and the ACL tokens follow
 ``search/acl.py``. The service and HTTP parts run against a throw-away SQLite
 database in a temporary directory (migrated here), never the project's own.
@@ -68,15 +70,29 @@ from search.backends.embedded import EmbeddedBackend  # noqa: E402
 from search.normalize import fold, normalize  # noqa: E402
 from search.service import parse_query  # noqa: E402
 
-SEEDS = ROOT.parent / "shared" / "seeds"
+VOCABULARY = ROOT / "tests" / "search_quality" / "corpus.jsonl"
 TYPES = ["ke-hoach", "bao-cao", "thong-bao", "cong-van", "nghi-quyet", "to-trinh"]
 STATES = ["draft", "submitted", "reviewed", "approved", "signed", "issued", "archived"]
 
 
-def vocabulary() -> tuple[list[str], list[str]]:
-    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt")))
-    words = re.findall(r"[^\W\d_]+", normalize(text))
-    sentences = [s.strip() for s in re.split(r"[.\n]", normalize(text)) if len(s.split()) > 5]
+def vocabulary(path: Path | None = None) -> tuple[list[str], list[str]]:
+    """Words and sentences of real Vietnamese text; exits with a clear message without it."""
+    import json
+
+    path = Path(path or VOCABULARY)
+    if not path.is_file():
+        sys.exit(f"search_bench: vocabulary file not found: {path} "
+                 "(expected tests/search_quality/corpus.jsonl or --vocabulary FILE)")
+    raw = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in raw.splitlines() if line.strip()]
+        raw = "\n".join(f"{r.get('title', '')}\n{r.get('text', '')}" for r in rows)
+    text = normalize(raw)
+    words = re.findall(r"[^\W\d_]+", text)
+    sentences = [s.strip() for s in re.split(r"[.\n]", text) if len(s.split()) > 5]
+    if len(words) < 100 or len(sentences) < 10:
+        sys.exit(f"search_bench: {path} holds too little text for a vocabulary "
+                 f"({len(words)} words, {len(sentences)} sentences)")
     return words, sentences
 
 
@@ -143,10 +159,10 @@ def user_acl(rng: random.Random) -> list[str]:
             f"published-below:{unit}", f"published-to:{unit}"]
 
 
-def bench_extraction(pages: int = 20) -> dict:
+def bench_extraction(pages: int = 20, sentences: list[str] | None = None) -> dict:
     from tests.test_search_quality import make_pdf
 
-    _words, sentences = vocabulary()
+    sentences = sentences or vocabulary()[1]
     text = [". ".join(sentences[(p * 7 + k) % len(sentences)] for k in range(20))
             for p in range(pages)]
     data = make_pdf(text)
@@ -180,6 +196,8 @@ def main() -> None:
                         help="keep an index already in --index-dir (same --docs and --seed) "
                              "instead of rebuilding it: to measure queries again")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--vocabulary", default=str(VOCABULARY),
+                        help="JSONL (title/text) or .txt file of Vietnamese text for the corpus")
     parser.add_argument("--no-service", action="store_true",
                         help="skip the service and HTTP parts (no database needed)")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP part")
@@ -189,7 +207,7 @@ def main() -> None:
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
-    words, sentences = vocabulary()
+    words, sentences = vocabulary(Path(args.vocabulary))
     index_dir = Path(args.index_dir or tempfile.mkdtemp(prefix="search-bench-"))
     reuse = args.reuse and args.index_dir and index_dir.exists()
     if index_dir.exists() and not reuse:
@@ -254,7 +272,7 @@ def _after_build(args, backend, index_dir: Path, count: int, rng, words, sentenc
     size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
     print(f"index size: {size / 1e6:.1f} MB ({size / max(1, count):.0f} bytes/doc)")
 
-    extraction = bench_extraction()
+    extraction = bench_extraction(sentences=sentences)
     for name, rate in extraction.items():
         print(f"extraction {name}: {rate:.0f} pages/s")
 

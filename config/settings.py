@@ -142,6 +142,13 @@ MTTQ_MAX_UPLOAD_BYTES = env_int("MTTQ_MAX_UPLOAD_MB", 50) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
+# DOCX/XLSX/ODT are ZIP packages: refused at upload when they would expand past these
+# (a 155 KB DOCX expanding to 45 MB of text was accepted and slowed every search).
+MTTQ_MAX_ZIP_EXPANDED_BYTES = env_int("MTTQ_MAX_ZIP_EXPANDED_MB", 100) * 1024 * 1024
+MTTQ_MAX_ZIP_ENTRIES = env_int("MTTQ_MAX_ZIP_ENTRIES", 2000)
+# Expanded / compressed size, checked once a package expands past 10 MB: office text
+# compresses 5-20 times, pictures barely; hundreds of times is a padded bomb.
+MTTQ_MAX_ZIP_RATIO = env_int("MTTQ_MAX_ZIP_RATIO", 100)
 # The size check runs first so an oversized upload stops before it is spooled to disk.
 FILE_UPLOAD_HANDLERS = [
     "workflow.documents.uploads.SizeLimitUploadHandler",
@@ -246,9 +253,29 @@ SEARCH_ES_INDEX = env_str("SEARCH_ES_INDEX", "mttq-docs")
 # "auto" picks pdftotext (poppler, measured faster) when installed, else pypdf.
 SEARCH_PDF_EXTRACTOR = env_str("SEARCH_PDF_EXTRACTOR", "auto")
 SEARCH_OCR_LANG = env_str("SEARCH_OCR_LANG", "vie")
+# Text indexed per page and per file (characters); the rest is not indexed and the
+# document says so. A hit's stored text is read and scanned for its snippet on every
+# search that shows it: benchmarks/search_cap_bench.py measured a document at these caps
+# among the hits at 1.6x the p95 without it (1 MB of text: 3x). A dense A4 page holds
+# ~5,000 characters; long DOCX "pages" (no page breaks saved) are split, not cut.
+SEARCH_MAX_PAGE_CHARS = env_int("SEARCH_MAX_PAGE_CHARS", 20_000)
+SEARCH_MAX_FILE_CHARS = env_int("SEARCH_MAX_FILE_CHARS", 500_000)
+# OCR runs in a Celery worker. Without a broker it is left pending (a request never waits
+# for tesseract) unless this is set: then it runs in-process after commit (tests, dev).
+SEARCH_OCR_SYNC = env_bool("SEARCH_OCR_SYNC", False)
+SEARCH_OCR_MAX_RETRIES = env_int("SEARCH_OCR_MAX_RETRIES", 4)
 SEARCH_WRITER_LOCK_TIMEOUT = float(env_int("SEARCH_WRITER_LOCK_TIMEOUT", 10))
 # Redis redelivers a message a killed worker had not acknowledged after this many seconds.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The quick start (scripts/run.sh) runs a worker on kombu's file transport: a queue
+    # in var/, no broker server to install, and OCR never runs in a web request.
+    _QUEUE_DIR = VAR_DIR / "celery-queue"
+    (_QUEUE_DIR / "processed").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS.update({
+        "data_folder_in": str(_QUEUE_DIR), "data_folder_out": str(_QUEUE_DIR),
+        "processed_folder": str(_QUEUE_DIR / "processed"), "store_processed": False,
+    })
 # The periodic safety net: re-index whatever is missing or stale.
 CELERY_BEAT_SCHEDULE["search-reconcile"] = {
     "task": "search.tasks.reconcile_index",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start: create the environment, install, migrate, load the demo data and
 # serve the app on http://127.0.0.1:8000 with the embedded defaults (SQLite,
-# embedded search index, tasks in-process; no other server needed).
+# embedded search index; no other server needed). Background tasks (indexing, OCR of
+# scans) run in one Celery worker started here on a file queue in var/celery-queue.
 #
 #   bash scripts/run.sh            # HOST / PORT / WEB_WORKERS may be set
 #   SKIP_DEMO=1 bash scripts/run.sh   # do not load demo data
@@ -13,7 +14,8 @@ cd "$(dirname "$0")/.."
 mkdir -p "${MTTQ_VAR_DIR:-var}"
 
 # System packages the app needs at run time (others may add to this list).
-RUN_APT_PACKAGES="fonts-liberation fonts-liberation2 poppler-utils bubblewrap"
+# tesseract-ocr + tesseract-ocr-vie read scanned PDFs and pictures (OCR, in the worker).
+RUN_APT_PACKAGES="fonts-liberation fonts-liberation2 poppler-utils tesseract-ocr tesseract-ocr-vie bubblewrap"
 
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
@@ -40,9 +42,20 @@ else
     $PY manage.py load_document_types
 fi
 
+# The background worker (with beat: periodic re-index and OCR catch-up). A file queue
+# needs no broker server; set CELERY_BROKER_URL (e.g. redis://) to use a real broker.
+export CELERY_BROKER_URL="${CELERY_BROKER_URL:-filesystem://}"
+if [ -z "${SKIP_WORKER:-}" ]; then
+    log "Starting the background worker (Celery, $CELERY_BROKER_URL)"
+    .venv/bin/celery -A config worker --beat --concurrency 1 --loglevel WARNING \
+        --schedule "${MTTQ_VAR_DIR:-var}/celerybeat-schedule" &
+    WORKER_PID=$!
+    trap 'kill "$WORKER_PID" 2>/dev/null || true' EXIT INT TERM
+fi
+
 log "Serving on http://$HOST:$PORT/ (Ctrl+C to stop)"
 # A real WSGI server with DEBUG off; WhiteNoise serves the collected static files.
-exec .venv/bin/gunicorn config.wsgi:application \
+.venv/bin/gunicorn config.wsgi:application \
     --bind "$HOST:$PORT" \
     --workers "$WEB_WORKERS" \
     --threads 4 \

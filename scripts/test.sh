@@ -19,7 +19,7 @@ mkdir -p "${MTTQ_VAR_DIR:-var}"
 
 # System packages the suite needs (browser, PDF tools, HSM, fonts, OCR, office
 # conversion). Add to this list rather than installing elsewhere.
-APT_PACKAGES="chromium poppler-utils qpdf softhsm2 fonts-liberation fonts-liberation2 gettext opensc tesseract-ocr-vie libreoffice-writer-nogui bubblewrap"
+APT_PACKAGES="chromium poppler-utils qpdf softhsm2 fonts-liberation fonts-liberation2 gettext opensc tesseract-ocr tesseract-ocr-vie libreoffice-writer-nogui bubblewrap"
 
 PG_DATABASE_URL="${PG_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/mttq_test}"
 PYTEST_WORKERS="${PYTEST_WORKERS:-2}"

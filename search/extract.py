@@ -25,6 +25,8 @@ from .normalize import normalize
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+# Scans sent as pictures: one page per image frame, all read by OCR in the background.
+IMAGE_TYPES = {"image/png", "image/jpeg", "image/tiff"}
 # Fewer letters than this on a page means there is no usable text layer.
 MIN_PAGE_LETTERS = 8
 
@@ -124,9 +126,13 @@ def extract(data: bytes, content_type: str, *, path: str | None = None) -> Extra
                 pages = pdf_pages_pdftotext(path)
         else:
             pages = pdf_pages_pypdf(data)
+    elif content_type in IMAGE_TYPES:
+        frames = image_frames(data)
+        return Extracted(pages=[""] * frames, method="image",
+                         pages_needing_ocr=list(range(1, frames + 1)))
     elif content_type == DOCX or (data[:2] == b"PK" and _is_docx(data)):
         method = "python-docx"
-        pages = docx_pages(data)
+        pages = split_long_pages(docx_pages(data))
     else:
         return Extracted(pages=[], method="none")
     pages, encoding = _fix_encoding(pages)
@@ -141,6 +147,98 @@ def extract(data: bytes, content_type: str, *, path: str | None = None) -> Extra
         pages=[normalize(p) for p in pages], method=method, encoding=encoding,
         pages_needing_ocr=needing,
     )
+
+
+def cap_pages(pages: list[str], *, page_chars: int | None = None,
+              file_chars: int | None = None) -> tuple[list[str], int]:
+    """Pages cut to the indexing limits, and how many characters were left out.
+
+    One file must not be able to fill the index: a 155 KB DOCX that expanded to 40 MB of
+    text made every search that matched it take seconds (stored text read and scanned
+    for snippets on every hit). Limits: ``SEARCH_MAX_PAGE_CHARS`` per page and
+    ``SEARCH_MAX_FILE_CHARS`` per file; pages past the file limit are kept empty, so page
+    numbers still match the file.
+    """
+    page_limit = int(page_chars if page_chars is not None
+                     else getattr(settings, "SEARCH_MAX_PAGE_CHARS", 20_000))
+    file_limit = int(file_chars if file_chars is not None
+                     else getattr(settings, "SEARCH_MAX_FILE_CHARS", 500_000))
+    kept: list[str] = []
+    left = file_limit
+    dropped = 0
+    for page in pages:
+        allowed = max(0, min(page_limit, left))
+        if len(page) > allowed:
+            dropped += len(page) - allowed
+            page = page[:allowed]
+        left -= len(page)
+        kept.append(page)
+    return kept, dropped
+
+
+def split_long_pages(pages: list[str], limit: int | None = None) -> list[str]:
+    """DOCX "pages" longer than the page cap, split at line ends into several.
+
+    A DOCX's pages are only known where Word wrote page breaks; a file saved by another
+    program may be one "page" of a hundred pages of text, which the page cap would cut
+    to its beginning. Its parts are indexed as pages of their own instead (a DOCX hit
+    has no page to open at, so nothing points at the wrong page).
+    """
+    limit = int(limit or getattr(settings, "SEARCH_MAX_PAGE_CHARS", 20_000))
+    out: list[str] = []
+    for page in pages:
+        while len(page) > limit:
+            cut = page.rfind("\n", 0, limit)
+            if cut <= 0:
+                cut = page.rfind(" ", 0, limit)
+            if cut <= 0:
+                cut = limit
+            out.append(page[:cut].strip())
+            page = page[cut:].lstrip()
+        out.append(page)
+    return out
+
+
+def image_frames(data: bytes) -> int:
+    """Pages in a picture (a multi-page TIFF has several); 1 when it cannot be told."""
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            return max(1, int(getattr(image, "n_frames", 1) or 1))
+    except Exception:  # a damaged picture: OCR will report what it can
+        return 1
+
+
+def ocr_image(data: bytes, pages: list[int], *, lang: str = "vie") -> dict[int, str]:
+    """Read the given 1-based frames of a PNG/JPEG/TIFF scan with tesseract."""
+    if not shutil.which("tesseract"):
+        raise RuntimeError("tesseract is needed for OCR (tesseract-ocr, tesseract-ocr-vie)")
+    from PIL import Image
+
+    results: dict[int, str] = {}
+    with tempfile.TemporaryDirectory() as tmpdir, Image.open(io.BytesIO(data)) as image:
+        frames = max(1, int(getattr(image, "n_frames", 1) or 1))
+        for number in pages:
+            if not 0 < number <= frames:
+                continue
+            image.seek(number - 1)
+            path = Path(tmpdir) / f"p{number}.png"
+            image.convert("L").save(path, format="PNG")
+            out = subprocess.run(
+                ["tesseract", str(path), "-", "-l", lang],
+                check=True, capture_output=True, timeout=600,
+            )
+            results[number] = normalize(out.stdout.decode("utf-8", "replace"))
+    return results
+
+
+def ocr_pages(data: bytes, content_type: str, pages: list[int], *,
+              lang: str = "vie") -> dict[int, str]:
+    """OCR of the given pages of a scanned PDF or a picture."""
+    if content_type in IMAGE_TYPES:
+        return ocr_image(data, pages, lang=lang)
+    return ocr_pdf_pages(data, pages, lang=lang)
 
 
 def pages_with_images(data: bytes, numbers: list[int]) -> list[int]:

@@ -20,6 +20,7 @@ from workflow.documents.models import Comment, Document, DocumentFile, FileVersi
 
 from . import acl, extract
 from .backends.base import PageRef, SearchDocument
+from .htmltext import html_to_text
 from .models import ExtractedText
 
 log = logging.getLogger(__name__)
@@ -57,10 +58,11 @@ def file_text(version: FileVersion) -> ExtractedText:
         except (NotImplementedError, ValueError):
             path = None
         result = extract.extract(data, version.content_type, path=path)
+        pages, dropped = extract.cap_pages(result.pages)
         record = ExtractedText(
-            file_version=version, pages=result.pages, method=result.method,
+            file_version=version, pages=pages, method=result.method,
             encoding=str(result.encoding), ocr_pending=bool(result.pages_needing_ocr),
-            ocr_pages=result.pages_needing_ocr,
+            ocr_pages=result.pages_needing_ocr, truncated_chars=dropped,
         )
     except Exception as exc:  # a damaged file must not stop the document being indexed
         log.warning("text extraction failed for file version %s: %s", version.pk, exc)
@@ -69,7 +71,8 @@ def file_text(version: FileVersion) -> ExtractedText:
     saved, _created = ExtractedText.objects.update_or_create(
         file_version=version,
         defaults={f: getattr(record, f) for f in
-                  ("pages", "method", "encoding", "ocr_pending", "ocr_pages", "error")},
+                  ("pages", "method", "encoding", "ocr_pending", "ocr_pages", "error",
+                   "truncated_chars")},
     )
     return saved
 
@@ -100,9 +103,8 @@ def build(document: Document, meeting_reader_ids: Iterable[int] | None = None) -
             pages.append(page)
             refs.append(PageRef(current.pk, number, file.name))
     if document.body:
-        from django.utils.html import strip_tags
-
-        body_text = strip_tags(document.body).strip()
+        # Block elements become line breaks: words at paragraph edges stay words.
+        body_text = extract.cap_pages([html_to_text(document.body)])[0][0]
         if body_text:
             pages.append(body_text)
             refs.append(PageRef(None, 0, ""))

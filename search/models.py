@@ -21,6 +21,13 @@ class ExtractedText(models.Model):
     ocr_pages = models.JSONField(default=list, help_text=_("Pages read by OCR (1-based)."))
     ocr_pending = models.BooleanField(default=False)
     error = models.CharField(max_length=300, blank=True)
+    # Characters past SEARCH_MAX_PAGE_CHARS / SEARCH_MAX_FILE_CHARS, left out of the index.
+    truncated_chars = models.PositiveBigIntegerField(
+        _("characters not indexed"), default=0,
+        help_text=_("Text past the indexing limits; the document page says it was left out."))
+    ocr_attempts = models.PositiveSmallIntegerField(_("OCR attempts"), default=0)
+    # Every retry failed: the document shows it and a clerk can ask for another attempt.
+    ocr_failed = models.BooleanField(_("OCR failed"), default=False)
     extracted_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -51,21 +51,31 @@ def _queue_ocr(ids: list[int]) -> None:
 def enqueue_ocr(version_id: int) -> None:
     """Queue OCR of a file version once the current transaction commits.
 
-    With a broker the task goes to a worker. Without one (development, tests) it runs
-    eagerly in this process after commit: earlier versions started a thread here,
-    which outlived requests and test transactions and then wrote to rows that had
-    been rolled back. Eager-on-commit never runs against uncommitted or vanished
-    rows, finishes before the caller continues and needs no cleanup; the price is
-    that a scanned upload makes that one request slower in broker-less setups,
-    which are not meant for production.
+    OCR takes seconds a page, so it runs in a Celery worker, never in the request that
+    uploaded the file: with a broker the task goes to the worker (the quick start,
+    ``scripts/run.sh``, runs one on a file queue in var/). Without a broker nobody would
+    run it in the background, so it stays pending (the document says so, and
+    ``reconcile_index`` queues it again once a worker runs) unless ``SEARCH_OCR_SYNC``
+    asks for it in-process after commit (tests, development). Earlier versions started a
+    thread here, which outlived requests and test transactions and then wrote to rows
+    that had been rolled back.
     """
     def send() -> None:
-        if settings.CELERY_TASK_ALWAYS_EAGER or getattr(settings, "SEARCH_OCR_SYNC", False):
-            ocr_file_version.apply(args=[version_id])
+        if getattr(settings, "SEARCH_OCR_SYNC", False):
+            # In-process: the retries follow at once (nobody should wait for back-off here).
+            while ocr_once(version_id) is None:
+                pass
+        elif settings.CELERY_TASK_ALWAYS_EAGER:
+            log.info("OCR of file version %s left pending: no Celery broker/worker", version_id)
         else:
             ocr_file_version.delay(version_id)
 
     transaction.on_commit(send)
+
+
+def ocr_retry_delay(attempt: int) -> int:
+    """Seconds before OCR attempt ``attempt + 1``: 30 s, 1, 2, 4 minutes... at most an hour."""
+    return min(3600, 30 * 2 ** max(0, attempt - 1))
 
 
 @shared_task(bind=True, acks_late=True, autoretry_for=RETRYABLE, retry_backoff=2,
@@ -80,10 +90,28 @@ def index_batch(self, doc_ids: list[int]) -> dict:
     return index_ids([int(i) for i in doc_ids])
 
 
-@shared_task(bind=True, acks_late=True, autoretry_for=RETRYABLE, max_retries=3,
+@shared_task(bind=True, acks_late=True, autoretry_for=RETRYABLE, max_retries=30,
              retry_backoff=30, soft_time_limit=3600)
 def ocr_file_version(self, version_id: int) -> int:
-    """Read pages without a text layer with tesseract (Vietnamese), then re-index."""
+    """Read pages without a text layer (scanned PDF pages, pictures) with tesseract, re-index.
+
+    A failure (tesseract missing or crashing, a timeout) is retried with growing delays
+    (:func:`ocr_retry_delay`) up to ``SEARCH_OCR_MAX_RETRIES`` times; the attempts are
+    counted on the row, so a redelivered or re-queued task continues the count. After
+    the last one the row is marked failed: the document shows "could not read the text
+    in the scan" and a clerk can ask again (:func:`search.ocr.retry_ocr`).
+    """
+    done = ocr_once(version_id)
+    if done is None:
+        attempts = ExtractedText.objects.filter(file_version_id=version_id).values_list(
+            "ocr_attempts", flat=True).first() or 1
+        raise self.retry(countdown=ocr_retry_delay(attempts),
+                         exc=RuntimeError(f"OCR of file version {version_id} failed"))
+    return done
+
+
+def ocr_once(version_id: int) -> int | None:
+    """One OCR attempt: pages read (0: nothing to do), or None when it should be retried."""
     from . import extract
 
     record = ExtractedText.objects.select_related("file_version__file").filter(
@@ -98,23 +126,30 @@ def ocr_file_version(self, version_id: int) -> int:
         log.warning("OCR skipped: the file of version %s is missing", version_id)
         return 0
     try:
-        texts = extract.ocr_pdf_pages(data, list(record.ocr_pages),
-                                      lang=getattr(settings, "SEARCH_OCR_LANG", "vie"))
+        texts = extract.ocr_pages(data, version.content_type, list(record.ocr_pages),
+                                  lang=getattr(settings, "SEARCH_OCR_LANG", "vie"))
     except Exception as exc:
-        log.warning("OCR failed for file version %s: %s", version_id, exc)
-        ExtractedText.objects.filter(pk=record.pk, ocr_pending=True).update(
-            ocr_pending=False, error=f"OCR failed: {exc}"[:300], extracted_at=timezone.now())
-        return 0
+        attempts = record.ocr_attempts + 1
+        limit = int(getattr(settings, "SEARCH_OCR_MAX_RETRIES", 4))
+        log.warning("OCR attempt %s failed for file version %s: %s", attempts, version_id, exc)
+        failed = attempts > limit
+        updated = ExtractedText.objects.filter(pk=record.pk, ocr_pending=True).update(
+            ocr_attempts=attempts, ocr_pending=not failed, ocr_failed=failed,
+            error=f"OCR failed: {exc}"[:300], extracted_at=timezone.now())
+        return 0 if failed or not updated else None
     pages = list(record.pages)
     for number, text in texts.items():
         if 0 < number <= len(pages):
             pages[number - 1] = text
+    pages, dropped = extract.cap_pages(pages)
     # A conditional update, not save(): OCR takes long, and meanwhile the row may have
     # been deleted with its document or completed by a duplicate task. Then nothing
     # is written and nothing is re-indexed.
     updated = ExtractedText.objects.filter(pk=record.pk, ocr_pending=True).update(
-        pages=pages, ocr_pending=False, method=f"{record.method}+ocr"[:30],
-        extracted_at=timezone.now())
+        pages=pages, ocr_pending=False, ocr_failed=False, error="",
+        ocr_attempts=record.ocr_attempts + 1,
+        truncated_chars=record.truncated_chars + dropped,
+        method=f"{record.method}+ocr"[:30], extracted_at=timezone.now())
     if not updated:
         return 0
     # The document version did not change, so force the rewrite with the new text.

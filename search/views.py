@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from . import service
 from .backends.base import FACETS
@@ -82,3 +83,25 @@ def suggest(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "html":
         return render(request, "search/_suggestions.html", {"symbols": symbols})
     return JsonResponse({"suggestions": symbols})
+
+
+@login_required
+@require_POST
+def ocr_retry(request: HttpRequest, version_id: int) -> HttpResponse:
+    """The clerk's "read the scan again" button on the document page."""
+    from workflow.documents.errors import NotFound, WorkflowError
+    from workflow.documents.models import FileVersion
+
+    from .ocr import retry_ocr
+
+    try:
+        retry_ocr(request.user, version_id)
+    except NotFound:
+        raise Http404 from None
+    except WorkflowError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("The scan will be read again in the background."))
+    document_id = FileVersion.objects.filter(pk=version_id).values_list(
+        "file__document_id", flat=True).first()
+    return redirect("documents:detail", document_id)

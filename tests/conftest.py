@@ -67,3 +67,14 @@ def browser(monkeypatch):
             yield chromium
         finally:
             chromium.close()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Show the search quality figures (nDCG@10, MRR) in every run that measured them."""
+    from tests.search_quality import SUMMARY
+
+    lines = config.stash.get(SUMMARY, None)
+    if lines:
+        terminalreporter.section("search quality")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -189,3 +189,40 @@ def test_phrases_ignore_punctuation_and_need_adjacent_words(backend):
     assert ids(run(backend, '"tôn giáo của các"')) == [21]
     assert ids(run(backend, '"phản biện pháp"')) == []
     assert ids(run(backend, '"biện pháp xã"')) == [22]
+
+
+def test_unquoted_words_standing_together_rank_first(backend):
+    """Unquoted, the document with the syllables side by side and in order ranks first."""
+    backend.index([
+        # The three syllables apart, in the subject (which weighs more) and the body.
+        doc(30, subject="Nguyễn Văn A và Xuân Lộc: Phúc đáp", pages=[
+            "Ông Nguyễn gửi phúc đáp; mùa xuân năm nay; Nguyễn và Xuân, Phúc."]),
+        doc(31, subject="Nơi nhận", pages=["Thủ tướng Nguyễn Xuân Phúc đã ký."]),
+        doc(32, subject="Báo cáo", pages=["Xuân Phúc Nguyễn: thứ tự khác."]),
+    ])
+    backend.refresh()
+    for text in ("Nguyễn Xuân Phúc", "nguyen xuan phuc"):
+        assert ids(run(backend, text))[0] == 31, text
+        assert set(ids(run(backend, text))) == {30, 31, 32}
+    # Pages and the date order are untouched by the re-ranking.
+    assert ids(run(backend, "Nguyễn Xuân Phúc", limit=1, offset=1))[0] in {30, 32}
+    assert len(ids(run(backend, "Nguyễn Xuân Phúc", sort="date"))) == 3
+
+
+def test_elasticsearch_query_boosts_adjacent_words():
+    """The query body, built without a cluster: optional phrase clauses, never required."""
+    from search.backends.elastic import ElasticBackend
+
+    es = ElasticBackend("http://127.0.0.1:9", client=object())
+    es._plugins = set()
+    parsed = parse_query("Nguyễn Xuân Phúc")
+    query = es._text_query(SearchRequest(terms=parsed.terms, phrases=[], acl=["a"]))
+    should = query["bool"]["should"]
+    texts = [c["multi_match"]["query"] for c in should]
+    assert texts == ["nguyen xuan phuc", "nguyen xuan", "xuan phuc"]
+    assert all(c["multi_match"]["type"] == "phrase" for c in should)
+    assert should[0]["multi_match"]["boost"] > should[1]["multi_match"]["boost"]
+    assert len(query["bool"]["must"][0]["bool"]["must"]) == 3  # every word still required
+    single = es._text_query(SearchRequest(terms=parse_query("Phúc").terms, phrases=[],
+                                          acl=["a"]))
+    assert "should" not in single["bool"]

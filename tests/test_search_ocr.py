@@ -2,8 +2,9 @@
 
 The scan is made here: Pillow draws Vietnamese text into a 300 dpi page image and
 saves it as a PDF, so the file has pictures of letters and no text at all.
-Without a broker the OCR task runs eagerly once the upload's transaction commits
-(never in a stray thread), so after the commit callbacks the text is indexed.
+OCR is a Celery task; without a broker it runs in-process after commit only when
+``SEARCH_OCR_SYNC`` is set (here), otherwise it waits for a worker
+(tests/test_search_ocr_background.py runs a real one).
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ needs_ocr = pytest.mark.skipif(
 
 
 def scanned_pdf(lines: list[str] = LINES) -> bytes:
+    return scanned_image(lines, "PDF")
+
+
+def scanned_image(lines: list[str] = LINES, fmt: str = "PNG") -> bytes:
+    """A 300 dpi A4 page with the lines drawn on it, as PDF, PNG, JPEG or TIFF."""
     from PIL import Image, ImageDraw, ImageFont
 
     font_path = next((f for f in FONTS if Path(f).exists()), None)
@@ -54,7 +60,7 @@ def scanned_pdf(lines: list[str] = LINES) -> bytes:
         draw.text((220, y), line, font=font, fill=0)
         y += 130
     out = io.BytesIO()
-    page.save(out, format="PDF", resolution=300)
+    page.save(out, format=fmt, **({"resolution": 300} if fmt == "PDF" else {"dpi": (300, 300)}))
     return out.getvalue()
 
 
@@ -72,7 +78,8 @@ def test_blank_pages_are_not_sent_to_ocr():
 
 @needs_ocr
 @pytest.mark.django_db
-def test_scanned_pdf_is_found_after_ocr(org, django_capture_on_commit_callbacks):
+def test_scanned_pdf_is_found_after_ocr(org, django_capture_on_commit_callbacks, settings):
+    settings.SEARCH_OCR_SYNC = True
     document = draft(org, "province", subject="Văn bản scan")
     with django_capture_on_commit_callbacks(execute=True):
         services.add_file(document.drafter, document.pk,
@@ -115,3 +122,94 @@ def test_ocr_task_leaves_a_vanished_row_alone(org, django_capture_on_commit_call
     monkeypatch.setattr(extract, "ocr_pdf_pages", slow_ocr)
     assert tasks.ocr_file_version.apply(args=[version.pk]).get() == 0
     assert not ExtractedText.objects.filter(pk=record.pk).exists()
+
+
+@needs_ocr
+@pytest.mark.django_db
+@pytest.mark.parametrize(("fmt", "name"), [("PNG", "scan.png"), ("JPEG", "scan.jpg"),
+                                           ("TIFF", "scan.tiff")])
+def test_image_scans_are_accepted_read_and_indexed(org, django_capture_on_commit_callbacks,
+                                                   settings, fmt, name):
+    settings.SEARCH_OCR_SYNC = True
+    document = draft(org, "province", subject="Ảnh chụp văn bản")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.add_file(document.drafter, document.pk,
+                          upload=SimpleUploadedFile(name, scanned_image(LINES, fmt)),
+                          kind="attachment")
+    record = ExtractedText.objects.get(file_version__file__document=document)
+    assert record.method == "image+ocr", record.error
+    hits = service.search(document.drafter, "phan bien xa hoi").hits
+    assert [h.id for h in hits] == [document.pk]
+
+
+@pytest.mark.django_db
+def test_without_a_worker_the_upload_request_never_runs_ocr(
+        org, django_capture_on_commit_callbacks, settings, client):
+    """No broker and no SEARCH_OCR_SYNC: the scan waits for a worker, the page says so."""
+    settings.SEARCH_OCR_SYNC = False
+    document = draft(org, "province", subject="Văn bản scan chờ đọc")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.add_file(document.drafter, document.pk,
+                          upload=SimpleUploadedFile("scan.png", scanned_image(LINES[:2])),
+                          kind="attachment")
+    record = ExtractedText.objects.get(file_version__file__document=document)
+    assert record.ocr_pending and record.method == "image" and record.ocr_attempts == 0
+    client.force_login(document.drafter)
+    page = client.get(f"/documents/{document.pk}/").content.decode()
+    assert "being read in the background" in page
+
+
+@needs_ocr
+@pytest.mark.django_db
+def test_failed_ocr_is_retried_then_shown_with_a_retry_button(
+        org, django_capture_on_commit_callbacks, settings, client):
+    """tesseract fails for real (a language it does not have): retried, then flagged."""
+    from search.tasks import ocr_retry_delay
+    from workflow.organisation.models import Role
+
+    settings.SEARCH_OCR_SYNC = True
+    settings.SEARCH_OCR_LANG = "no-such-language"
+    settings.SEARCH_OCR_MAX_RETRIES = 2
+    document = draft(org, "province", subject="Văn bản scan lỗi")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.add_file(document.drafter, document.pk,
+                          upload=SimpleUploadedFile("scan.png", scanned_image(LINES)),
+                          kind="attachment")
+    record = ExtractedText.objects.get(file_version__file__document=document)
+    assert record.ocr_failed and not record.ocr_pending
+    assert record.ocr_attempts == 3  # the first try and two retries
+    assert "OCR failed" in record.error
+    assert [ocr_retry_delay(n) for n in (1, 2, 3, 20)] == [30, 60, 120, 3600]
+    assert service.search(document.drafter, "phan bien xa hoi").hits == []
+
+    client.force_login(document.drafter)
+    page = client.get(f"/documents/{document.pk}/").content.decode()
+    assert "Could not read the text in the scan." in page and "Read the scan again" in page
+    outsider = org.person("district2", Role.CLERK)
+    client.force_login(outsider)
+    assert client.post(f"/search/ocr-retry/{record.file_version_id}/").status_code == 404
+
+    settings.SEARCH_OCR_LANG = "vie"
+    client.force_login(document.drafter)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/search/ocr-retry/{record.file_version_id}/")
+    assert response.status_code == 302
+    record.refresh_from_db()
+    assert not record.ocr_failed and record.method == "image+ocr"
+    assert [h.id for h in service.search(document.drafter, "phan bien xa hoi").hits] == [
+        document.pk]
+    from workflow.audit.models import AuditEntry
+
+    assert AuditEntry.objects.filter(action="search.ocr_retry", object_id=str(document.pk),
+                                     actor=document.drafter).exists()
+
+
+@pytest.mark.django_db
+def test_only_clerks_and_the_drafter_may_ask_for_ocr_again(org):
+    from workflow import access
+    from workflow.organisation.models import Role
+
+    document = draft(org, "province", subject="Văn bản")
+    assert access.can_retry_ocr(document.drafter, document)
+    assert not access.can_retry_ocr(org.person("district2", Role.CLERK), document)
+    assert not access.can_retry_ocr(org.person("province", Role.MEMBER), document)

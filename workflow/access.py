@@ -308,6 +308,14 @@ def can_see_access_history(user, document: Document) -> bool:
     return actor.has(Role.LEADER, document.unit_id) or actor.has(Role.CLERK, document.unit_id)
 
 
+def can_retry_ocr(user, document: Document) -> bool:
+    """Ask OCR to read a scan again after it failed: the unit's clerks and the drafter."""
+    actor = actor_for(user)
+    if actor.user_id is None or not can_view(actor, document):
+        return False
+    return document.drafter_id == actor.user_id or actor.has(Role.CLERK, document.unit_id)
+
+
 # --- querysets: the same rules as filters -------------------------------------------------
 
 

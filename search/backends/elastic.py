@@ -228,8 +228,31 @@ class ElasticBackend(SearchBackend):
         if not must:
             return {"match_all": {}}
         if request.match_all_terms or len(must) == 1:
-            return {"bool": {"must": must}}
-        return {"bool": {"should": must, "minimum_should_match": 1}}
+            query = {"bool": {"must": must}}
+        else:
+            query = {"bool": {"should": must, "minimum_should_match": 1}}
+        proximity = self._proximity_clauses(request)
+        if proximity:
+            # Optional: they only raise documents where the words stand together.
+            query = {"bool": {"must": [query], "should": proximity}}
+        return query
+
+    # Unquoted words standing side by side, in order, rank first (the embedded backend
+    # re-ranks its best matches the same way): a phrase of every word, then each pair.
+    PROXIMITY_BOOST = 20.0
+    MAX_PAIRS = 6
+
+    def _proximity_clauses(self, request: SearchRequest) -> list[dict]:
+        words = [term.folded for term in request.terms]
+        if request.phrases or len(words) < 2:
+            return []
+        pairs = list(dict.fromkeys(zip(words, words[1:], strict=False)))[: self.MAX_PAIRS]
+        checks = [(" ".join(pair), self.PROXIMITY_BOOST) for pair in pairs if pair[0] != pair[1]]
+        if len(words) > 2:
+            checks.insert(0, (" ".join(words), self.PROXIMITY_BOOST * len(checks or [1])))
+        fields = [f"{name}.folded" for name in TEXT_NAMES]
+        return [{"multi_match": {"query": text, "type": "phrase", "fields": fields,
+                                 "boost": boost}} for text, boost in checks]
 
     def _filters(self, request: SearchRequest) -> list[dict]:
         filters: list[dict] = [{"terms": {"acl": list(request.acl)}}]

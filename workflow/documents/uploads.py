@@ -25,9 +25,12 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ODT = "application/vnd.oasis.opendocument.text"
 PNG = "image/png"
 JPEG = "image/jpeg"
+TIFF = "image/tiff"
+# Pictures of paper (scans): their text is read by OCR in the background.
+IMAGE_TYPES = {PNG, JPEG, TIFF}
 
 MAIN_TYPES = {PDF, DOCX}
-ATTACHMENT_TYPES = {PDF, DOCX, XLSX, ODT, PNG, JPEG}
+ATTACHMENT_TYPES = {PDF, DOCX, XLSX, ODT, PNG, JPEG, TIFF}
 EXTENSIONS = {
     PDF: {".pdf"},
     DOCX: {".docx"},
@@ -35,6 +38,7 @@ EXTENSIONS = {
     ODT: {".odt"},
     PNG: {".png"},
     JPEG: {".jpg", ".jpeg"},
+    TIFF: {".tif", ".tiff"},
 }
 
 
@@ -80,11 +84,41 @@ class SizeLimitUploadHandler(FileUploadHandler):
         return None
 
 
+def _check_expansion(entries: list[zipfile.ZipInfo], stream: IO[bytes]) -> None:
+    """Refuse a package that would expand past the configured size, entry count or ratio.
+
+    The declared sizes are what counts: Python's zipfile (and python-docx on top of it)
+    never returns more bytes for an entry than its declared size, and a wrong CRC fails.
+    """
+    if len(entries) > int(settings.MTTQ_MAX_ZIP_ENTRIES):
+        raise InvalidInput(
+            _("The file holds %(count)d parts; at most %(limit)d are accepted. Save it again "
+              "from the word processor, or split it.")
+            % {"count": len(entries), "limit": int(settings.MTTQ_MAX_ZIP_ENTRIES)})
+    expanded = sum(max(0, info.file_size) for info in entries)
+    limit = int(settings.MTTQ_MAX_ZIP_EXPANDED_BYTES)
+    stream.seek(0, io.SEEK_END)
+    packed = max(1, stream.tell())
+    stream.seek(0)
+    ratio = int(settings.MTTQ_MAX_ZIP_RATIO)
+    if expanded > limit:
+        raise InvalidInput(
+            _("The file would expand to %(mb)d MB when opened, more than the %(limit)d MB "
+              "accepted for a document. Remove padding or embedded objects, or split it.")
+            % {"mb": expanded // (1024 * 1024), "limit": limit // (1024 * 1024)})
+    if expanded > 10 * 1024 * 1024 and expanded > packed * ratio:
+        raise InvalidInput(
+            _("The file would expand %(times)d times when opened (to %(mb)d MB); at most "
+              "%(limit)d times is accepted. Save it again from the word processor.")
+            % {"times": expanded // packed, "mb": expanded // (1024 * 1024), "limit": ratio})
+
+
 def _sniff_zip(head: bytes, stream: IO[bytes]) -> str | None:
     if not head.startswith(b"PK\x03\x04"):
         return None
     try:
         with zipfile.ZipFile(stream) as archive:
+            _check_expansion(archive.infolist(), stream)
             names = set(archive.namelist())
             content_types = (
                 archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
@@ -118,6 +152,8 @@ def sniff(stream: IO[bytes]) -> str | None:
         return PNG
     if head.startswith(b"\xff\xd8\xff"):
         return JPEG
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return TIFF
     kind = _sniff_zip(head, stream)
     stream.seek(0)
     return kind
@@ -167,7 +203,7 @@ def check_upload(upload, *, main: bool) -> CheckedFile:
         if main:
             raise InvalidInput(_("The main document must be a PDF or DOCX file."))
         raise InvalidInput(
-            _("This file type is not accepted. Use PDF, DOCX, XLSX, ODT, PNG or JPEG.")
+            _("This file type is not accepted. Use PDF, DOCX, XLSX, ODT, PNG, JPEG or TIFF.")
         )
     if extension not in EXTENSIONS[content_type]:
         raise InvalidInput(_("The file name extension does not match its content."))

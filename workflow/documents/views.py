@@ -198,7 +198,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     allowed = access.allowed_actions(user, document)
     transitions = [a for a in ACTION_ORDER if a in allowed]
     files = list(
-        document.files.select_related("current_version").prefetch_related(
+        document.files.select_related(
+            "current_version", "current_version__extracted_text").prefetch_related(
             Prefetch(
                 "versions",
                 queryset=FileVersion.objects.select_related("uploaded_by").order_by("-number"),
@@ -232,6 +233,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "recipients": document.recipient_names,
         "comment_form": CommentForm(),
         "max_upload_mb": max_upload_bytes() // (1024 * 1024),
+        # Scans whose OCR failed get a "read again" button for these people.
+        "can_retry_ocr": access.can_retry_ocr(user, document),
     }
     return render(request, "documents/detail.html", context)
 
