@@ -14,8 +14,9 @@ cd "$(dirname "$0")/.."
 mkdir -p "${MTTQ_VAR_DIR:-var}"
 
 # System packages the app needs at run time (others may add to this list).
-# tesseract-ocr + tesseract-ocr-vie read scanned PDFs and pictures (OCR, in the worker).
-RUN_APT_PACKAGES="fonts-liberation fonts-liberation2 poppler-utils tesseract-ocr tesseract-ocr-vie bubblewrap"
+# tesseract-ocr + tesseract-ocr-vie read scanned PDFs and pictures (OCR, in the worker);
+# libreoffice-writer-nogui renders uploaded DOCX to PDF (inside bubblewrap).
+RUN_APT_PACKAGES="fonts-liberation fonts-liberation2 poppler-utils tesseract-ocr tesseract-ocr-vie bubblewrap libreoffice-writer-nogui"
 
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
