@@ -8,7 +8,6 @@ urlpatterns = [
     path("api/signing/", include("signing.api_urls")),
     path("api/", include("workflow.api.urls")),
     path("search/", include("search.urls")),
-    path("tinymce/", include("tinymce.urls")),
     path("signing/", include("signing.urls")),
     path("", include("workflow.urls")),
 ]

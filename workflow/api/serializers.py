@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from workflow import access
+from workflow import access, query
 from workflow.access import Action
 from workflow.audit.models import AuditEntry
 from workflow.documents.models import (
@@ -281,9 +281,10 @@ class DocumentFilterSerializer(serializers.Serializer):
         required=False, help_text=_("Document type id or code, e.g. ke-hoach.")
     )
     state = serializers.ChoiceField(choices=State.choices, required=False)
-    unit = serializers.IntegerField(required=False, help_text=_("Issuing unit id."))
+    unit = serializers.IntegerField(required=False, min_value=1, max_value=query.ID_MAX,
+                                    help_text=_("Issuing unit id."))
     year = serializers.IntegerField(
-        required=False, min_value=1900, max_value=2999,
+        required=False, min_value=query.YEAR_MIN, max_value=query.YEAR_MAX,
         help_text=_("Year of issue (for documents not issued yet: year of creation)."),
     )
     q = serializers.CharField(
@@ -291,12 +292,18 @@ class DocumentFilterSerializer(serializers.Serializer):
         help_text=_("Text contained in the subject or the number and symbol."),
     )
 
+    def validate_type(self, value: str) -> str:
+        value = value.strip()
+        if value.isascii() and value.isdigit() and query.int_value(value) is None:
+            raise serializers.ValidationError(_("No document type has this id."))
+        return value[:100]
+
     def apply(self, queryset):
         """Narrow an already access-filtered queryset; never widens it."""
         params = self.validated_data
         if params.get("type"):
             value = params["type"].strip()
-            if value.isdigit():
+            if value.isascii() and value.isdigit():
                 queryset = queryset.filter(document_type_id=int(value))
             else:
                 queryset = queryset.filter(document_type__code=value)
