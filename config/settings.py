@@ -134,7 +134,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Uploads: files larger than the limit are refused with a translated message.
 MTTQ_MAX_UPLOAD_BYTES = env_int("MTTQ_MAX_UPLOAD_MB", 50) * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# A request's fields other than files (form or JSON): a body of documents fits easily;
+# larger requests get a translated 400/413 before anything parses them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MTTQ_MAX_FORM_KB", 2560) * 1024
+# A document's HTML body, checked before nh3 cleans it (workflow/documents/html_limits.py):
+# its size in UTF-8, its number of tags and how deep they nest.
+MTTQ_MAX_BODY_BYTES = env_int("MTTQ_MAX_BODY_KB", 512) * 1024
+MTTQ_MAX_BODY_TAGS = env_int("MTTQ_MAX_BODY_TAGS", 50000)
+MTTQ_MAX_BODY_DEPTH = env_int("MTTQ_MAX_BODY_DEPTH", 100)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
 # The size check runs first so an oversized upload stops before it is spooled to disk.
@@ -170,6 +177,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bounded by DATA_UPLOAD_MAX_MEMORY_SIZE like the form parsers (Django checks those).
+    "DEFAULT_PARSER_CLASSES": [
+        "workflow.api.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,

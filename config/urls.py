@@ -14,3 +14,4 @@ urlpatterns = [
 
 # JSON for unknown /api/ addresses, the normal page elsewhere.
 handler404 = "workflow.api.views.not_found"
+handler400 = "workflow.api.views.bad_request"

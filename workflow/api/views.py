@@ -8,8 +8,11 @@ draft is indistinguishable from one that does not exist.
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.files.uploadhandler import StopUpload
 from django.http import FileResponse, JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found
@@ -20,7 +23,7 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,6 +38,7 @@ from workflow.documents.errors import InvalidInput, NotFound
 from workflow.documents.models import DocumentType, FileVersion
 from workflow.organisation.models import Unit
 
+from .parsers import LimitedJSONParser
 from .serializers import (
     AuditEntrySerializer,
     CommentSerializer,
@@ -302,7 +306,7 @@ class DocumentCommentsView(ApiView):
 
 
 class DocumentTransitionView(ApiView):
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [LimitedJSONParser, FormParser, MultiPartParser]
 
     @extend_schema(
         operation_id="documents_transition",
@@ -390,3 +394,18 @@ def not_found(request, exception=None):
             status=404,
         )
     return page_not_found(request, exception)
+
+
+def bad_request(request, exception=None):
+    """The site's 400 handler: says why when the request was too large (form fields over
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE``, Django's ``RequestDataTooBig``); JSON under /api/."""
+    if isinstance(exception, (RequestDataTooBig, TooManyFieldsSent)):
+        code, message = "too_large", _(
+            "The request is too large (at most %(kb)d KB of form fields). Shorten the body or "
+            "send the content as a file.") % {
+                "kb": (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) // 1024}
+    else:
+        code, message = "bad_request", _("The request could not be understood.")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": code, "message": message}, status=400)
+    return render(request, "400.html", {"message": message}, status=400)
