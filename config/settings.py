@@ -268,6 +268,17 @@ CELERY_BEAT_SCHEDULE["signing-expire-pending"] = {
     "schedule": env_int("SIGNING_PENDING_PURGE_SECONDS", 300),
 }
 
+# Every stored PDF and file version hashed against its recorded SHA-256 (signing/integrity.py);
+# a mismatch is audited and mailed to ADMINS. Daily by default; chunked by primary key.
+CELERY_BEAT_SCHEDULE["signing-scan-stored-files"] = {
+    "task": "signing.tasks.scan_stored_files",
+    "schedule": env_int("SIGNING_INTEGRITY_SCAN_SECONDS", 86400),
+}
+SIGNING_INTEGRITY_SCAN_CHUNK = env_int("SIGNING_INTEGRITY_SCAN_CHUNK", 200)
+# Who gets the alerts (altered files): ADMINS=a@example.vn,b@example.vn
+ADMINS = [(address, address) for address in env_list("ADMINS", [])]
+SERVER_EMAIL = env_str("SERVER_EMAIL", "mttq@localhost")
+
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)

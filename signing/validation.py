@@ -236,4 +236,26 @@ def verify_pdf(data: bytes, *, fetch: bool = False) -> PdfReport:
     ok = all(r.intact and r.valid for r in reports)
     message = _("All signatures are intact and valid.") if ok else \
         _("At least one signature is invalid.")
+    if ok and _unsigned_tail(data, reader, embedded[-1], reports[-1]):
+        # Each signature is intact over the bytes it signed, but the file is more than
+        # that: a stored PDF with bytes appended must not be called valid (issue 23 #10).
+        ok = False
+        message = _("Bytes were added after the last signature: this is not the file that "
+                    "was signed.")
     return PdfReport(ok, message, reports)
+
+
+def _unsigned_tail(data: bytes, reader, last, report: SignatureReport) -> bool:
+    """True when bytes follow what the signatures and the later revisions account for."""
+    end = data.rstrip(b"\r\n\t\f \x00")
+    if not end.endswith(b"%%EOF"):
+        return True
+    try:
+        last_revision = reader.xrefs.total_revisions - 1
+        if last.signed_revision == last_revision:
+            # Nothing came after the last signature: it must cover the whole file.
+            return report.coverage != "ENTIRE_FILE"
+    except Exception:  # noqa: BLE001 - an odd structure: do not vouch for the file
+        return True
+    # Later revisions (validation data) were judged by pyHanko's diff analysis above.
+    return False
