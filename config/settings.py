@@ -4,6 +4,7 @@ Every deployment-specific value comes from the environment; defaults give the
 embedded setup (SQLite, embedded search index, tasks run in-process).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -34,7 +35,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "tinymce",
@@ -174,7 +175,7 @@ SECURE_PROXY_SSL_HEADER = (
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON bounded by DATA_UPLOAD_MAX_MEMORY_SIZE like the form parsers (Django checks those).
@@ -187,6 +188,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "workflow.api.errors.exception_handler",
+}
+# API tokens (django-rest-knox): hashed (SHA-512) in the database, header "Token <token>",
+# expire after API_TOKEN_TTL_DAYS; at most API_TOKEN_LIMIT live ones per person (a new one
+# retires the oldest). Listed and revoked at /api/auth/tokens/.
+API_TOKEN_LIMIT = env_int("API_TOKEN_LIMIT", 10)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env_int("API_TOKEN_TTL_DAYS", 30)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MTTQ e-Office API",

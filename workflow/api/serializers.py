@@ -320,3 +320,20 @@ class DocumentFilterSerializer(serializers.Serializer):
             text = params["q"].strip()
             queryset = queryset.filter(Q(subject__icontains=text) | Q(symbol__icontains=text))
         return queryset
+
+
+class TokenInfoSerializer(serializers.Serializer):
+    """One API token as its owner sees it: never the secret, only its first characters."""
+
+    id = serializers.CharField(help_text=_("The token's first characters; use it to revoke."))
+    created = serializers.DateTimeField()
+    expiry = serializers.DateTimeField(allow_null=True)
+    current = serializers.BooleanField(required=False,
+                                       help_text=_("The token this request was sent with."))
+
+
+class IssuedTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text=_("Shown once: it is stored only as a digest."))
+    id = serializers.CharField()
+    created = serializers.DateTimeField()
+    expiry = serializers.DateTimeField(allow_null=True)

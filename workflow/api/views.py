@@ -18,9 +18,10 @@ from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from knox.auth import TokenAuthentication
 from rest_framework import status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -38,6 +39,7 @@ from workflow.documents.errors import InvalidInput, NotFound
 from workflow.documents.models import DocumentType, FileVersion
 from workflow.organisation.models import Unit
 
+from . import tokens
 from .parsers import LimitedJSONParser
 from .serializers import (
     AuditEntrySerializer,
@@ -50,6 +52,8 @@ from .serializers import (
     DocumentUpdateSerializer,
     ErrorSerializer,
     FileUploadSerializer,
+    IssuedTokenSerializer,
+    TokenInfoSerializer,
     TransitionSerializer,
     UnitSerializer,
 )
@@ -120,12 +124,62 @@ class LoginThrottle(AnonRateThrottle):
     rate = "20/min"
 
 
-class TokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token (send it as ``Authorization: Token …``)."""
+class TokenView(APIView):
+    """Exchange a username and password for an API token (send it as ``Authorization: Token …``).
+
+    The token is django-rest-knox's: stored as a digest, valid until ``expiry``.
+    """
 
     throttle_classes = [LoginThrottle]
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    parser_classes = [LimitedJSONParser, FormParser, MultiPartParser]
+
+    @extend_schema(
+        operation_id="auth_token_create",
+        summary="Get an API token",
+        description=("Send it as `Authorization: Token <token>`. It expires at `expiry`; list "
+                     "and revoke your tokens at `/api/auth/tokens/`."),
+        request=AuthTokenSerializer,
+        responses={200: IssuedTokenSerializer, **_errors(400)},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        instance, token = tokens.issue_token(serializer.validated_data["user"])
+        return Response(IssuedTokenSerializer({"token": token, "id": instance.token_key,
+                                               "created": instance.created,
+                                               "expiry": instance.expiry}).data)
+
+
+class TokenListView(ApiView):
+    @extend_schema(operation_id="auth_tokens_list", summary="Your API tokens that still work",
+                   responses={200: TokenInfoSerializer(many=True), **_errors(401)})
+    def get(self, request: Request) -> Response:
+        current = getattr(request.auth, "token_key", None)
+        rows = [{"id": t.token_key, "created": t.created, "expiry": t.expiry,
+                 "current": t.token_key == current} for t in tokens.live_tokens(request.user)]
+        return Response(TokenInfoSerializer(rows, many=True).data)
+
+    @extend_schema(operation_id="auth_tokens_revoke_all", summary="Revoke all your API tokens",
+                   request=None, responses={204: None, **_errors(401)})
+    def delete(self, request: Request) -> Response:
+        tokens.revoke(request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenDetailView(ApiView):
+    http_method_names = ["delete", "options"]
+
+    @extend_schema(operation_id="auth_tokens_revoke", summary="Revoke one of your API tokens",
+                   parameters=[OpenApiParameter("token_id", OpenApiTypes.STR,
+                                                OpenApiParameter.PATH,
+                                                description="The token's id from the list.")],
+                   request=None, responses={204: None, **_errors(401, 404)})
+    def delete(self, request: Request, token_id: str) -> Response:
+        tokens.revoke(request.user, token_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- documents ----------------------------------------------------------------------------
