@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import mail_admins
 from django.db import transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from workflow.audit.models import AuditEntry
 from workflow.audit.services import record
@@ -27,8 +27,8 @@ from .models import SignedPdf
 
 logger = logging.getLogger(__name__)
 
-ALTERED = "file_altered"
-MISSING = "file_missing"
+ALTERED = "signing.file_altered"
+MISSING = "signing.file_missing"
 _CHUNK = 1024 * 1024
 
 

@@ -81,6 +81,8 @@ def _history_labels() -> dict[str, str]:
         "document.download": _("Downloaded a file"),
         "document.view": _("Viewed the document"),
         "signing.remote.expired": _("A two-step signature expired unused"),
+        "signing.file_altered": _("A stored file was found altered (not served)"),
+        "signing.file_missing": _("A stored file was found missing"),
     }
 
 
@@ -93,7 +95,7 @@ def history_label(action: str) -> str:
 def history_kind(action: str) -> str:
     """A CSS modifier for the timeline dot."""
     name = action.rsplit(".", 1)[-1]
-    if name in ("return", "withdraw"):
+    if name in ("return", "withdraw", "file_altered", "file_missing"):
         return "warn"
     if name in ("approve", "sign", "issue", "archive"):
         return "ok"
