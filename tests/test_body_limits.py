@@ -172,3 +172,13 @@ def test_the_editors_formatting_survives():
 def test_a_saved_draft_keeps_no_overlay(org):
     document = draft(org, body=OVERLAY)
     assert "position" not in document.body and "url(" not in document.body
+
+
+def test_a_body_stored_before_the_rules_is_cleaned_when_shown(client, org):
+    document = draft(org)
+    # As saved by the old cleaner: style passed through unfiltered.
+    type(document).objects.filter(pk=document.pk).update(body=OVERLAY)
+    client.force_login(org.person("province", "specialist"))
+    html = client.get(f"/documents/{document.pk}/").content.decode()
+    assert "Nhấn vào đây" in html
+    assert "attacker.example" not in html and "position:fixed" not in html
