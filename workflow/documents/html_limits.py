@@ -48,16 +48,16 @@ def check_body(html: str) -> None:
     stack: list[str] = []
     count = 0
     for match in _TAG.finditer(html):
-        count += 1
-        if count > max_tags:
-            raise InvalidInput(_("The body has too many HTML elements (at most %(n)d).")
-                               % {"n": max_tags})
         name = match.group(2).lower()
         if match.group(1):  # an end tag closes up to the matching open element, if any
             if name in stack:
                 while stack and stack.pop() != name:
                     pass
             continue
+        count += 1  # elements: start tags
+        if count > max_tags:
+            raise InvalidInput(_("The body has too many HTML elements (at most %(n)d).")
+                               % {"n": max_tags})
         if name in _VOID:
             continue
         if name in _SELF_CLOSING_SIBLINGS and stack and stack[-1] == name:
