@@ -37,6 +37,10 @@ class SignatureReport:
     level: str = ""
     modification: str = ""
     coverage: str = ""
+    # False when a later revision changed more than form filling, annotations or validation
+    # data (pyHanko's difference analysis says OTHER): the bytes this signature covers are
+    # intact, but the document shown is not the one signed.
+    changes_allowed: bool = True
     verdict: str = ""
 
 
@@ -147,7 +151,7 @@ def _level(emb, has_dss: bool, later_doc_ts: bool, status) -> str:
 
 
 def _verdict(report: SignatureReport) -> str:
-    if not report.intact:
+    if not report.intact or not report.changes_allowed:
         return _("INVALID: the document was changed after this signature was made.")
     if not report.valid:
         return _("INVALID: the signature does not verify.")
@@ -213,6 +217,7 @@ def verify_pdf(data: bytes, *, fetch: bool = False) -> PdfReport:
         report.coverage = status.coverage.name if status.coverage else ""
         modification = getattr(status, "modification_level", None)
         report.modification = modification.name if modification is not None else ""
+        report.changes_allowed = report.modification != "OTHER"
         if getattr(status, "signer_reported_dt", None):
             report.signing_time = status.signer_reported_dt.isoformat()
         ts = getattr(status, "timestamp_validity", None)
@@ -233,7 +238,7 @@ def verify_pdf(data: bytes, *, fetch: bool = False) -> PdfReport:
             report.revocation = report.revocation or "unknown"
         report.verdict = _verdict(report)
         reports.append(report)
-    ok = all(r.intact and r.valid for r in reports)
+    ok = all(r.intact and r.valid and r.changes_allowed for r in reports)
     message = _("All signatures are intact and valid.") if ok else \
         _("At least one signature is invalid.")
     if ok and _unsigned_tail(data, reader, embedded[-1], reports[-1]):

@@ -108,3 +108,26 @@ def test_scan_is_chunked(issued):
     result = integrity.scan_stored_files(chunk=1)
     assert result.checked == SignedPdf.objects.count() + services.FileVersion.objects.count()
     assert not result.altered
+
+
+def test_a_later_revision_that_rewrites_the_page_is_not_valid(issued):
+    """Not appended junk but a proper incremental update replacing the page's text: every
+    signature is intact over its own bytes (the verify page said "valid"), yet the document
+    shown is not the one signed."""
+    import io
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    _doc, pdf = issued
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf.read()))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    stream = generic.StreamObject({}, stream_data=b"BT /F1 24 Tf 72 720 Td (Forged) Tj ET")
+    page["/Contents"] = writer.add_object(stream)
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    report = verify_pdf(out.getvalue())
+    assert not report.ok
+    assert all(s.intact and not s.changes_allowed for s in report.signatures)
+    assert "changed after this signature" in report.signatures[0].verdict
