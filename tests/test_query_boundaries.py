@@ -45,7 +45,12 @@ def list_endpoints() -> list[str]:
     return sorted(set(found))
 
 
-ENDPOINTS = list_endpoints()
+# Lists behind a path argument, with the argument filled in.
+WITH_ARGUMENTS = ["/oversight/export.csv", "/oversight/export.xlsx",
+                  *(f"/oversight/drill/{metric}/" for metric in (
+                      "supervisions", "critiques", "signed", "paperless", "voters_forwarded",
+                      "dialogue_resolved", "periodic_reports"))]
+ENDPOINTS = list_endpoints() + WITH_ARGUMENTS
 
 
 def test_the_walk_finds_the_lists_of_the_review():
