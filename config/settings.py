@@ -4,6 +4,7 @@ Every deployment-specific value comes from the environment; defaults give the
 embedded setup (SQLite, embedded search index, tasks run in-process).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -39,7 +40,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "tinymce",
@@ -139,7 +140,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Uploads: files larger than the limit are refused with a translated message.
 MTTQ_MAX_UPLOAD_BYTES = env_int("MTTQ_MAX_UPLOAD_MB", 50) * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# A request's fields other than files (form or JSON): a body of documents fits easily;
+# larger requests get a translated 400/413 before anything parses them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MTTQ_MAX_FORM_KB", 2560) * 1024
+# A document's HTML body, checked before nh3 cleans it (workflow/documents/html_limits.py):
+# its size in UTF-8, its number of tags and how deep they nest.
+MTTQ_MAX_BODY_BYTES = env_int("MTTQ_MAX_BODY_KB", 512) * 1024
+MTTQ_MAX_BODY_TAGS = env_int("MTTQ_MAX_BODY_TAGS", 50000)
+MTTQ_MAX_BODY_DEPTH = env_int("MTTQ_MAX_BODY_DEPTH", 100)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
 # DOCX/XLSX/ODT are ZIP packages: refused at upload when they would expand past these
@@ -179,13 +187,28 @@ SECURE_PROXY_SSL_HEADER = (
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bounded by DATA_UPLOAD_MAX_MEMORY_SIZE like the form parsers (Django checks those).
+    "DEFAULT_PARSER_CLASSES": [
+        "workflow.api.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "workflow.api.errors.exception_handler",
+}
+# API tokens (django-rest-knox): hashed (SHA-512) in the database, header "Token <token>",
+# expire after API_TOKEN_TTL_DAYS; at most API_TOKEN_LIMIT live ones per person (a new one
+# retires the oldest). Listed and revoked at /api/auth/tokens/.
+API_TOKEN_LIMIT = env_int("API_TOKEN_LIMIT", 10)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env_int("API_TOKEN_TTL_DAYS", 30)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MTTQ e-Office API",
@@ -295,6 +318,17 @@ SIGNING_KEK = env_str("SIGNING_KEK", "")
 SIGNING_KEK_FILE = Path(env_str("SIGNING_KEK_FILE", str(VAR_DIR / "signing-kek")))
 SIGNING_DOCX_SANDBOX = env_str("SIGNING_DOCX_SANDBOX", "auto")
 SIGNING_DOCX_MEMORY_MB = env_int("SIGNING_DOCX_MEMORY_MB", 2048)
+
+# Every stored PDF and file version hashed against its recorded SHA-256 (signing/integrity.py);
+# a mismatch is audited and mailed to ADMINS. Daily by default; chunked by primary key.
+CELERY_BEAT_SCHEDULE["signing-scan-stored-files"] = {
+    "task": "signing.tasks.scan_stored_files",
+    "schedule": env_int("SIGNING_INTEGRITY_SCAN_SECONDS", 86400),
+}
+SIGNING_INTEGRITY_SCAN_CHUNK = env_int("SIGNING_INTEGRITY_SCAN_CHUNK", 200)
+# Who gets the alerts (altered files): ADMINS=a@example.vn,b@example.vn
+ADMINS = [(address, address) for address in env_list("ADMINS", [])]
+SERVER_EMAIL = env_str("SERVER_EMAIL", "mttq@localhost")
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

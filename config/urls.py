@@ -8,10 +8,10 @@ urlpatterns = [
     path("api/signing/", include("signing.api_urls")),
     path("api/", include("workflow.api.urls")),
     path("search/", include("search.urls")),
-    path("tinymce/", include("tinymce.urls")),
     path("signing/", include("signing.urls")),
     path("", include("workflow.urls")),
 ]
 
 # JSON for unknown /api/ addresses, the normal page elsewhere.
 handler404 = "workflow.api.views.not_found"
+handler400 = "workflow.api.views.bad_request"

@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from workflow import query
 from workflow.documents.models import DocumentType, State
 from workflow.organisation.models import Unit
 from workflow.viewer import viewer_url
@@ -203,6 +204,11 @@ def _clean_filters(filters: dict | None) -> dict[str, list[str]]:
         if isinstance(values, str):
             values = [values]
         values = [str(v).strip()[:100] for v in values if str(v).strip()][:20]
+        if name in ("unit", "year"):
+            # A number no id or year can be (40 digits, a sign, other scripts' digits)
+            # names nothing: "0" keeps the filter and matches no document.
+            values = [v if query.int_value(v, min_value=0) is not None and v.isascii() else "0"
+                      for v in values]
         if values:
             cleaned[name] = values
     return cleaned

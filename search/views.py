@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+
+from workflow import query as query_params
 
 from . import service
 from .backends.base import FACETS
@@ -47,12 +50,16 @@ def facet_links(params, name: str, values: list) -> list[dict]:
 @login_required
 @require_GET
 def results(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")[:1000]
+    params = query_params.parse(request.GET, {
+        "q": forms.CharField(strip=False), "sort": query_params.text_field(20),
+        "page": query_params.page_field()})
+    query = (params["q"] or "")[:1000]
     filters = request_filters(request.GET)
+    # Kept as text: an id no meeting has narrows to nothing (the service decides).
     meeting = request.GET.get("meeting", "").strip()[:20]
     outcome = service.search(
-        request.user, query, filters=filters, sort=request.GET.get("sort", "relevance"),
-        page=request.GET.get("page", 1), per_page=20, meeting=meeting or None,
+        request.user, query, filters=filters, sort=params["sort"] or "relevance",
+        page=params["page"] or 1, per_page=20, meeting=meeting or None,
     )
     facet_titles = {"kind": _("Kind"), "type": _("Type"), "unit": _("Issuing unit"),
                     "year": _("Year"), "state": _("State")}

@@ -19,3 +19,15 @@ def run_batch_issue(run_id: int) -> dict[str, int]:
     from .batch import process_batch
 
     return process_batch(int(run_id))
+
+
+@shared_task(name="signing.tasks.scan_stored_files", acks_late=True,
+             autoretry_for=(OSError,), retry_backoff=60, max_retries=3)
+def scan_stored_files() -> dict[str, int]:
+    """Hash every stored PDF and file version; mismatches are audited and mailed to the
+    administrators once each (idempotent: a rerun reports nothing new)."""
+    from django.conf import settings
+
+    from .integrity import scan_stored_files as scan
+
+    return scan(chunk=settings.SIGNING_INTEGRITY_SCAN_CHUNK).as_dict()

@@ -794,7 +794,28 @@ def verify_pdf(data: bytes | str | Path, *, fetch: bool = False,
         reports.append(report)
     verdict = worst(r.verdict for r in reports)
     sub = next((r.sub_indication for r in reports if r.verdict == verdict), "")
+    if verdict == PASSED and _unsigned_tail(data, reader, embedded[-1], reports[-1]):
+        # Each signature is intact over the bytes it signed, but the file is more than
+        # that: a stored PDF with bytes appended must not pass (issue 23 #10).
+        return PdfReport(FAILED, _("Bytes were added after the last signature: this is not "
+                                   "the file that was signed."), reports,
+                         sub_indication="FORMAT_FAILURE", fetched=fetch)
     return PdfReport(verdict, _headline(verdict), reports, sub_indication=sub, fetched=fetch)
+
+
+def _unsigned_tail(data: bytes, reader, last, report: SignatureReport) -> bool:
+    """True when bytes follow what the signatures and the later revisions account for."""
+    end = data.rstrip(b"\r\n\t\f \x00")
+    if not end.endswith(b"%%EOF"):
+        return True
+    try:
+        if last.signed_revision == reader.xrefs.total_revisions - 1:
+            # Nothing came after the last signature: it must cover the whole file.
+            return report.coverage != "ENTIRE_FILE"
+    except Exception:  # noqa: BLE001 - an odd structure: do not vouch for the file
+        return True
+    # Later revisions (validation data) were judged by pyHanko's difference analysis.
+    return False
 
 
 MAX_ROOT_BYTES = 64 * 1024

@@ -17,7 +17,7 @@ from workflow.documents import uploads
 from workflow.documents.errors import NotFound, WorkflowError
 from workflow.documents.models import State
 
-from . import batch, profiles, remote, services
+from . import batch, integrity, profiles, remote, services
 from .models import BatchRun, KeyKind, PdfStage, SignatureProfile
 from .validation import VerifyInputError, verify_upload
 
@@ -120,7 +120,11 @@ def pdf_download(request, pk, stage):
         raise Http404()
     name = f"{document.symbol or document.pk}-{stage}.pdf".replace("/", "-")
     try:
-        handle = pdf.blob.open("rb")
+        # Every signed or issued PDF is hashed before it is served (issue 23 #10).
+        handle = integrity.open_checked(pdf, actor=request.user, where=request.path)
+    except integrity.FileAltered as exc:
+        return render(request, "400.html", {"title": _("File altered"),
+                                            "message": exc.message}, status=409)
     except (FileNotFoundError, ValueError):
         raise Http404() from None
     access_log.record_download(document, request.user, name=name, version_hash=pdf.sha256)

@@ -30,7 +30,7 @@ import pytest
 from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.factories import advance, make_org
@@ -184,7 +184,7 @@ def world(django_db_setup, django_db_blocker):
         for relation, unit in RELATION_UNIT.items():
             for role in ROLES:
                 people[(relation, role)] = org.person(unit, role)
-        tokens = {key: Token.objects.create(user=user).key for key, user in people.items()}
+        tokens = {key: AuthToken.objects.create(user=user)[1] for key, user in people.items()}
         yield {"org": org, "documents": documents, "people": people, "tokens": tokens}
         transaction.set_rollback(True)
 

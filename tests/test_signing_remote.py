@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from signing import pki, remote
@@ -138,7 +138,7 @@ def test_api_round_trip(env):
     org, leader, demo = env["org"], env["leader"], env["demo"]
     doc = approved(org)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION="Token " + Token.objects.create(user=leader).key,
+    client.credentials(HTTP_AUTHORIZATION="Token " + AuthToken.objects.create(user=leader)[1],
                        HTTP_ACCEPT_LANGUAGE="en")
     response = client.post(f"/api/signing/documents/{doc.pk}/prepare/", {}, format="json")
     assert response.status_code == 201, response.json()
@@ -184,7 +184,7 @@ def test_usb_token_client_end_to_end(env, softhsm, live_server, tmp_path):
 
     org, leader = env["org"], env["leader"]
     first, second = approved(org), approved(org)
-    api_token = Token.objects.create(user=leader).key
+    api_token = AuthToken.objects.create(user=leader)[1]
     # The second one is prepared from the web application and waits for the client.
     remote.prepare_remote_signature(leader, second.pk)
     base = [sys.executable, CLIENT, "--server", live_server.url, "--api-token", api_token,

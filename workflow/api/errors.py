@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -23,6 +24,11 @@ def _first_messages(detail) -> list[str]:
 
 def exception_handler(exc, context):
     # Django's own 404/403 carry no translated message of ours and may name models.
+    if isinstance(exc, RequestDataTooBig):
+        # Over DATA_UPLOAD_MAX_MEMORY_SIZE: a readable 413 rather than Django's bare 400.
+        from .parsers import RequestTooLarge
+
+        exc = RequestTooLarge()
     if isinstance(exc, Http404):
         exc = NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

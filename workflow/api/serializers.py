@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from workflow import access
+from workflow import access, query
 from workflow.access import Action
 from workflow.audit.models import AuditEntry
 from workflow.documents.models import (
@@ -281,9 +281,10 @@ class DocumentFilterSerializer(serializers.Serializer):
         required=False, help_text=_("Document type id or code, e.g. ke-hoach.")
     )
     state = serializers.ChoiceField(choices=State.choices, required=False)
-    unit = serializers.IntegerField(required=False, help_text=_("Issuing unit id."))
+    unit = serializers.IntegerField(required=False, min_value=1, max_value=query.ID_MAX,
+                                    help_text=_("Issuing unit id."))
     year = serializers.IntegerField(
-        required=False, min_value=1900, max_value=2999,
+        required=False, min_value=query.YEAR_MIN, max_value=query.YEAR_MAX,
         help_text=_("Year of issue (for documents not issued yet: year of creation)."),
     )
     q = serializers.CharField(
@@ -291,12 +292,18 @@ class DocumentFilterSerializer(serializers.Serializer):
         help_text=_("Text contained in the subject or the number and symbol."),
     )
 
+    def validate_type(self, value: str) -> str:
+        value = value.strip()
+        if value.isascii() and value.isdigit() and query.int_value(value) is None:
+            raise serializers.ValidationError(_("No document type has this id."))
+        return value[:100]
+
     def apply(self, queryset):
         """Narrow an already access-filtered queryset; never widens it."""
         params = self.validated_data
         if params.get("type"):
             value = params["type"].strip()
-            if value.isdigit():
+            if value.isascii() and value.isdigit():
                 queryset = queryset.filter(document_type_id=int(value))
             else:
                 queryset = queryset.filter(document_type__code=value)
@@ -313,3 +320,20 @@ class DocumentFilterSerializer(serializers.Serializer):
             text = params["q"].strip()
             queryset = queryset.filter(Q(subject__icontains=text) | Q(symbol__icontains=text))
         return queryset
+
+
+class TokenInfoSerializer(serializers.Serializer):
+    """One API token as its owner sees it: never the secret, only its first characters."""
+
+    id = serializers.CharField(help_text=_("The token's first characters; use it to revoke."))
+    created = serializers.DateTimeField()
+    expiry = serializers.DateTimeField(allow_null=True)
+    current = serializers.BooleanField(required=False,
+                                       help_text=_("The token this request was sent with."))
+
+
+class IssuedTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text=_("Shown once: it is stored only as a digest."))
+    id = serializers.CharField()
+    created = serializers.DateTimeField()
+    expiry = serializers.DateTimeField(allow_null=True)

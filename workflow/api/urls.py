@@ -8,6 +8,8 @@ from . import views
 app_name = "api"
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="token"),
+    path("auth/tokens/", views.TokenListView.as_view(), name="tokens"),
+    path("auth/tokens/<str:token_id>/", views.TokenDetailView.as_view(), name="token-detail"),
     path("documents/", views.DocumentListView.as_view(), name="document-list"),
     path("documents/<int:pk>/", views.DocumentDetailView.as_view(), name="document-detail"),
     path("documents/<int:pk>/files/", views.DocumentFilesView.as_view(), name="document-files"),

@@ -8,19 +8,23 @@ draft is indistinguishable from one that does not exist.
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.files.uploadhandler import StopUpload
 from django.http import FileResponse, JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from knox.auth import TokenAuthentication
 from rest_framework import status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,6 +39,8 @@ from workflow.documents.errors import InvalidInput, NotFound
 from workflow.documents.models import DocumentType, FileVersion
 from workflow.organisation.models import Unit
 
+from . import tokens
+from .parsers import LimitedJSONParser
 from .serializers import (
     AuditEntrySerializer,
     CommentSerializer,
@@ -46,6 +52,8 @@ from .serializers import (
     DocumentUpdateSerializer,
     ErrorSerializer,
     FileUploadSerializer,
+    IssuedTokenSerializer,
+    TokenInfoSerializer,
     TransitionSerializer,
     UnitSerializer,
 )
@@ -116,12 +124,62 @@ class LoginThrottle(AnonRateThrottle):
     rate = "20/min"
 
 
-class TokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token (send it as ``Authorization: Token …``)."""
+class TokenView(APIView):
+    """Exchange a username and password for an API token (send it as ``Authorization: Token …``).
+
+    The token is django-rest-knox's: stored as a digest, valid until ``expiry``.
+    """
 
     throttle_classes = [LoginThrottle]
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    parser_classes = [LimitedJSONParser, FormParser, MultiPartParser]
+
+    @extend_schema(
+        operation_id="auth_token_create",
+        summary="Get an API token",
+        description=("Send it as `Authorization: Token <token>`. It expires at `expiry`; list "
+                     "and revoke your tokens at `/api/auth/tokens/`."),
+        request=AuthTokenSerializer,
+        responses={200: IssuedTokenSerializer, **_errors(400)},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        instance, token = tokens.issue_token(serializer.validated_data["user"])
+        return Response(IssuedTokenSerializer({"token": token, "id": instance.token_key,
+                                               "created": instance.created,
+                                               "expiry": instance.expiry}).data)
+
+
+class TokenListView(ApiView):
+    @extend_schema(operation_id="auth_tokens_list", summary="Your API tokens that still work",
+                   responses={200: TokenInfoSerializer(many=True), **_errors(401)})
+    def get(self, request: Request) -> Response:
+        current = getattr(request.auth, "token_key", None)
+        rows = [{"id": t.token_key, "created": t.created, "expiry": t.expiry,
+                 "current": t.token_key == current} for t in tokens.live_tokens(request.user)]
+        return Response(TokenInfoSerializer(rows, many=True).data)
+
+    @extend_schema(operation_id="auth_tokens_revoke_all", summary="Revoke all your API tokens",
+                   request=None, responses={204: None, **_errors(401)})
+    def delete(self, request: Request) -> Response:
+        tokens.revoke(request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenDetailView(ApiView):
+    http_method_names = ["delete", "options"]
+
+    @extend_schema(operation_id="auth_tokens_revoke", summary="Revoke one of your API tokens",
+                   parameters=[OpenApiParameter("token_id", OpenApiTypes.STR,
+                                                OpenApiParameter.PATH,
+                                                description="The token's id from the list.")],
+                   request=None, responses={204: None, **_errors(401, 404)})
+    def delete(self, request: Request, token_id: str) -> Response:
+        tokens.revoke(request.user, token_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- documents ----------------------------------------------------------------------------
@@ -302,7 +360,7 @@ class DocumentCommentsView(ApiView):
 
 
 class DocumentTransitionView(ApiView):
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [LimitedJSONParser, FormParser, MultiPartParser]
 
     @extend_schema(
         operation_id="documents_transition",
@@ -390,3 +448,18 @@ def not_found(request, exception=None):
             status=404,
         )
     return page_not_found(request, exception)
+
+
+def bad_request(request, exception=None):
+    """The site's 400 handler: says why when the request was too large (form fields over
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE``, Django's ``RequestDataTooBig``); JSON under /api/."""
+    if isinstance(exception, (RequestDataTooBig, TooManyFieldsSent)):
+        code, message = "too_large", _(
+            "The request is too large (at most %(kb)d KB of form fields). Shorten the body or "
+            "send the content as a file.") % {
+                "kb": (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) // 1024}
+    else:
+        code, message = "bad_request", _("The request could not be understood.")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": code, "message": message}, status=400)
+    return render(request, "400.html", {"message": message}, status=400)

@@ -15,6 +15,8 @@ from tinymce.widgets import TinyMCE
 from workflow import access
 from workflow.organisation.models import Department, Unit
 
+from . import html_limits
+from .errors import InvalidInput
 from .models import Document, DocumentType, Priority, State
 
 # Decree 30 drafts are printed in Times New Roman 13–14 pt; the editor shows them that way.
@@ -161,6 +163,15 @@ class DocumentForm(forms.Form):
             "confidential": document.confidential,
             "edit_version": document.edit_version,
         }
+
+    def clean_body(self) -> str:
+        # The same bounds the service checks, shown on the field itself.
+        body = self.cleaned_data.get("body") or ""
+        try:
+            html_limits.check_body(body)
+        except InvalidInput as error:
+            raise forms.ValidationError(str(error.message)) from None
+        return body
 
     def clean(self):
         cleaned = super().clean()

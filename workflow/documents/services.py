@@ -9,6 +9,7 @@ work (indexing, signing pipelines) to ``transaction.on_commit``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 
 import nh3
@@ -23,7 +24,7 @@ from workflow.access import Action
 from workflow.audit.services import record
 from workflow.organisation.models import Department, Role, Unit
 
-from . import numbering
+from . import html_limits, numbering
 from .errors import Conflict, InvalidInput, NotAllowed, NotFound
 from .models import (
     OPEN_STATES,
@@ -50,10 +51,59 @@ ALLOWED_TAGS = {
 }
 
 
+_LENGTH = r"(?:0|\d{1,4}(?:\.\d{1,3})?(?:px|pt|em|rem|cm|mm|%))"
+# The style properties the editor writes (alignment, emphasis, indentation, table widths),
+# each with the values it may take. Anything else (position, background, content, url(),
+# expression(), @import, escapes, !important) is dropped: a style attribute could otherwise
+# lay an overlay over the page or make every reader's browser fetch an outside address.
+ALLOWED_STYLES: dict[str, re.Pattern[str]] = {
+    name: re.compile(pattern, re.IGNORECASE)
+    for name, pattern in {
+        "text-align": r"left|right|center|justify",
+        "font-weight": r"normal|bold|bolder|lighter|[1-9]00",
+        "font-style": r"normal|italic|oblique",
+        "text-decoration": r"(?:none|underline|line-through|overline)"
+                           r"(?:\s+(?:underline|line-through|overline))*",
+        "text-decoration-line": r"(?:none|underline|line-through|overline)"
+                                r"(?:\s+(?:underline|line-through|overline))*",
+        "margin-left": _LENGTH,
+        "padding-left": _LENGTH,
+        "text-indent": _LENGTH,
+        "vertical-align": r"top|middle|bottom|baseline|sub|super",
+        "width": _LENGTH,
+        "border-collapse": r"collapse|separate",
+    }.items()
+}
+
+
+def _clean_style(value: str) -> str | None:
+    kept = []
+    for declaration in value.split(";"):
+        name, sep, val = declaration.partition(":")
+        name, val = name.strip().lower(), val.strip()
+        pattern = ALLOWED_STYLES.get(name)
+        if sep and pattern is not None and pattern.fullmatch(val):
+            kept.append(f"{name}: {val}")
+    return "; ".join(kept) or None
+
+
+def _attribute_filter(element: str, attribute: str, value: str) -> str | None:
+    if attribute == "style":
+        return _clean_style(value)
+    return value
+
+
 def clean_html(html: str) -> str:
-    """Keep formatting tags only; scripts, styles and event handlers are dropped."""
+    """Keep formatting tags only; scripts, event handlers and unsafe styles are dropped.
+
+    The body's size and nesting are bounded first (``html_limits.check_body`` raises
+    ``InvalidInput``): nh3's time grows with the square of the nesting depth.
+    """
+    html_limits.check_body(html or "")
     return nh3.clean(
-        html or "", tags=ALLOWED_TAGS, attributes={"*": {"style"}, "td": {"colspan", "rowspan"}}
+        html or "", tags=ALLOWED_TAGS, attributes={"*": {"style"}, "td": {"colspan", "rowspan"}},
+        # Two layers: our value check, then nh3's own CSS parser keeps only these names.
+        attribute_filter=_attribute_filter, filter_style_properties=set(ALLOWED_STYLES),
     )
 
 

@@ -30,7 +30,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from workflow import access
+from workflow import access, query
 from workflow.access import MeetingAction as A
 from workflow.documents.errors import InvalidInput, NotFound, WorkflowError
 from workflow.documents.models import DocumentType
@@ -99,8 +99,9 @@ def _back(request: HttpRequest, fallback: str) -> HttpResponse:
 @login_required
 @require_GET
 def meeting_list(request: HttpRequest) -> HttpResponse:
-    q = (request.GET.get("q") or "").strip()
-    state = request.GET.get("state") or ""
+    params = query.parse(request.GET, {"q": query.text_field(200), "state": query.text_field(30)})
+    q = (params["q"] or "").strip()
+    state = params["state"] or ""
     qs = services.visible_meetings_for(request.user, q=q, state=state)
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     return render(request, "meetings/list.html", {
@@ -647,8 +648,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def paperless_report(request: HttpRequest) -> HttpResponse:
-    year = request.GET.get("year") or ""
-    year_value = int(year) if year.isdigit() else None
+    year_value = query.parse(request.GET, {"year": query.year_field()})["year"]
     rows = services.paperless_report(request.user, year=year_value)
     return render(request, "meetings/report.html", {
         "rows": rows, "summary": services.level_summary(rows), "year": year_value or "",

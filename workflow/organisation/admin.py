@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from knox.models import AuthToken
 
 from workflow.audit.services import record
 
@@ -179,3 +180,24 @@ class MembershipAdmin(admin.ModelAdmin):
         with transaction.atomic():
             record(obj.user, "membership.delete", actor=request.user, comment=str(obj))
             super().delete_model(request, obj)
+
+
+# API tokens (django-rest-knox): knox's own admin lists the digest and can mint a token in
+# a message; this one shows only who holds which token until when, and can revoke.
+admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("user", "token_key", "created", "expiry")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__full_name")
+    fields = ("user", "token_key", "created", "expiry")
+    readonly_fields = fields
+    ordering = ("-created",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from workflow import access
+from workflow import access, query
 from workflow.audit.services import history
 from workflow.documents.errors import NotFound, WorkflowError
 
@@ -91,10 +91,8 @@ def _fail(request: HttpRequest, exc: WorkflowError, to: str) -> HttpResponse:
 
 
 def _int(value, default: int | None = None) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+    # Bounded: a 40-digit id overflowed the database driver (a 500).
+    return query.int_value(value, default)
 
 
 # --- dashboard ------------------------------------------------------------------------------
@@ -307,15 +305,17 @@ def drilldown(request: HttpRequest, metric: str) -> HttpResponse:
 
 
 def _filtered(request, qs, states):
-    state = request.GET.get("state", "")
+    params = query.parse(request.GET, {"state": query.text_field(30), "q": query.text_field(200),
+                                       "year": query.year_field()})
+    state = params["state"] or ""
     if state == "overdue":
         qs = qs.filter(state=CritiqueState.AWAITING_REPLY, reply_due__lt=timezone.localdate())
     elif state in states:
         qs = qs.filter(state=state)
-    q = (request.GET.get("q") or "").strip()
+    q = (params["q"] or "").strip()
     if q:
         qs = qs.filter(title__icontains=q)
-    year = _int(request.GET.get("year"))
+    year = params["year"]
     if year:
         qs = qs.filter(created_at__year=year)
     return qs, state, q
@@ -508,7 +508,10 @@ def supervision_act(request: HttpRequest, pk: int) -> HttpResponse:
 def recommendation_list(request: HttpRequest) -> HttpResponse:
     qs = Recommendation.objects.filter(access.visible_cases_q(request.user)).select_related(
         "unit")
-    status = request.GET.get("status", "")
+    params = query.parse(request.GET, {"status": query.text_field(30), "q": query.text_field(200),
+                                       "source": query.text_field(30),
+                                       "field": query.text_field(30)})
+    status = params["status"] or ""
     if status in RecStatus.values:
         qs = qs.filter(status=status)
     elif status == "late":
@@ -517,17 +520,17 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
             Q(forwarded_on__isnull=True, forward_due__lt=today)
             | Q(forwarded_on__isnull=False, due_date__lt=today))
     for name in ("source", "field"):
-        value = request.GET.get(name, "")
+        value = params[name] or ""
         if value:
             qs = qs.filter(**{name: value})
-    q = (request.GET.get("q") or "").strip()
+    q = (params["q"] or "").strip()
     if q:
         qs = qs.filter(Q(topic__icontains=q) | Q(addressee__icontains=q))
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
     return render(request, "oversight/recommendation_list.html", {
         "page": page, "statuses": RecStatus.choices, "sources": Source.choices,
         "fields": RecField.choices, "status": status, "q": q,
-        "source": request.GET.get("source", ""), "field": request.GET.get("field", ""),
+        "source": params["source"] or "", "field": params["field"] or "",
         "can_open": access.case_units(request.user).exists(), "today": timezone.localdate(),
     })
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 from django import template
 from django.contrib.staticfiles import finders
 from django.templatetags.static import static
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from workflow import access
@@ -81,6 +84,8 @@ def _history_labels() -> dict[str, str]:
         "document.download": _("Downloaded a file"),
         "document.view": _("Viewed the document"),
         "signing.remote.expired": _("A two-step signature expired unused"),
+        "signing.file_altered": _("A stored file was found altered (not served)"),
+        "signing.file_missing": _("A stored file was found missing"),
     }
 
 
@@ -93,7 +98,7 @@ def history_label(action: str) -> str:
 def history_kind(action: str) -> str:
     """A CSS modifier for the timeline dot."""
     name = action.rsplit(".", 1)[-1]
-    if name in ("return", "withdraw"):
+    if name in ("return", "withdraw", "file_altered", "file_missing"):
         return "warn"
     if name in ("approve", "sign", "issue", "archive"):
         return "ok"
@@ -124,3 +129,27 @@ def initials(user) -> str:
     if len(parts) == 1:
         return parts[0][:2].upper()
     return (parts[0][0] + parts[-1][0]).upper()
+
+
+@functools.lru_cache(maxsize=64)
+def _cleaned_body(body: str) -> str | None:
+    from workflow.documents.errors import InvalidInput
+    from workflow.documents.services import clean_html
+
+    try:
+        return clean_html(body)
+    except InvalidInput:
+        return None
+
+
+@register.filter
+def clean_body(body: str) -> str:
+    """The stored HTML body cleaned again with today's rules when shown, so bodies saved
+    before a rule tightened (the style attribute, issue 23 #8) cannot carry old markup."""
+    cleaned = _cleaned_body(body or "")
+    if cleaned is None:
+        # Saved before the limits: too large or deep to clean on every view (nh3 would
+        # take minutes); shown as plain text instead.
+        return format_html('<p class="muted">{}</p><pre class="doc-body-raw">{}</pre>',
+                           _("The body is too large to show formatted."), body[:200_000])
+    return mark_safe(cleaned)  # noqa: S308 - cleaned by nh3 just above
