@@ -6,7 +6,7 @@ together, nearest deadline first, with a filter per kind. Another module adds a 
 (incoming documents to handle, for instance) with::
 
     from workflow import inbox
-    inbox.register("incoming", _lazy("Incoming documents"), my_source, order=15)
+    inbox.register("incoming", gettext_lazy("Incoming documents"), my_source, order=15)
 
 A source decides nothing about permissions itself: it asks ``workflow.access`` (or
 the app's own query built on it), as the pages behind its links do.
@@ -23,7 +23,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-_lazy = gettext_lazy
 
 # How far ahead meetings and recommendation deadlines are shown.
 HORIZON_DAYS = 30
@@ -201,9 +200,9 @@ def _register_defaults() -> None:
         return
     _defaults_done = True
     for kind, label, items, order in (
-        ("document", _lazy("Documents"), _documents, 10),
-        ("meeting", _lazy("Meetings"), _meetings, 20),
-        ("task", _lazy("Follow-up tasks"), _tasks, 30),
-        ("recommendation", _lazy("Recommendations"), _recommendations, 40),
+        ("document", gettext_lazy("Documents"), _documents, 10),
+        ("meeting", gettext_lazy("Meetings"), _meetings, 20),
+        ("task", gettext_lazy("Follow-up tasks"), _tasks, 30),
+        ("recommendation", gettext_lazy("Recommendations"), _recommendations, 40),
     ):
         _SOURCES.setdefault(kind, Source(kind, label, items, order))
