@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils import layout as pdf_layout
 from pyhanko.pdf_utils.content import PdfContent
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils import layout as pdf_layout
 from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers

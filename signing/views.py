@@ -15,11 +15,11 @@ from workflow.audit import access_log
 from workflow.documents import services as doc_services
 from workflow.documents.errors import NotFound, WorkflowError
 from workflow.documents.models import State
+from workflow.viewer import viewer_strings
 
 from . import batch, profiles, remote, services
-from .models import BatchRun, KeyKind, PdfStage, SignatureProfile
+from .models import BatchRun, PdfStage
 from .validation import verify_pdf
-from workflow.viewer import viewer_strings
 
 MAX_VERIFY_BYTES = 50 * 1024 * 1024
 

@@ -119,7 +119,8 @@ def test_seal_covers_the_left_third_of_the_signature(signing_env):
     # The caption (organisation, time) is below the seal image, not over its ring.
     assert seal_texts, "the seal has no caption"
     assert all(y < seal[1] for _x, y in seal_texts), (seal_texts, seal)
-    assert all(y >= min(seal_rect[1], seal_rect[3]) - 1 for _x, y in seal_texts), (seal_texts, seal_rect)
+    bottom = min(seal_rect[1], seal_rect[3])
+    assert all(y >= bottom - 1 for _x, y in seal_texts), (seal_texts, seal_rect)
 
 
 def test_header_names_the_standing_board(signing_env):

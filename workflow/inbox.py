@@ -23,7 +23,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-
 # How far ahead meetings and recommendation deadlines are shown.
 HORIZON_DAYS = 30
 PER_SOURCE_LIMIT = 200
@@ -114,7 +113,7 @@ def _meetings(user) -> list[WorkItem]:
     from django.db.models import Q
 
     from workflow import access
-    from workflow.meetings.models import Attendance, Meeting, MeetingState
+    from workflow.meetings.models import Attendance, MeetingState
 
     now = timezone.now()
     soon = now + dt.timedelta(days=HORIZON_DAYS)
@@ -170,7 +169,7 @@ def _recommendations(user) -> list[WorkItem]:
     from django.db.models import Q
 
     from workflow import access
-    from workflow.oversight.models import RecStatus, Recommendation
+    from workflow.oversight.models import Recommendation, RecStatus
 
     horizon = timezone.localdate() + dt.timedelta(days=HORIZON_DAYS)
     mine = Q(owner=user) | Q(owner__isnull=True, created_by=user)

@@ -13,9 +13,7 @@ import re
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
-
+from django.utils.translation import gettext_lazy, ngettext
 
 LABELS = {
     # documents

@@ -36,6 +36,7 @@ from .models import (
     FileVersion,
     Priority,
     ReviewRule,
+    State,
 )
 from .uploads import check_upload
 
