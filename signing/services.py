@@ -409,6 +409,30 @@ def issue_many(user, pks, progress=None) -> list[dict]:
     return results
 
 
+def sign_many(user, pks, progress=None) -> list[dict]:
+    """Sign several approved documents, each in its own transaction (batch "Ký số")."""
+    results = []
+    pks = list(pks)
+    with reuse_signers():
+        for index, pk in enumerate(pks, 1):
+            results.append(_sign_one(user, pk))
+            if progress is not None:
+                progress(index, len(pks), results[-1])
+    return results
+
+
+def _sign_one(user, pk) -> dict:
+    try:
+        sign_document(user, pk, expected_state=State.APPROVED)
+        return {"pk": pk, "ok": True, "symbol": "", "message": ""}
+    except WorkflowError as exc:
+        return {"pk": pk, "ok": False, "symbol": "", "message": str(exc.message)}
+    except Exception as exc:  # noqa: BLE001 - reported per document, the batch goes on
+        logger.exception("signing %s failed", pk)
+        return {"pk": pk, "ok": False, "symbol": "",
+                "message": _("Unexpected error: %(error)s") % {"error": exc}}
+
+
 def _issue_one(user, pk) -> dict:
     try:
         document = issue_document(user, pk, expected_state=State.SIGNED)

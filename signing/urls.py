@@ -15,6 +15,7 @@ urlpatterns = [
     path("documents/<int:pk>/pdfs/<int:pdf_id>/verify/", views.pdf_version_verify,
          name="pdf_version_verify"),
     path("batch-issue/", views.batch_issue, name="batch_issue"),
+    path("batch-sign/", views.batch_sign, name="batch_sign"),
     path("batch-issue/<uuid:token>/", views.batch_progress, name="batch_progress"),
     path("batch-issue/<uuid:token>/status/", views.batch_status, name="batch_status"),
     path("profile/", views.profile, name="profile"),

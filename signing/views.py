@@ -18,7 +18,7 @@ from workflow.documents.models import State
 from workflow.viewer import viewer_strings
 
 from . import batch, profiles, remote, services
-from .models import BatchRun, PdfStage
+from .models import BatchKind, BatchRun, PdfStage
 from .validation import verify_pdf
 
 MAX_VERIFY_BYTES = 50 * 1024 * 1024
@@ -253,9 +253,29 @@ def batch_issue(request):
     pending = access.visible_documents(request.user).filter(state=State.SIGNED)
     pending = [d for d in pending.select_related("unit", "document_type")
                if access.can(request.user, access.Action.ISSUE, d)]
-    recent = BatchRun.objects.filter(created_by=request.user)[:5]
+    recent = BatchRun.objects.filter(created_by=request.user, kind=BatchKind.ISSUE)[:5]
     return render(request, "signing/batch_issue.html",
                   {"documents": pending, "recent": recent})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def batch_sign(request):
+    """A leader chooses approved documents to sign together; progress as for batch issue."""
+    if request.method == "POST":
+        try:
+            run = batch.start_batch_sign(request.user, request.POST.getlist("documents"))
+            return redirect("signing:batch_progress", token=run.token)
+        except WorkflowError as exc:
+            messages.error(request, str(exc.message))
+    pending = access.inbox(request.user).filter(state=State.APPROVED)
+    pending = [d for d in pending.select_related("unit", "document_type").order_by("pk")
+               if access.can(request.user, access.Action.SIGN, d)]
+    recent = BatchRun.objects.filter(created_by=request.user, kind=BatchKind.SIGN)[:5]
+    return render(request, "signing/batch_sign.html", {
+        "documents": pending, "recent": recent,
+        "can_sign_at_once": services.can_sign_at_once(request.user),
+        "panel": sign_panel(request.user, pending[0]) if pending else None})
 
 
 @login_required

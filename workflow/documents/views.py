@@ -107,6 +107,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
                       for s in kinds],
             "kind": kind,
             "total": sum(counts.values()),
+            # Several documents waiting for the same decision: one batch for all of them.
+            "to_sign": sum(1 for i in items if i.kind == "document"
+                           and i.obj.state == State.APPROVED),
+            "to_issue": sum(1 for i in items if i.kind == "document"
+                            and i.obj.state == State.SIGNED),
             "drafts": drafts,
             "today": timezone.localdate(),
         },
