@@ -81,9 +81,12 @@ def sign_panel(user, document) -> dict:
     }
 
 
-def _signed_message(pk) -> str:
-    return " ".join(m for m in (str(_("The document was digitally signed.")),
-                                doc_services.next_step_note(pk)) if m)
+def _done(request, pk, message) -> None:
+    """The success message, then who acts next (a separate line, as after other steps)."""
+    messages.success(request, message)
+    next_step = doc_services.next_step_note(pk)
+    if next_step:
+        messages.info(request, next_step)
 
 
 @login_required
@@ -94,7 +97,7 @@ def sign_confirm(request, pk):
         try:
             services.sign_document(request.user, pk, expected_state=State.APPROVED,
                                    comment=request.POST.get("comment", ""))
-            messages.success(request, _signed_message(pk))
+            _done(request, pk, _("The document was digitally signed."))
             return redirect("documents:detail", pk=pk)
         except WorkflowError as exc:
             messages.error(request, str(exc.message))
@@ -114,9 +117,7 @@ def approve_sign(request, pk):
     try:
         services.approve_and_sign(request.user, pk, comment=request.POST.get("comment", ""),
                                   expected_state=request.POST.get("expected_state") or None)
-        messages.success(request, " ".join(m for m in (
-            str(_("The document was approved and digitally signed.")),
-            doc_services.next_step_note(pk)) if m))
+        _done(request, pk, _("The document was approved and digitally signed."))
     except WorkflowError as exc:
         messages.error(request, str(exc.message))
     return redirect("documents:detail", pk=pk)

@@ -146,7 +146,7 @@ def test_signing_dialog_signs_with_progress(signing_env, live_server, browser):
         with page.expect_navigation():
             dialog.locator("[data-testid=dialog-confirm-sign]").click()
         assert page.evaluate("sessionStorage.getItem('progress')") == "shown"
-        message = page.locator(".message").first.inner_text()
+        message = " ".join(page.locator(".message").all_inner_texts())
         doc.refresh_from_db()
         assert doc.state == "signed", message
         clerk = signing_env["clerk"]

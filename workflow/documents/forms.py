@@ -40,11 +40,11 @@ def short_unit_name(name: str) -> str:
 
 
 class UnitMultipleChoiceField(forms.ModelMultipleChoiceField):
-    """Recipients: short names with their parent unit, so that communes of the same
+    """Recipients: whole names with their parent unit, so that communes of the same
     name in different districts can be told apart in the picker."""
 
     def label_from_instance(self, obj: Unit) -> str:
-        label = short_unit_name(obj.name)
+        label = obj.name
         parent = getattr(obj, "parent", None)
         if parent is not None and parent.depth > 1:
             label = f"{label} — {short_unit_name(parent.name)}"

@@ -278,8 +278,11 @@ def transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except WorkflowError as error:
         messages.error(request, str(error.message))
         return _after_action(request.user, pk)
-    messages.success(request, " ".join(
-        m for m in (_success_message(action), services.next_step_note(pk)) if m))
+    messages.success(request, _success_message(action))
+    # Who acts next, named: the person's work does not end at a state change.
+    next_step = services.next_step_note(pk)
+    if next_step:
+        messages.info(request, next_step)
     return _after_action(request.user, pk)
 
 
