@@ -104,6 +104,19 @@ def test_main_journeys_fit_every_width(journey, live_server, browser):
                 in ("Cuộc họp", "Meetings")
             page.goto(f"{base}/meetings/")
             _check(page, "meetings", width)
+            page.goto(f"{base}/meetings/{meeting.pk}/room/")
+            _check(page, "meeting-room", width)
+            # The chair opens the session from the room; the dock stays on screen.
+            assert page.locator("#room-start").is_visible()
+            if width < 1200:
+                dock = page.locator("#room-dock").bounding_box()
+                assert dock and dock["y"] + dock["height"] <= height + 1
+                page.click("#agenda-toggle")
+                page.locator("#room-agenda.is-open").wait_for()
+                page.wait_for_timeout(300)
+                page.screenshot(path=str(ARTIFACTS / f"{width}-meeting-room-agenda.png"))
+            page.goto(f"{base}/oversight/")
+            _check(page, "targets", width)
             page.goto(f"{base}/documents/new/")
             _check(page, "new-document", width)
             page = _login(context.browser.new_context(
