@@ -20,6 +20,9 @@
   }
 
   function toIso(text, withTime) {
+    // Also accept the ISO form (pasted from elsewhere): 2025-03-02 or 2025-03-02T08:30.
+    var iso = /^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?\s*$/.exec(text || "");
+    if (iso) text = iso[3] + "/" + iso[2] + "/" + iso[1] + (iso[4] ? " " + iso[4] + ":" + iso[5] : "");
     var m = /^\s*(\d{1,2})[\/.\-](\d{1,2})[\/.\-](\d{4})(?:\s+(\d{1,2})[:h](\d{2}))?\s*$/.exec(text || "");
     if (!m) return null;
     var d = parseInt(m[1], 10), mo = parseInt(m[2], 10), y = parseInt(m[3], 10);
