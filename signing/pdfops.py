@@ -237,10 +237,12 @@ def sign_seal(pdf: bytes, signer, ctx: SignContext, *, organisation: str,
     width, height = _field_size(writer, render.SEAL_FIELD)
     # The caption goes in the band under the seal image (render.seal_rect), wrapped to
     # the seal's width, where the ring does not cover it.
-    caption = render.wrap_lines(organisation, width - 4, font="Serif-Bold", size=6.5)
-    caption.append(when.strftime("%d/%m/%Y %H:%M:%S (GMT+7)"))
+    # The left 70 % only: the signer's name, centred under the signature, starts about
+    # where the seal ends, and the band is level with it.
+    caption = render.wrap_lines(organisation, width * 0.7 - 4, font="Serif-Bold", size=6.5)
+    caption.append(when.strftime("%d/%m/%Y %H:%M:%S"))
     text = render.appearance_pdf(width, height, color=(0.8, 0, 0), size=6.5,
-                                 text_align="center", lines=caption[-3:], font="Serif-Bold")
+                                 text_align="left", lines=caption[-3:], font="Serif-Bold")
     band = min(render.SEAL_CAPTION_H, height / 3)
     image_box = (0, band, width, height - band)
     layers = ((render.image_pdf(width, height, seal_png, box=image_box), text) if seal_png
