@@ -14,6 +14,7 @@ import pytest
 
 from tests.factories import PASSWORD, advance, draft
 from tests.meeting_helpers import people, published
+from tests.test_meetings_browser import room_server  # noqa: F401 - fixture
 from workflow.documents import services
 from workflow.documents.models import Document
 
@@ -168,3 +169,47 @@ def test_signing_dialog_signs_with_progress(signing_env, live_server, browser):
     finally:
         context.close()
     assert Document.objects.get(pk=doc.pk).state == "signed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tablet_room_alerts_a_new_vote(room_server, browser):  # noqa: F811 - the fixture
+    """On a tablet the delegate's vote buttons are in the dock at the bottom of the screen,
+    and a vote opened by the chair is announced without scrolling."""
+    from django.test import Client
+
+    from tests.factories import make_org
+    from tests.meeting_helpers import in_session
+    from workflow.meetings import services as meetings
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    org = make_org()
+    meeting = in_session(org)
+    cast = people(org)
+    delegate = cast["delegate"]
+    meetings.check_in(delegate, meeting.pk)
+    context = browser.new_context(viewport={"width": 800, "height": 1280}, locale="vi-VN")
+    context.set_default_timeout(15_000)
+    try:
+        client = Client()
+        client.force_login(delegate)
+        live_server = room_server
+        host = live_server.url.split("//", 1)[1].split(":")[0]
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                              "domain": host, "path": "/"}])
+        page = context.new_page()
+        page.goto(f"{live_server.url}/meetings/{meeting.pk}/room/")
+        page.locator("#items .room-item").first.wait_for(state="attached")
+        assert page.locator("#vote-alert").is_hidden()
+        meetings.open_vote(cast["chair"], meeting.pk, question="Thông qua chương trình")
+        page.locator("#vote-alert").wait_for(state="visible", timeout=8_000)
+        assert "Thông qua chương trình" in page.locator("#vote-alert").inner_text()
+        yes = page.locator("#dock-vote .btn-vote-yes")
+        yes.wait_for()
+        box = yes.bounding_box()
+        assert box and box["y"] + box["height"] <= 1280  # on screen, no scrolling
+        page.screenshot(path=str(ARTIFACTS / "800-room-vote-alert.png"))
+        yes.click()
+        page.locator("#dock-vote .vote-done").wait_for(timeout=8_000)
+        assert page.locator("#vote-alert").is_hidden()
+    finally:
+        context.close()

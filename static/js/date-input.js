@@ -2,9 +2,9 @@
  * own locale: a native date input follows the browser (mm/dd/yyyy in an English
  * browser), which clerks misread.
  *
- * Each input[type=date] / input[type=datetime-local] becomes a hidden field that keeps
- * the ISO value the server expects, with a text field beside it in the Vietnamese
- * order. Without JavaScript the native input stays.
+ * Each input[type=date] / input[type=datetime-local] becomes a text field in the
+ * Vietnamese order; the form sends the ISO value the server expects (converted when the
+ * browser builds the form data). Without JavaScript the native input stays.
  */
 (function () {
   "use strict";
@@ -40,30 +40,32 @@
   function enhance(input) {
     if (input.dataset.vnDate) return;
     var withTime = input.type === "datetime-local";
-    var text = document.createElement("input");
-    text.type = "text";
-    text.className = "vn-date" + (input.className ? " " + input.className : "");
-    text.inputMode = "numeric";
-    text.autocomplete = "off";
-    text.placeholder = withTime ? "dd/mm/yyyy hh:mm" : "dd/mm/yyyy";
-    text.value = toDisplay(input.value, withTime);
-    if (input.required) text.required = true;
-    if (input.id) { text.id = input.id; input.id = input.id + "-iso"; }
-    var label = input.getAttribute("aria-label");
-    if (label) text.setAttribute("aria-label", label);
-    input.dataset.vnDate = "1";
-    input.type = "hidden";
-    input.parentNode.insertBefore(text, input);
-    function sync() {
-      var value = text.value.trim();
-      if (!value) { input.value = ""; text.setCustomValidity(""); return; }
-      var iso = toIso(value, withTime);
-      input.value = iso || "";
-      text.setCustomValidity(iso ? "" : text.placeholder);
+    var value = input.value;
+    input.dataset.vnDate = withTime ? "datetime" : "date";
+    // The field itself becomes text in the Vietnamese order; what is sent is converted
+    // back to ISO when the form data is built (the "formdata" listener below).
+    input.type = "text";
+    input.value = toDisplay(value, withTime);
+    input.classList.add("vn-date");
+    input.inputMode = "numeric";
+    input.autocomplete = "off";
+    if (!input.placeholder) input.placeholder = withTime ? "dd/mm/yyyy hh:mm" : "dd/mm/yyyy";
+    function check() {
+      var text = input.value.trim();
+      input.setCustomValidity(!text || toIso(text, withTime) ? "" : input.placeholder);
     }
-    text.addEventListener("input", sync);
-    text.addEventListener("change", sync);
+    input.addEventListener("input", check);
+    input.addEventListener("change", check);
   }
+
+  document.addEventListener("formdata", function (event) {
+    var form = event.target;
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.dataset || !field.dataset.vnDate || !field.name) return;
+      var iso = toIso(field.value, field.dataset.vnDate === "datetime");
+      event.formData.set(field.name, iso || field.value);
+    });
+  });
 
   function run(root) {
     (root || document).querySelectorAll('input[type="date"], input[type="datetime-local"]').forEach(enhance);
