@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from workflow import access
+from workflow.audit.labels import label as audit_label
 from workflow.audit.services import history
 from workflow.documents.errors import NotFound, WorkflowError
 
@@ -57,7 +58,7 @@ ACTION_LABELS = {
     "forward": _lazy("Forwarded"), "respond": _lazy("Answer recorded"),
     "resolve": _lazy("Resolved"), "mark_overdue": _lazy("Overdue"),
     "escalate": _lazy("Escalated"), "legitimate": _lazy("Legitimacy changed"),
-    "upload": _lazy("File attached"),
+    "upload": _lazy("File attached"), "file": _lazy("Report filed"),
 }
 
 
@@ -68,7 +69,8 @@ def _history(obj, choices) -> list[dict]:
         name = entry.action.rsplit(".", 1)[-1]
         rows.append({
             "at": entry.at, "actor": entry.actor, "comment": entry.comment,
-            "label": ACTION_LABELS.get(name, entry.action),
+            # Never the event code itself (workflow/audit/labels.py has the fallback).
+            "label": ACTION_LABELS.get(name) or audit_label(entry.action),
             "from": states.get(entry.from_state, entry.from_state),
             "to": states.get(entry.to_state, entry.to_state),
             "moved": entry.from_state != entry.to_state and entry.from_state,
