@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from workflow import access
 from workflow.documents.errors import InvalidInput, NotFound
 
-from .models import BatchItem, BatchItemStatus, BatchRun, BatchStatus
+from .models import BatchItem, BatchItemStatus, BatchKind, BatchRun, BatchStatus
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,16 @@ MAX_BATCH = 500
 
 
 def start_batch_issue(user, pks) -> BatchRun:
+    """Record a batch of the chosen documents and queue it after commit."""
+    return start_batch(user, pks, kind=BatchKind.ISSUE)
+
+
+def start_batch_sign(user, pks) -> BatchRun:
+    """A leader signs several approved documents at once, with the same progress page."""
+    return start_batch(user, pks, kind=BatchKind.SIGN)
+
+
+def start_batch(user, pks, *, kind: str) -> BatchRun:
     """Record a batch of the chosen documents and queue it after commit."""
     chosen: list[int] = []
     for value in pks:
@@ -41,7 +51,8 @@ def start_batch_issue(user, pks) -> BatchRun:
         if pk not in chosen:
             chosen.append(pk)
     if not chosen:
-        raise InvalidInput(_("Choose at least one document to issue."))
+        raise InvalidInput(_("Choose at least one document to issue.") if kind == BatchKind.ISSUE
+                           else _("Choose at least one document to sign."))
     if len(chosen) > MAX_BATCH:
         raise InvalidInput(_("At most %(count)s documents can be issued at once.")
                            % {"count": MAX_BATCH})
@@ -53,7 +64,7 @@ def start_batch_issue(user, pks) -> BatchRun:
         order = [pk for pk in chosen if pk in visible]
         if not order:
             raise InvalidInput(_("None of the chosen documents can be found."))
-        run = BatchRun.objects.create(created_by=user)
+        run = BatchRun.objects.create(created_by=user, kind=kind)
         BatchItem.objects.bulk_create(
             BatchItem(run=run, document_id=pk, position=index)
             for index, pk in enumerate(order, 1))
@@ -100,8 +111,8 @@ def _start_thread(run_id: int) -> threading.Thread:
 
 
 def process_batch(run_id: int) -> dict[str, int]:
-    """Issue the batch's waiting documents; resumable if a worker died half-way."""
-    from .services import issue_many
+    """Issue (or sign) the batch's waiting documents; resumable if a worker died half-way."""
+    from .services import issue_many, sign_many
 
     with transaction.atomic():
         run = BatchRun.objects.select_for_update().filter(pk=run_id).first()
@@ -115,14 +126,16 @@ def process_batch(run_id: int) -> dict[str, int]:
 
     def progress(index: int, total: int, result: dict) -> None:
         item = items[index - 1]
-        status = BatchItemStatus.ISSUED if result["ok"] else BatchItemStatus.FAILED
+        done = BatchItemStatus.SIGNED if run.kind == BatchKind.SIGN else BatchItemStatus.ISSUED
+        status = done if result["ok"] else BatchItemStatus.FAILED
         counts["issued" if result["ok"] else "failed"] += 1
         BatchItem.objects.filter(pk=item.pk).update(
             status=status, symbol=result["symbol"] or "", message=result["message"] or "",
             finished_at=timezone.now())
 
     try:
-        issue_many(run.created_by, [item.document_id for item in items], progress=progress)
+        work = sign_many if run.kind == BatchKind.SIGN else issue_many
+        work(run.created_by, [item.document_id for item in items], progress=progress)
     finally:
         # Per-document errors are results; only a crash of the batch itself (database
         # gone…) lands here with items left, and the clerk must see them as not issued.
@@ -149,7 +162,8 @@ def progress_of(run: BatchRun) -> dict:
     """What the progress page shows: counts, and each document's result."""
     counts = run.items.aggregate(
         total=Count("pk"),
-        issued=Count("pk", filter=Q(status=BatchItemStatus.ISSUED)),
+        issued=Count("pk", filter=Q(status__in=[BatchItemStatus.ISSUED,
+                                                 BatchItemStatus.SIGNED])),
         failed=Count("pk", filter=Q(status=BatchItemStatus.FAILED)),
     )
     done = counts["issued"] + counts["failed"]
@@ -164,8 +178,8 @@ def progress_of(run: BatchRun) -> dict:
             "status_display": item.get_status_display(),
             "symbol": item.symbol,
             "message": item.message,
-            "pdf_url": reverse("signing:pdf", args=[document.pk, "issued"])
-            if item.status == BatchItemStatus.ISSUED else "",
+            "pdf_url": reverse("signing:pdf", args=[document.pk, item.status])
+            if item.status in (BatchItemStatus.ISSUED, BatchItemStatus.SIGNED) else "",
         })
     finished = run.status == BatchStatus.DONE
     return {
@@ -177,7 +191,10 @@ def progress_of(run: BatchRun) -> dict:
         "done": done,
         "issued": counts["issued"],
         "failed": counts["failed"],
-        "summary": _("%(done)s of %(total)s processed: %(issued)s issued, %(failed)s failed.")
+        "kind": run.kind,
+        "summary": (_("%(done)s of %(total)s processed: %(issued)s signed, %(failed)s failed.")
+                    if run.kind == BatchKind.SIGN else
+                    _("%(done)s of %(total)s processed: %(issued)s issued, %(failed)s failed."))
         % {"done": done, "total": counts["total"], "issued": counts["issued"],
            "failed": counts["failed"]},
         "items": items,

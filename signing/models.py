@@ -165,7 +165,13 @@ class BatchStatus(models.TextChoices):
 class BatchItemStatus(models.TextChoices):
     PENDING = "pending", _("Waiting")
     ISSUED = "issued", _("Issued")
+    SIGNED = "signed", _("Signed")
     FAILED = "failed", _("Failed")
+
+
+class BatchKind(models.TextChoices):
+    ISSUE = "issue", _("Number and issue")
+    SIGN = "sign", _("Digitally sign")
 
 
 class BatchRun(models.Model):
@@ -178,6 +184,8 @@ class BatchRun(models.Model):
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                    related_name="+")
+    # A clerk's batch issue, or a leader's batch signature (same progress page).
+    kind = models.CharField(max_length=10, choices=BatchKind.choices, default=BatchKind.ISSUE)
     status = models.CharField(max_length=10, choices=BatchStatus.choices,
                               default=BatchStatus.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)

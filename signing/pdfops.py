@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils import layout as pdf_layout
 from pyhanko.pdf_utils.content import PdfContent
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.layout import BoxConstraints
@@ -80,9 +81,16 @@ def _field_size(writer: IncrementalPdfFileWriter, field: str) -> tuple[float, fl
     raise ValueError(f"no field {field}")
 
 
+_FULL_BOX = pdf_layout.SimpleBoxLayoutRule(
+    x_align=pdf_layout.AxisAlignment.ALIGN_MID, y_align=pdf_layout.AxisAlignment.ALIGN_MID,
+    margins=pdf_layout.Margins.uniform(0))
+
+
 def _static(*layers: bytes) -> StaticStampStyle:
+    # No margin: the layers are drawn at the field's own size, so the image boxes computed
+    # here (signature_image_box, the seal) are where they land on the page.
     return StaticStampStyle(background=ImportedPdfBytes(*layers), border_width=0,
-                            background_opacity=1.0)
+                            background_opacity=1.0, background_layout=_FULL_BOX)
 
 
 def _writer(pdf: bytes) -> IncrementalPdfFileWriter:
@@ -128,8 +136,37 @@ def _person_style(writer: IncrementalPdfFileWriter, *, name: str, title: str,
     )
     if not signature_png:
         return _static(text)
-    image = render.image_pdf(width, height, signature_png, box=(4, 20, width - 8, height - 22))
+    image = render.image_pdf(width, height, signature_png,
+                             box=signature_image_box(width, height, signature_png))
     return _static(image, text)
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        return image.size
+
+
+def signature_image_box(width: float, height: float,
+                        png: bytes) -> tuple[float, float, float, float]:
+    """Where the handwritten signature goes in the person's field (x, y, w, h).
+
+    The seal's right edge is a third into the field (``render.seal_rect``); the
+    image, scaled to fit above the text lines, is shifted so that exactly its left
+    third lies under the seal (Appendix I §II.8a), as far as the field allows.
+    """
+    top, bottom, side = 2.0, 20.0, 4.0
+    room_w, room_h = width - 2 * side, height - bottom - top
+    try:
+        px_w, px_h = _png_size(png)
+    except Exception:  # noqa: BLE001 - an unreadable image is refused elsewhere
+        return (side, bottom, room_w, room_h)
+    scale = min(room_w / max(px_w, 1), room_h / max(px_h, 1))
+    img_w, img_h = px_w * scale, px_h * scale
+    x = width / 3 - img_w / 3
+    x = max(side, min(x, width - side - img_w))
+    return (x, bottom + (room_h - img_h) / 2, img_w, img_h)
 
 
 PERSON_REASON = "Phê duyệt và ký ban hành"
@@ -198,9 +235,18 @@ def sign_seal(pdf: bytes, signer, ctx: SignContext, *, organisation: str,
     when = vn_time(when)
     writer = _writer(pdf)
     width, height = _field_size(writer, render.SEAL_FIELD)
-    text = render.appearance_pdf(width, height, color=(0.8, 0, 0), size=5, text_align="center",
-                                 lines=[organisation, when.strftime("%d/%m/%Y %H:%M:%S (GMT+7)")])
-    layers = (render.image_pdf(width, height, seal_png), text) if seal_png else (text,)
+    # The caption goes in the band under the seal image (render.seal_rect), wrapped to
+    # the seal's width, where the ring does not cover it.
+    # The left 70 % only: the signer's name, centred under the signature, starts about
+    # where the seal ends, and the band is level with it.
+    caption = render.wrap_lines(organisation, width * 0.7 - 4, font="Serif-Bold", size=6.5)
+    caption.append(when.strftime("%d/%m/%Y %H:%M:%S"))
+    text = render.appearance_pdf(width, height, color=(0.8, 0, 0), size=6.5,
+                                 text_align="left", lines=caption[-3:], font="Serif-Bold")
+    band = min(render.SEAL_CAPTION_H, height / 3)
+    image_box = (0, band, width, height - band)
+    layers = ((render.image_pdf(width, height, seal_png, box=image_box), text) if seal_png
+              else (text,))
     return _sign(writer, signer, ctx, field=render.SEAL_FIELD, style=_static(*layers),
                  reason="Ban hành văn bản", lta=True)
 

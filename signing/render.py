@@ -87,6 +87,12 @@ ATTACHMENT_SEAL_FIELD = "DauCoQuanPhuLuc"
 
 SIGNATURE_BOX = (62 * mm, 30 * mm)  # width, height of the person's signature field
 SEAL_SIZE = 36 * mm  # real size of a round seal (Decree 99/2016: 35-42 mm)
+# The seal's caption (organisation, signing time) sits in a band under the seal image,
+# not over its red ring, where it could not be read.
+SEAL_CAPTION_H = 9 * mm
+# The board that issues under the committee's seal (Hướng dẫn 91/HD-MTTW-BTT): symbols of
+# its documents end in -BTT, and the header names it under the committee.
+STANDING_BOARD = "BAN THƯỜNG TRỰC"
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +144,7 @@ class Layout:
     recipients: list[str] = field(default_factory=list)
     storage_line: str = "Lưu: VT."
     is_official_letter: bool = False
+    committee: str = ""  # "BAN THƯỜNG TRỰC" under the issuing body, when it issues
 
 
 @dataclass
@@ -172,7 +179,12 @@ def layout_for(document) -> Layout:
     if is_letter and subject.lower().startswith("v/v"):
         subject = subject[3:].strip()
     recipients = document.recipient_names
+    from workflow.documents.numbering import _issuer
+
+    issuer = (_issuer(document) or "").upper()
+    committee = STANDING_BOARD if issuer.endswith("BTT") else ""
     return Layout(
+        committee=committee,
         parent_body=(unit.parent_name or "").upper(),
         issuing_body=unit.name.upper(),
         type_name="" if is_letter else document.document_type.name.upper(),
@@ -419,6 +431,8 @@ def _header(layout: Layout, styles, sink: list[FieldBox]) -> list[Flowable]:
     if layout.parent_body:
         left.append(Paragraph(html.escape(layout.parent_body), styles["parent"]))
     left.append(Paragraph(html.escape(layout.issuing_body), styles["body-name"]))
+    if layout.committee:
+        left.append(Paragraph(html.escape(layout.committee), styles["body-name"]))
     left.append(Rule(left_w, left_w * 0.4))
     number_row = Table(
         [[Paragraph("Số:", styles["number"]), Slot(NUMBER_FIELD, 46 * mm, 16, sink)]],
@@ -712,11 +726,16 @@ def render_uploaded(pdf: bytes, layout: Layout) -> RenderedPdf:
 
 
 def seal_rect(person: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-    """The seal covers about the left third of the person's signature (Appendix I §II.8a)."""
+    """The seal covers about the left third of the person's signature (Appendix I §II.8a).
+
+    Its right edge is a third into the person's field; ``pdfops`` places the signature
+    image so that its own left third lies under it, whatever the image's proportions.
+    Below the seal a band of :data:`SEAL_CAPTION_H` holds the caption.
+    """
     x1, y1, x2, y2 = person
     right = x1 + (x2 - x1) / 3
     cy = (y1 + y2) / 2
-    return (right - SEAL_SIZE, cy - SEAL_SIZE / 2, right, cy + SEAL_SIZE / 2)
+    return (right - SEAL_SIZE, cy - SEAL_SIZE / 2 - SEAL_CAPTION_H, right, cy + SEAL_SIZE / 2)
 
 
 class _FlatPagesWriter(IncrementalPdfFileWriter):
@@ -880,6 +899,23 @@ def appearance_pdf(width: float, height: float, *, lines: list[str] = (),
     canvas.showPage()
     canvas.save()
     return out.getvalue()
+
+
+def wrap_lines(text: str, width: float, *, font: str = "Serif", size: float = 7) -> list[str]:
+    """``text`` broken at spaces into lines no wider than ``width`` points."""
+    _register_fonts()
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        candidate = f"{current} {word}".strip()
+        if current and pdfmetrics.stringWidth(candidate, font, size) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    if current:
+        lines.append(current)
+    return lines
 
 
 @lru_cache(maxsize=16)

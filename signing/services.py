@@ -138,6 +138,21 @@ def latest(document: Document, stage: str) -> SignedPdf | None:
         "-created_at", "-pk").first()
 
 
+_SHOWN_STAGES = (PdfStage.ISSUED, PdfStage.SIGNED, PdfStage.ATTACHMENT)
+
+
+def published_pdfs(document: Document) -> list[SignedPdf]:
+    """The signed PDFs a document page lists: issued first, then signed, then attachments.
+
+    The preview rendered for signing is not one of them (it carries no signature).
+    """
+    pdfs = list(document.pdf_versions.filter(stage__in=_SHOWN_STAGES)
+                .select_related("created_by", "source_file"))
+    order = {stage: index for index, stage in enumerate(_SHOWN_STAGES)}
+    pdfs.sort(key=lambda p: (order[p.stage], -p.created_at.timestamp(), -p.pk))
+    return pdfs
+
+
 def ensure_rendered(document: Document, user=None, created: list | None = None) -> SignedPdf:
     """The PDF of the document's current content, rendered once and kept."""
     content_hash = document.content_hash()
@@ -295,6 +310,31 @@ def sign_document(user, pk, action: str = "sign", *, comment: str = "",
         return document
 
 
+def approve_and_sign(user, pk, *, comment: str = "",
+                     expected_state: str | None = None) -> Document:
+    """Approval and the approval signature as one decision of the same leader.
+
+    Both or neither: a refused signature leaves the document awaiting approval, as
+    before the click. The refusal is audited after the rollback, so it is kept.
+    """
+    try:
+        with transaction.atomic():
+            doc_services.perform(user, pk, Action.APPROVE.value, comment=comment,
+                                 expected_state=expected_state)
+            return sign_document(user, pk, expected_state=State.APPROVED)
+    except WorkflowError as exc:
+        _refused(pk, user, "sign", str(exc.message))
+        raise
+
+
+def can_sign_at_once(user) -> bool:
+    """Whether ``user`` signs on the server (key file, HSM, CSC), not on their own token."""
+    from .models import KeyKind
+
+    profile = SignatureProfile.objects.select_related("key").filter(user=user).first()
+    return bool(profile and profile.key and profile.key.kind != KeyKind.REMOTE)
+
+
 # --- number, date, seal --------------------------------------------------------------------
 
 
@@ -367,6 +407,30 @@ def issue_many(user, pks, progress=None) -> list[dict]:
             if progress is not None:
                 progress(index, len(pks), results[-1])
     return results
+
+
+def sign_many(user, pks, progress=None) -> list[dict]:
+    """Sign several approved documents, each in its own transaction (batch "Ký số")."""
+    results = []
+    pks = list(pks)
+    with reuse_signers():
+        for index, pk in enumerate(pks, 1):
+            results.append(_sign_one(user, pk))
+            if progress is not None:
+                progress(index, len(pks), results[-1])
+    return results
+
+
+def _sign_one(user, pk) -> dict:
+    try:
+        sign_document(user, pk, expected_state=State.APPROVED)
+        return {"pk": pk, "ok": True, "symbol": "", "message": ""}
+    except WorkflowError as exc:
+        return {"pk": pk, "ok": False, "symbol": "", "message": str(exc.message)}
+    except Exception as exc:  # noqa: BLE001 - reported per document, the batch goes on
+        logger.exception("signing %s failed", pk)
+        return {"pk": pk, "ok": False, "symbol": "",
+                "message": _("Unexpected error: %(error)s") % {"error": exc}}
 
 
 def _issue_one(user, pk) -> dict:

@@ -16,10 +16,13 @@ from workflow.documents import services as doc_services
 from workflow.documents import uploads
 from workflow.documents.errors import NotFound, WorkflowError
 from workflow.documents.models import State
+from workflow.viewer import viewer_strings
 
 from . import batch, integrity, profiles, remote, services
-from .models import BatchRun, KeyKind, PdfStage, SignatureProfile
-from .validation import VerifyInputError, verify_upload
+from .models import BatchKind, BatchRun, PdfStage
+from .validation import VerifyInputError, verify_pdf, verify_upload
+
+MAX_VERIFY_BYTES = 50 * 1024 * 1024
 
 
 @require_http_methods(["GET", "POST"])
@@ -51,6 +54,48 @@ def _doc(request, pk, action):
         raise Http404(str(exc.message)) from exc
 
 
+def sign_panel(user, document) -> dict:
+    """What the signing dialog and page show: the PDF, the capacity, the key.
+
+    The second factor (step-up authentication) will be asked in the same panel
+    (templates/signing/_sign_panel.html, the ``second-factor`` slot).
+    """
+    from django.urls import reverse
+
+    from workflow.organisation.models import Membership, Role
+
+    from . import render
+
+    membership = (Membership.objects.filter(user=user, unit=document.unit, role=Role.LEADER,
+                                            is_active=True).first())
+    title = (membership.title if membership and membership.title else "Chủ tịch").upper()
+    profile = profiles.profile_of(user)
+    key = profiles.describe_key(profile.key if profile else None)
+    allowed = access.allowed_actions(user, document)
+    return {
+        "document": document,
+        "capacity": [render.STANDING_BOARD and "TM. " + render.STANDING_BOARD, title],
+        "signer_name": profiles.signer_name(user),
+        "key": key,
+        "has_image": bool(profile and profile.image),
+        "two_step": bool(key and key["two_step"]),
+        "can_sign": access.Action.SIGN in allowed,
+        "can_approve_sign": access.Action.APPROVE in allowed and services.can_sign_at_once(user),
+        "preview_url": reverse("signing:pdf", args=[document.pk, PdfStage.RENDERED]),
+        "sign_url": reverse("signing:sign", args=[document.pk]),
+        "approve_sign_url": reverse("signing:approve_sign", args=[document.pk]),
+        "prepare_url": reverse("signing:prepare_remote", args=[document.pk]),
+    }
+
+
+def _done(request, pk, message) -> None:
+    """The success message, then who acts next (a separate line, as after other steps)."""
+    messages.success(request, message)
+    next_step = doc_services.next_step_note(pk)
+    if next_step:
+        messages.info(request, next_step)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def sign_confirm(request, pk):
@@ -59,17 +104,30 @@ def sign_confirm(request, pk):
         try:
             services.sign_document(request.user, pk, expected_state=State.APPROVED,
                                    comment=request.POST.get("comment", ""))
-            messages.success(request, _("The document was digitally signed."))
+            _done(request, pk, _("The document was digitally signed."))
             return redirect("documents:detail", pk=pk)
         except WorkflowError as exc:
             messages.error(request, str(exc.message))
-    can_sign = access.can(request.user, access.Action.SIGN, document)
-    profile = SignatureProfile.objects.select_related("key").filter(user=request.user).first()
-    two_step = bool(profile and profile.key and profile.key.kind == KeyKind.REMOTE)
+    panel = sign_panel(request.user, document)
     return render(request, "signing/sign_confirm.html",
-                  {"document": document, "can_sign": can_sign, "two_step": two_step,
+                  {"document": document, "panel": panel, "viewer_i18n": viewer_strings(),
+                   "can_sign": panel["can_sign"], "two_step": panel["two_step"],
                    "pending": remote.waiting_for(request.user).filter(document=document).first()
-                   if two_step else None})
+                   if panel["two_step"] else None})
+
+
+@login_required
+@require_http_methods(["POST"])
+def approve_sign(request, pk):
+    """Approve and sign in one step, for the leader who does both."""
+    _doc(request, pk, access.Action.VIEW)
+    try:
+        services.approve_and_sign(request.user, pk, comment=request.POST.get("comment", ""),
+                                  expected_state=request.POST.get("expected_state") or None)
+        _done(request, pk, _("The document was approved and digitally signed."))
+    except WorkflowError as exc:
+        messages.error(request, str(exc.message))
+    return redirect("documents:detail", pk=pk)
 
 
 @login_required
@@ -94,12 +152,13 @@ def issue_confirm(request, pk):
     if request.method == "POST":
         try:
             document = services.issue_document(request.user, pk, expected_state=State.SIGNED)
-            messages.success(request, _("Issued as %(symbol)s.") % {"symbol": document.symbol})
+            messages.success(request, _("Issued as %(symbol)s. The issued PDF is listed first "
+                                        "on the document.") % {"symbol": document.symbol})
             return redirect("documents:detail", pk=pk)
         except WorkflowError as exc:
             messages.error(request, str(exc.message))
     return render(request, "signing/issue_confirm.html", {
-        "document": document,
+        "document": document, "viewer_i18n": viewer_strings(),
         "can_issue": access.can(request.user, access.Action.ISSUE, document)})
 
 
@@ -132,6 +191,67 @@ def pdf_download(request, pk, stage):
                         as_attachment=request.GET.get("download") == "1")
 
 
+def document_pdfs(document) -> list[dict]:
+    """The signed PDFs listed first on the document page, with their links."""
+    from django.urls import reverse
+
+    from workflow.viewer import viewer_url
+
+    rows = []
+    for pdf in services.published_pdfs(document):
+        url = reverse("signing:pdf_version", args=[document.pk, pdf.pk])
+        if pdf.stage == PdfStage.ATTACHMENT and pdf.source_file:
+            title = _("Signed attachment: %(name)s") % {"name": pdf.source_file.name}
+        elif pdf.stage == PdfStage.ISSUED:
+            title = _("Issued document %(symbol)s") % {"symbol": document.symbol} \
+                if document.symbol else _("Issued document")
+        else:
+            title = _("Signed by the competent person, before numbering")
+        rows.append({
+            "pdf": pdf, "title": title, "stage": pdf.stage, "url": url,
+            "download_url": url + "?download=1",
+            "view_url": viewer_url(url, title=str(title)),
+            "verify_url": reverse("signing:pdf_version_verify", args=[document.pk, pdf.pk]),
+        })
+    return rows
+
+
+def _stored_pdf(request, pk, pdf_id):
+    document = _doc(request, pk, access.Action.VIEW)
+    pdf = document.pdf_versions.filter(pk=pdf_id).exclude(stage=PdfStage.RENDERED).first()
+    if pdf is None:
+        raise Http404()
+    return document, pdf
+
+
+@login_required
+def pdf_version(request, pk, pdf_id):
+    """One stored signed PDF (every signed version is kept and listed on the document)."""
+    document, pdf = _stored_pdf(request, pk, pdf_id)
+    name = f"{document.symbol or document.pk}-{pdf.stage}-{pdf.pk}.pdf".replace("/", "-")
+    try:
+        handle = pdf.blob.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404() from None
+    access_log.record_download(document, request.user, name=name, version_hash=pdf.sha256)
+    response = FileResponse(handle, content_type="application/pdf", filename=name,
+                            as_attachment=request.GET.get("download") == "1")
+    response["Cache-Control"] = "private, no-store" if document.confidential else "private"
+    return response
+
+
+@login_required
+@require_http_methods(["GET"])
+def pdf_version_verify(request, pk, pdf_id):
+    """The verification report of a stored PDF, on the verify page, without uploading it."""
+    _document, pdf = _stored_pdf(request, pk, pdf_id)
+    try:
+        data = pdf.read()
+    except (FileNotFoundError, ValueError):
+        raise Http404() from None
+    return render(request, "signing/verify.html", {"report": verify_pdf(data), "error": ""})
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def batch_issue(request):
@@ -145,9 +265,29 @@ def batch_issue(request):
     pending = access.visible_documents(request.user).filter(state=State.SIGNED)
     pending = [d for d in pending.select_related("unit", "document_type")
                if access.can(request.user, access.Action.ISSUE, d)]
-    recent = BatchRun.objects.filter(created_by=request.user)[:5]
+    recent = BatchRun.objects.filter(created_by=request.user, kind=BatchKind.ISSUE)[:5]
     return render(request, "signing/batch_issue.html",
                   {"documents": pending, "recent": recent})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def batch_sign(request):
+    """A leader chooses approved documents to sign together; progress as for batch issue."""
+    if request.method == "POST":
+        try:
+            run = batch.start_batch_sign(request.user, request.POST.getlist("documents"))
+            return redirect("signing:batch_progress", token=run.token)
+        except WorkflowError as exc:
+            messages.error(request, str(exc.message))
+    pending = access.inbox(request.user).filter(state=State.APPROVED)
+    pending = [d for d in pending.select_related("unit", "document_type").order_by("pk")
+               if access.can(request.user, access.Action.SIGN, d)]
+    recent = BatchRun.objects.filter(created_by=request.user, kind=BatchKind.SIGN)[:5]
+    return render(request, "signing/batch_sign.html", {
+        "documents": pending, "recent": recent,
+        "can_sign_at_once": services.can_sign_at_once(request.user),
+        "panel": sign_panel(request.user, pending[0]) if pending else None})
 
 
 @login_required

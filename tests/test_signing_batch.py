@@ -43,7 +43,7 @@ def test_batch_goes_on_after_a_failure_and_reports_it(env, client,
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         run = batch.start_batch_issue(clerk, [first.pk, unsigned.pk, second.pk, first.pk])
     # Ours first; issuing adds its own (search reindexing) as it goes.
-    assert callbacks[0].__qualname__.startswith("start_batch_issue")
+    assert callbacks[0].__qualname__.startswith("start_batch")
     run.refresh_from_db()
     assert run.status == BatchStatus.DONE and run.started_at and run.finished_at
     items = list(run.items.order_by("position"))

@@ -398,6 +398,31 @@ def inbox(user) -> QuerySet[Document]:
     return Document.objects.filter(inbox_q(user))
 
 
+def next_actors(document: Document, limit: int = 3) -> list:
+    """The people who now have ``document`` among their tasks (named in flash messages).
+
+    Asked through :func:`inbox_q`, so "who acts next" can never disagree with the
+    inboxes; candidates are the people of the document's unit and of the units above it.
+    """
+    from django.contrib.auth import get_user_model
+
+    unit = document.unit
+    ancestors = [p for p in (unit.path or "").split("/") if p]
+    prefixes = Q(memberships__unit=unit)
+    for depth in range(1, len(ancestors)):
+        prefixes |= Q(memberships__unit__path="/" + "/".join(ancestors[:depth]) + "/")
+    candidates = (get_user_model().objects.filter(prefixes, memberships__is_active=True,
+                                                  is_active=True)
+                  .distinct().order_by("pk")[:40])
+    found = []
+    for person in candidates:
+        if Document.objects.filter(inbox_q(person), pk=document.pk).exists():
+            found.append(person)
+            if len(found) >= limit:
+                break
+    return found
+
+
 # --- meetings (tài liệu họp, phòng họp) ----------------------------------------------------
 #
 # * Organisers (the meeting's secretary, whoever scheduled it, people with the

@@ -8,6 +8,6 @@ def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from workflow import access
+    from workflow import inbox
 
-    return {"inbox_count": access.inbox(user).count()}
+    return {"inbox_count": inbox.count(user)}

@@ -26,3 +26,33 @@ class VietnameseFirstLocaleMiddleware(LocaleMiddleware):
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
         return None
+
+
+TIMEZONE_COOKIE = "mttq_tz"
+
+
+class UserTimezoneMiddleware:
+    """Show times in the person's own zone (static/js/app.js stores it in a cookie).
+
+    Without the cookie, or with a zone Python does not know, the site's TIME_ZONE
+    (Asia/Ho_Chi_Minh) is used. The meeting room's poll skips this: its answers carry
+    no formatted times and its fast path is measured (benchmarks/).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        name = request.COOKIES.get(TIMEZONE_COOKIE)
+        if not name or request.path_info.endswith("/room/state/"):
+            return self.get_response(request)
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        from django.utils import timezone
+
+        try:
+            zone = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return self.get_response(request)
+        with timezone.override(zone):
+            return self.get_response(request)

@@ -18,6 +18,14 @@
     else document.addEventListener("DOMContentLoaded", fn);
   }
 
+  // Times are shown in the person's own zone (workflow.middleware.UserTimezoneMiddleware).
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && document.cookie.indexOf("mttq_tz=" + zone) === -1) {
+      document.cookie = "mttq_tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
+    }
+  } catch (e) { /* no Intl: the site's zone is used */ }
+
   // Close buttons on messages.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-dismiss]");

@@ -114,6 +114,8 @@
     $("my-attendance").textContent = state.me.attendance_label ? T.your_attendance + " " + state.me.attendance_label : "";
     $("check-in").hidden = !state.me.can_check_in;
     $("item-controls").hidden = !state.me.can_run;
+    var notice = $("room-not-started");
+    if (notice && state.state !== "published") notice.hidden = true;
     renderItems();
     renderPapers();
     renderSpeakers();
@@ -352,7 +354,69 @@
     });
     if (!state.votes.length) box.appendChild(el("p", { className: "muted", text: T.no_votes }));
     $("open-vote").hidden = !state.me.can_manage_votes || anyOpen;
+    renderDockVote();
   }
+
+  // --- tablet dock, vote alert, agenda drawer --------------------------------------------------
+
+  var alerted = {};
+
+  function ballotButtons(vote) {
+    var row = el("div", { className: "btn-row vote-buttons" });
+    ["yes", "no", "abstain"].forEach(function (choice) {
+      var b = el("button", { type: "button", className: "btn btn-vote btn-vote-" + choice, text: T[choice], "data-choice": choice });
+      b.addEventListener("click", function () {
+        row.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
+        post("ballot", { vote: vote.id, choice: choice }).then(render);
+      });
+      row.appendChild(b);
+    });
+    return row;
+  }
+
+  function renderDockVote() {
+    var dock = $("dock-vote");
+    if (!dock) return;
+    dock.textContent = "";
+    var open = state.votes.filter(function (v) { return v.state === "open"; })[0];
+    if (!open) { $("vote-alert").hidden = true; return; }
+    dock.appendChild(el("p", { className: "dock-question", text: open.question }));
+    if (open.voted) {
+      dock.appendChild(el("p", { className: "vote-done", text: T.voted }));
+    } else if (state.me.can_vote) {
+      dock.appendChild(ballotButtons(open));
+    }
+    // A vote the person has not answered yet: say so once, loudly.
+    if (!alerted[open.id] && state.me.can_vote && !open.voted) {
+      alerted[open.id] = true;
+      $("vote-alert-text").textContent = format(T.vote_alert, { question: open.question });
+      $("vote-alert").hidden = false;
+      if (navigator.vibrate) { try { navigator.vibrate([200, 100, 200]); } catch (e) { /* ignore */ } }
+    }
+    if (open.voted) $("vote-alert").hidden = true;
+  }
+
+  function setDrawer(open) {
+    var agenda = $("room-agenda");
+    agenda.classList.toggle("is-open", open);
+    $("drawer-backdrop").hidden = !open;
+    $("agenda-toggle").setAttribute("aria-expanded", open ? "true" : "false");
+  }
+  $("agenda-toggle").addEventListener("click", function () {
+    setDrawer(!$("room-agenda").classList.contains("is-open"));
+  });
+  $("drawer-backdrop").addEventListener("click", function () { setDrawer(false); });
+  root.querySelectorAll("[data-drawer-close]").forEach(function (b) {
+    b.addEventListener("click", function () { setDrawer(false); });
+  });
+  // Choosing an item in the drawer shows its papers: close the drawer on small screens.
+  $("items").addEventListener("click", function (event) {
+    if (event.target.closest(".item-button") && window.matchMedia("(max-width: 1180px)").matches) {
+      setDrawer(false);
+    }
+  });
+  $("vote-alert-close").addEventListener("click", function () { $("vote-alert").hidden = true; });
+  $("vote-alert-go").addEventListener("click", function () { $("vote-alert").hidden = true; });
 
   // --- wiring ----------------------------------------------------------------------------------
 

@@ -33,9 +33,24 @@ class UnitChoiceField(forms.ModelChoiceField):
         return "\u2003" * max(obj.depth - 1, 0) + obj.name
 
 
+COMMITTEE_PREFIX = "Ủy ban MTTQ Việt Nam "
+
+
+def short_unit_name(name: str) -> str:
+    """"xã Kim Liên" for "Ủy ban MTTQ Việt Nam xã Kim Liên": the part that differs."""
+    return name[len(COMMITTEE_PREFIX):] if name.startswith(COMMITTEE_PREFIX) else name
+
+
 class UnitMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Recipients: whole names with their parent unit, so that communes of the same
+    name in different districts can be told apart in the picker."""
+
     def label_from_instance(self, obj: Unit) -> str:
-        return "\u2003" * max(obj.depth - 1, 0) + obj.name
+        label = obj.name
+        parent = getattr(obj, "parent", None)
+        if parent is not None and parent.depth > 1:
+            label = f"{label} — {short_unit_name(parent.name)}"
+        return "\u2003" * max(obj.depth - 1, 0) + label
 
 
 class DepartmentSelect(forms.Select):
@@ -135,7 +150,8 @@ class DocumentForm(forms.Form):
         if document is not None:
             current = document.recipients.values("unit_id")
             recipients = Unit.objects.filter(Q(is_active=True) | Q(pk__in=current))
-        self.fields["recipient_units"].queryset = recipients.order_by("path")
+        self.fields["recipient_units"].queryset = recipients.select_related("parent").order_by(
+            "path")
 
         if document is None:
             self.fields.pop("edit_version")
@@ -148,6 +164,12 @@ class DocumentForm(forms.Form):
                 self.initial.setdefault("unit", membership.unit_id)
                 self.initial.setdefault("drafting_department", membership.department_id)
             self.initial.setdefault("priority", Priority.NORMAL)
+            # The everyday document is a Công văn (official letter), not the first type
+            # in alphabetical order.
+            if not self.is_bound and "document_type" not in self.initial:
+                letter = types.filter(code="cong-van").values_list("pk", flat=True).first()
+                if letter:
+                    self.initial["document_type"] = letter
 
     @classmethod
     def initial_for(cls, document: Document) -> dict:

@@ -37,6 +37,7 @@ from .models import (
     FileVersion,
     Priority,
     ReviewRule,
+    State,
 )
 from .uploads import check_upload
 
@@ -442,6 +443,25 @@ def action_label(action: str) -> str:
         Action.WITHDRAW: _("Withdraw"),
     }
     return str(labels.get(action, action))
+
+
+def next_step_note(pk: int) -> str:
+    """Who acts next on a document, in words, for the message after an action."""
+    document = Document.objects.select_related("unit").filter(pk=pk).first()
+    if document is None or document.state in (State.ISSUED, State.ARCHIVED, State.WITHDRAWN):
+        return ""
+    people = access.next_actors(document)
+    if not people:
+        return ""
+    names = ", ".join(str(p) for p in people)
+    waiting = {
+        State.RETURNED: _("Now with %(names)s to revise."),
+        State.SUBMITTED: _("Now waiting for review by %(names)s."),
+        State.REVIEWED: _("Now waiting for approval by %(names)s."),
+        State.APPROVED: _("Now waiting for the signature of %(names)s."),
+        State.SIGNED: _("Now waiting for %(names)s (clerk) to number and issue it."),
+    }.get(document.state)
+    return str(waiting) % {"names": names} if waiting else ""
 
 
 def available_transitions(user, document: Document) -> list[str]:

@@ -8,10 +8,11 @@ does not leak).
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from workflow import access
 from workflow.audit import access_log
+from workflow.viewer import viewer_strings
 
 from . import services
 from .errors import Conflict, NotAllowed, NotFound, WorkflowError
@@ -85,10 +87,14 @@ def _after_action(user, pk: int) -> HttpResponse:
 
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    # Nearest deadline first; tasks without one after them, newest first.
-    tasks = _documents(access.inbox(request.user)).order_by(
-        F("due_date").asc(nulls_last=True), "-updated_at", "-pk"
-    )
+    """Every kind of work waiting for the person (workflow/inbox.py), nearest deadline first."""
+    from workflow import inbox as work
+
+    kinds = work.sources()
+    kind = request.GET.get("kind", "")
+    if kind not in {s.kind for s in kinds}:
+        kind = ""
+    items, counts = work.collect(request.user, kind or None)
     drafts = _documents(
         Document.objects.filter(drafter=request.user, state=State.DRAFT)
     ).order_by("-updated_at")[:10]
@@ -96,7 +102,16 @@ def inbox(request: HttpRequest) -> HttpResponse:
         request,
         "documents/inbox.html",
         {
-            "page_obj": _paginate(request, tasks),
+            "page_obj": Paginator(items, PAGE_SIZE).get_page(request.GET.get("page")),
+            "kinds": [{"kind": s.kind, "label": s.label, "count": counts.get(s.kind, 0)}
+                      for s in kinds],
+            "kind": kind,
+            "total": sum(counts.values()),
+            # Several documents waiting for the same decision: one batch for all of them.
+            "to_sign": sum(1 for i in items if i.kind == "document"
+                           and i.obj.state == State.APPROVED),
+            "to_issue": sum(1 for i in items if i.kind == "document"
+                            and i.obj.state == State.SIGNED),
             "drafts": drafts,
             "today": timezone.localdate(),
         },
@@ -211,8 +226,19 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     last_return = None
     if document.state == State.RETURNED:
         last_return = next((e for e in reversed(entries) if e.action == "document.return"), None)
+    signed_pdfs: list[dict] = []
+    panel = None
+    if apps.is_installed("signing"):
+        from signing.views import document_pdfs, sign_panel
+
+        signed_pdfs = document_pdfs(document)
+        if "sign" in transitions or "approve" in transitions:
+            panel = sign_panel(user, document)
     context = {
         "document": document,
+        "signed_pdfs": signed_pdfs,
+        "sign_panel": panel,
+        "viewer_i18n": viewer_strings() if panel else None,
         "actions": [
             {
                 "name": name,
@@ -256,6 +282,10 @@ def transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.error(request, str(error.message))
         return _after_action(request.user, pk)
     messages.success(request, _success_message(action))
+    # Who acts next, named: the person's work does not end at a state change.
+    next_step = services.next_step_note(pk)
+    if next_step:
+        messages.info(request, next_step)
     return _after_action(request.user, pk)
 
 

@@ -399,6 +399,9 @@ def room(request: HttpRequest, pk: int) -> HttpResponse:
     state = services.room_state(request.user, meeting, request.session.session_key)
     return render(request, "meetings/room.html", {
         "meeting": meeting, "state": state, "state_json": state,
+        # The chair opens the session from the room itself ("Khai mạc").
+        "can_start": access.can_meeting(request.user, A.START, meeting),
+        "not_started": meeting.state == MeetingState.PUBLISHED,
         "poll_ms": 1000,
         "search_url": "/search/",
         "i18n": _room_strings(),
@@ -443,6 +446,8 @@ def _room_strings() -> dict:
         "pages": _("pages"),
         "error": _("The action failed."),
         "your_attendance": _("You:"),
+        "vote_alert": _("A vote is open: %(question)s"),
+        "go_to_vote": _("Vote now"),
     }
 
 

@@ -19,6 +19,7 @@ from django.db.models import Model, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django_fsm import TransitionNotAllowed, can_proceed, has_transition_perm
 
 from workflow import access
@@ -640,7 +641,8 @@ def _report_body(unit: Unit, start: dt.date, end: dt.date, groups: list[dict]) -
         parts.append(f"<h3>{escape(str(group['label']))} ({group['count']})</h3>")
         for addressee in group["addressees"]:
             parts.append(f"<p><strong>{escape(_('To'))}: {escape(addressee['name'])}</strong></p>")
-            parts.append("<table><thead><tr><th>" + escape(_("No.")) + "</th><th>"
+            ordinal_head = escape(pgettext("ordinal column", "No."))
+            parts.append("<table><thead><tr><th>" + ordinal_head + "</th><th>"
                          + escape(_("Topic")) + "</th><th>" + escape(_("Content"))
                          + "</th><th>" + escape(_("Source")) + "</th></tr></thead><tbody>")
             for rec in addressee["items"]:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from workflow import access, query
+from workflow.audit.labels import label as audit_label
 from workflow.audit.services import history
 from workflow.documents.errors import NotFound, WorkflowError
 
@@ -57,7 +58,7 @@ ACTION_LABELS = {
     "forward": _lazy("Forwarded"), "respond": _lazy("Answer recorded"),
     "resolve": _lazy("Resolved"), "mark_overdue": _lazy("Overdue"),
     "escalate": _lazy("Escalated"), "legitimate": _lazy("Legitimacy changed"),
-    "upload": _lazy("File attached"),
+    "upload": _lazy("File attached"), "file": _lazy("Report filed"),
 }
 
 
@@ -68,7 +69,8 @@ def _history(obj, choices) -> list[dict]:
         name = entry.action.rsplit(".", 1)[-1]
         rows.append({
             "at": entry.at, "actor": entry.actor, "comment": entry.comment,
-            "label": ACTION_LABELS.get(name, entry.action),
+            # Never the event code itself (workflow/audit/labels.py has the fallback).
+            "label": ACTION_LABELS.get(name) or audit_label(entry.action),
             "from": states.get(entry.from_state, entry.from_state),
             "to": states.get(entry.to_state, entry.to_state),
             "moved": entry.from_state != entry.to_state and entry.from_state,
@@ -122,6 +124,9 @@ def _dashboard_scope(request: HttpRequest):
     return units, root, year
 
 
+BAR_STEP = 100  # px between bars: room for two short lines of label under each
+
+
 def _charts(board: targets.Dashboard) -> list[dict]:
     """One chart per target: a bar per level, the target drawn as a line across it."""
     charts = []
@@ -132,29 +137,50 @@ def _charts(board: targets.Dashboard) -> list[dict]:
             target = 100.0 if metric.kind == targets.QUOTA else fig.target
             height = fig.bar_pct
             bars.append({
-                "label": level.name, "fig": fig, "x": 10 + i * 70, "h": height * 1.2,
+                "label": level.name, "fig": fig, "x": 10 + i * BAR_STEP, "h": height * 1.2,
                 "y": 130 - height * 1.2, "ty": 130 - target * 1.2, "target": target,
                 "total": level.totals.get(metric.key) if metric.kind == targets.QUOTA else None,
             })
-        charts.append({"metric": metric, "bars": bars, "width": 20 + 70 * len(bars)})
+        charts.append({"metric": metric, "bars": bars, "width": 20 + BAR_STEP * len(bars)})
     return charts
 
 
-def _tree_rows(board: targets.Dashboard, year: int) -> SafeString:
+UNIT_PAGE_SIZE = 50
+
+
+def _sorted_rows(board: targets.Dashboard, sort: str) -> list:
+    """The unit rows in tree order, or sorted by name or by one target's percentage."""
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    rows = list(board.rows)
+    if key == "name":
+        rows.sort(key=lambda r: r.name.casefold(), reverse=descending)
+    elif key in {m.key for m in board.metrics}:
+        # Units with nothing to count go last whichever the direction.
+        known = [r for r in rows if r.figures[key].pct is not None]
+        unknown = [r for r in rows if r.figures[key].pct is None]
+        known.sort(key=lambda r: (r.figures[key].pct, r.name.casefold()), reverse=descending)
+        rows = known + unknown
+    return rows
+
+
+def _tree_rows(rows, year: int, *, flat: bool = False) -> SafeString:
     """The unit table body, built here rather than in a template loop.
 
     A province has ~480 units × 7 targets; the template engine needs about a
     second for that many cells, plain string building a few milliseconds. Only
     the unit name comes from people, and it is escaped; every other piece is a
-    number, a metric key or a fixed light name.
+    number, a metric key or a fixed light name. ``flat``: sorted rows show their
+    level instead of the tree's indentation.
     """
     drill = reverse("oversight:drilldown", args=["METRIC"]).replace("METRIC/", "")
     lines = []
-    for row in board.rows:
+    for row in rows:
+        depth = 0 if flat else min(row.depth, 6)
+        level = f'<span class="ov-level">{escape(row.level_name)}</span>' if flat else ""
         parts = [
-            f'<tr data-unit="{row.id}"><td class="ov-name" style="padding-left:'
-            f'{row.depth * 1.4 + 0.4:.1f}em"><i class="ov-light ov-{row.light}"></i>'
-            f'<a href="?unit={row.id}&amp;year={year}">{escape(row.name)}</a></td>'
+            f'<tr data-unit="{row.id}"><td class="ov-name ov-depth-{depth}">'
+            f'<i class="ov-light ov-{row.light}"></i>'
+            f'<a href="?unit={row.id}&amp;year={year}">{escape(row.name)}</a>{level}</td>'
         ]
         for key, fig in row.figures.items():
             missing = "&amp;part=missing" if fig.met is False and fig.kind == targets.SHARE \
@@ -173,10 +199,24 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return render(request, "oversight/dashboard.html", {"board": None})
     board = _board(units, year, root)
     this_year = timezone.localdate().year
+    sort = request.GET.get("sort", "")
+    if sort.lstrip("-") not in {"name", *(m.key for m in board.metrics)}:
+        sort = ""
+    page = Paginator(_sorted_rows(board, sort), UNIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    columns = [{"key": "name", "label": _("Unit")}] + [
+        {"key": m.key, "label": m.label} for m in board.metrics]
+    for column in columns:
+        # First click: names A→Z, figures best first; the next click turns it round.
+        first = column["key"] if column["key"] == "name" else "-" + column["key"]
+        column["active"] = sort.lstrip("-") == column["key"]
+        column["descending"] = sort.startswith("-")
+        column["next"] = (sort[1:] if sort.startswith("-") else "-" + sort) \
+            if column["active"] else first
     return render(request, "oversight/dashboard.html", {
         "board": board, "root": root, "year": year, "units": units,
         "years": list(range(this_year, this_year - 6, -1)), "charts": _charts(board),
-        "tree_rows": _tree_rows(board, year),
+        "tree_rows": _tree_rows(page.object_list, year, flat=bool(sort)),
+        "page_obj": page, "columns": columns, "sort": sort,
         "quota_note": _("For supervisions and critiques the bar is the share of units that "
                         "met their yearly quota."),
     })

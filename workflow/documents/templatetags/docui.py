@@ -67,31 +67,20 @@ def state_label(value: str) -> str:
         return value or ""
 
 
-def _history_labels() -> dict[str, str]:
-    return {
-        "document.create": _("Created the draft"),
-        "document.edit": _("Edited the draft"),
-        "file.upload": _("Uploaded a file"),
-        "document.comment": _("Commented"),
-        "document.submit": _("Submitted for review"),
-        "document.forward": _("Forwarded to the next step"),
-        "document.return": _("Returned to the drafter"),
-        "document.approve": _("Approved the document"),
-        "document.sign": _("Signed the document"),
-        "document.issue": _("Numbered and issued"),
-        "document.archive": _("Archived the document"),
-        "document.withdraw": _("Withdrew the document"),
-        "document.download": _("Downloaded a file"),
-        "document.view": _("Viewed the document"),
-        "signing.remote.expired": _("A two-step signature expired unused"),
-        "signing.file_altered": _("A stored file was found altered (not served)"),
-        "signing.file_missing": _("A stored file was found missing"),
-    }
+@register.filter
+def history_label(action: str) -> str:
+    """Plain words for an audit event code (workflow/audit/labels.py)."""
+    from workflow.audit.labels import label
+
+    return label(action)
 
 
 @register.filter
-def history_label(action: str) -> str:
-    return _history_labels().get(action, action)
+def history_detail(entry) -> str:
+    """An audit entry's comment in words: no ids, codes or hashes in full."""
+    from workflow.audit.labels import detail
+
+    return detail(entry.action, entry.comment)
 
 
 @register.filter

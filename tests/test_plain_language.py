@@ -1,0 +1,129 @@
+"""No page of the main journeys shows an event code or an untranslated message id.
+
+The pages are rendered in Vietnamese (what people see); their text is checked for
+audit event codes (``signing.signed``, ``meeting.paper.changed``) and for English
+message ids of the catalogue whose Vietnamese differs (an untranslated string).
+"""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+from django.utils import translation
+
+from signing.models import PdfStage, SignedPdf
+from tests.factories import PASSWORD, advance, draft
+from tests.meeting_helpers import people, published
+from workflow.audit.labels import LABELS, describe, label
+from workflow.audit.models import AuditEntry
+from workflow.documents import services
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=False)]
+
+PO = Path(settings.BASE_DIR) / "locale" / "vi" / "LC_MESSAGES" / "django.po"
+EVENT_CODE = re.compile(r"\b(?:document|signing|meeting|vote|task|file|unit|membership)"
+                        r"\.[a-z_]+(?:\.[a-z_]+)*\b")
+TAGS = re.compile(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", re.S)
+
+
+@pytest.fixture(scope="module")
+def english_ids(django_db_blocker):
+    from workflow.organisation.management.commands.compile_translations import compile_catalogue
+
+    compile_catalogue(PO)
+    translation.trans_real._translations = {}
+    translation.trans_real._default = None
+    ids = set()
+    for entry in polib.pofile(str(PO)).translated_entries():
+        msgid = entry.msgid
+        # Sentences and phrases of three words or more: short ones ("View", "Key") can
+        # occur in Vietnamese text or in names.
+        if entry.msgid_plural or "%" in msgid or "{" in msgid or len(msgid.split()) < 3:
+            continue
+        if entry.msgstr and entry.msgstr != msgid:
+            ids.add(msgid)
+    return ids
+
+
+def page_text(response) -> str:
+    html = response.content.decode()
+    html = re.sub(r'<script type="application/json".*?</script>', "", html, flags=re.S)
+    return unescape(TAGS.sub(" ", html))
+
+
+def check(response, english_ids, where: str) -> None:
+    assert response.status_code == 200, where
+    text = page_text(response)
+    codes = EVENT_CODE.findall(text)
+    assert not codes, f"{where}: event codes shown: {codes[:5]}"
+    untranslated = sorted(m for m in english_ids if m in text)
+    assert not untranslated, f"{where}: untranslated: {untranslated[:5]}"
+
+
+def test_every_recorded_code_has_a_label():
+    """The codes the services write are all named in workflow/audit/labels.py."""
+    import subprocess
+
+    found = subprocess.run(
+        ["grep", "-rhoE", r"record\([^,]+, \"[a-z_.]+\"", "workflow", "signing"],
+        capture_output=True, text=True, cwd=settings.BASE_DIR).stdout
+    codes = {line.rsplit('"', 2)[-2] for line in found.splitlines() if '"' in line}
+    document_codes = {c for c in codes if c.split(".")[0] in (
+        "document", "signing", "meeting", "vote", "task", "file")}
+    missing = sorted(c for c in document_codes if c not in LABELS)
+    assert not missing, missing
+
+
+def test_history_details_are_words():
+    with translation.override("vi"):
+        entry = AuditEntry(action="signing.signed",
+                           comment="PDF 1 pages, SHA-256 " + "ab" * 32)
+        described = describe(entry)
+        assert described.label == "Đã ký số vào bản PDF"
+        assert "1 trang" in described.detail and "pages" not in described.detail
+        assert label("meeting.paper.changed") != "meeting.paper.changed"
+        assert label("something.unknown") == "Thay đổi khác"
+        assert translation.gettext("No.") == "Số"
+
+
+def test_main_journey_pages_in_vietnamese(client, signing_env, english_ids):
+    org, leader, clerk = signing_env["org"], signing_env["leader"], signing_env["clerk"]
+    doc = advance(org, draft(org, type_code="ke-hoach", subject="Kế hoạch tổ chức hội nghị",
+                             body="<p>Nội dung.</p>"), "approved")
+    services.perform(leader, doc.pk, "sign", expected_state="approved")
+    services.perform(clerk, doc.pk, "issue", expected_state="signed")
+    waiting = advance(org, draft(org, type_code="ke-hoach", subject="Kế hoạch chờ ký",
+                                 body="<p>Nội dung.</p>"), "approved")
+    meeting = published(org)
+    cast = people(org)
+    pages = {
+        leader: ["/", f"/documents/{doc.pk}/", f"/documents/{waiting.pk}/",
+                 f"/signing/documents/{waiting.pk}/sign/", "/documents/",
+                 f"/meetings/{meeting.pk}/", "/meetings/"],
+        clerk: ["/", f"/documents/{doc.pk}/"],
+        cast["delegate"]: ["/", f"/meetings/{meeting.pk}/"],
+        cast["secretary"]: ["/", f"/meetings/{meeting.pk}/"],
+    }
+    with translation.override("vi"):
+        for person, urls in pages.items():
+            assert client.login(username=person.username, password=PASSWORD)
+            # (logging out forgets the cookies, the language with them)
+            client.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
+            for url in urls:
+                check(client.get(url), english_ids, f"{person.username} {url}")
+            client.logout()
+    # The issued PDF is listed first on the document page, with its links.
+    client.login(username=clerk.username, password=PASSWORD)
+    html = client.get(f"/documents/{doc.pk}/").content.decode()
+    issued = SignedPdf.objects.get(document=doc, stage=PdfStage.ISSUED)
+    assert html.index('id="signed-pdfs"') < html.index('id="info-title"')
+    assert f"/signing/documents/{doc.pk}/pdfs/{issued.pk}/?download=1" in html
+    assert f"/signing/documents/{doc.pk}/pdfs/{issued.pk}/verify/" in html
+    response = client.get(f"/signing/documents/{doc.pk}/pdfs/{issued.pk}/?download=1")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
