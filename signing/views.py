@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from workflow import access
+from workflow.accounts import stepup
 from workflow.audit import access_log
 from workflow.documents import services as doc_services
 from workflow.documents.errors import NotFound, WorkflowError
@@ -52,6 +53,7 @@ def sign_confirm(request, pk):
     document = _doc(request, pk, access.Action.VIEW)
     if request.method == "POST":
         try:
+            stepup.require_from_post(request, "sign", document)
             services.sign_document(request.user, pk, expected_state=State.APPROVED,
                                    comment=request.POST.get("comment", ""))
             messages.success(request, _("The document was digitally signed."))
@@ -64,7 +66,7 @@ def sign_confirm(request, pk):
     return render(request, "signing/sign_confirm.html",
                   {"document": document, "can_sign": can_sign, "two_step": two_step,
                    "pending": remote.waiting_for(request.user).filter(document=document).first()
-                   if two_step else None})
+                   if two_step else None, **stepup.form_context(request, "sign", document)})
 
 
 @login_required
@@ -88,13 +90,14 @@ def issue_confirm(request, pk):
     document = _doc(request, pk, access.Action.VIEW)
     if request.method == "POST":
         try:
+            stepup.require_from_post(request, "issue", document)
             document = services.issue_document(request.user, pk, expected_state=State.SIGNED)
             messages.success(request, _("Issued as %(symbol)s.") % {"symbol": document.symbol})
             return redirect("documents:detail", pk=pk)
         except WorkflowError as exc:
             messages.error(request, str(exc.message))
     return render(request, "signing/issue_confirm.html", {
-        "document": document,
+        "document": document, **stepup.form_context(request, "issue", document),
         "can_issue": access.can(request.user, access.Action.ISSUE, document)})
 
 
@@ -129,6 +132,7 @@ def batch_issue(request):
     """Choose signed documents to issue together; the batch then runs in the background."""
     if request.method == "POST":
         try:
+            stepup.require_from_post(request, "batch_issue")
             run = batch.start_batch_issue(request.user, request.POST.getlist("documents"))
             return redirect("signing:batch_progress", token=run.token)
         except WorkflowError as exc:
@@ -138,7 +142,8 @@ def batch_issue(request):
                if access.can(request.user, access.Action.ISSUE, d)]
     recent = BatchRun.objects.filter(created_by=request.user)[:5]
     return render(request, "signing/batch_issue.html",
-                  {"documents": pending, "recent": recent})
+                  {"documents": pending, "recent": recent,
+                   **stepup.form_context(request, "batch_issue")})
 
 
 @login_required

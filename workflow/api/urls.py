@@ -8,6 +8,7 @@ from . import views
 app_name = "api"
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="token"),
+    path("auth/second-factor/", views.SecondFactorView.as_view(), name="second-factor"),
     path("documents/", views.DocumentListView.as_view(), name="document-list"),
     path("documents/<int:pk>/", views.DocumentDetailView.as_view(), name="document-detail"),
     path("documents/<int:pk>/files/", views.DocumentFilesView.as_view(), name="document-files"),

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from workflow import access
+from workflow.accounts import stepup
 from workflow.audit import access_log
 
 from . import services
@@ -32,6 +33,8 @@ PAGE_SIZE = 20
 # Actions whose reason is mandatory; the template marks them and app.js checks before sending.
 REASON_ACTIONS = {"return", "withdraw"}
 # Order and look of the action buttons: the forward-moving step first, refusals last.
+# Signing and sealing need a fresh second factor (workflow/accounts/stepup.py).
+STEP_UP_ACTIONS = ("sign", "issue")
 ACTION_ORDER = ["submit", "forward", "approve", "sign", "issue", "archive", "return", "withdraw"]
 ACTION_STYLE = {
     "submit": "primary",
@@ -233,6 +236,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "comment_form": CommentForm(),
         "max_upload_mb": max_upload_bytes() // (1024 * 1024),
     }
+    sealing = [a for a in transitions if a in STEP_UP_ACTIONS]
+    if sealing:
+        context.update(stepup.form_context(request, sealing[0], document))
     return render(request, "documents/detail.html", context)
 
 
@@ -240,6 +246,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     try:
+        if action in STEP_UP_ACTIONS:
+            stepup.require_from_post(request, action, services.get_for(request.user, pk))
         services.perform(
             request.user,
             pk,
