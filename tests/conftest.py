@@ -67,3 +67,34 @@ def browser(monkeypatch):
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def _second_factor_sessions(request, monkeypatch):
+    """``Client.force_login`` opens a session as a full login does with two-factor on.
+
+    Most tests are about documents, not logging in: their leaders and clerks get a TOTP
+    device and a session verified (and freshly proved, for signing) by it. Tests of the
+    login itself mark themselves ``real_login`` and get Django's plain force_login.
+    """
+    if request.node.get_closest_marker("real_login"):
+        return
+    from django.test import Client
+
+    from tests.second_factor import verified_session
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        session = self.session
+        verified_session(session, user)
+        self.cookies[settings_session_cookie()] = session.session_key
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+def settings_session_cookie() -> str:
+    from django.conf import settings
+
+    return settings.SESSION_COOKIE_NAME

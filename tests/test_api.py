@@ -11,6 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import PASSWORD, advance, draft, pdf_bytes, upload
+from tests.second_factor import api_proof
 from workflow.audit.services import history
 from workflow.documents import services
 from workflow.documents.models import Document
@@ -25,6 +26,7 @@ def api(user=None) -> APIClient:
     if user is not None:
         token, _ = Token.objects.get_or_create(user=user)
         client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        api_proof(user)  # signing and issuing need a fresh second factor
     return client
 
 

@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.conftest import PDFJS_BUILT
 from tests.factories import PASSWORD, advance, draft, make_org
+from tests.second_factor import browser_login
 from tests.test_browser_journey import DESKTOP
 from workflow.documents import services
 from workflow.organisation.models import Role
@@ -66,10 +67,7 @@ def test_search_filter_typeahead_and_open_at_page(live_server, transactional_db,
         page.screenshot(path=str(ARTIFACTS / f"{next(shots):02d}-{name}.png"), full_page=True)
 
     member = org.person("commune", Role.MEMBER)
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", member.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("form.stack button[type=submit]")
+    browser_login(page, live_server.url, member.username, PASSWORD)
     page.wait_for_url(live_server.url + "/")
 
     # 1. An unaccented query typed into the header box, as during a session.

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories import PASSWORD, advance, draft
+from tests.second_factor import browser_login
 from workflow.documents.models import Document
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -29,10 +30,7 @@ def session(browser, base: str, username: str | None):
     context.set_default_timeout(60_000)
     page = context.new_page()
     if username:
-        page.goto(base + "/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("form.stack button[type=submit]")
+        browser_login(page, base, username, PASSWORD)
         page.wait_for_url(base + "/")
     return context, page
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from axes.models import AccessAttempt
 from axes.signals import user_locked_out
 from django.conf import settings
@@ -9,7 +11,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
+from django.utils import timezone
 
+from workflow.audit.models import AuditEntry
 from workflow.audit.services import record
 
 from . import lockout, sessions
@@ -20,24 +24,45 @@ def _target(username: str, fallback):
     return user or fallback
 
 
+def _key(username: str | None, address: str | None) -> str:
+    # The username when one was typed (a lock follows the account), else the address.
+    return f"username {username}" if username else f"address {address or '-'}"
+
+
+def _open_lock(key: str) -> bool:
+    """Whether the last lock event for ``key`` is a lockout not yet followed by an unlock."""
+    last = (AuditEntry.objects.filter(action__in=(lockout.LOCKED, lockout.UNLOCKED),
+                                      comment__contains=key + ";")
+            .order_by("-at", "-pk").values_list("action", "at").first())
+    if last is None or last[0] == lockout.UNLOCKED:
+        return False
+    # A lock older than the longest possible lock has run out on its own.
+    return last[1] > timezone.now() - dt.timedelta(minutes=settings.MTTQ_LOCKOUT_MAX_MINUTES)
+
+
 @receiver(user_locked_out, dispatch_uid="accounts-locked")
 def _locked(sender, request=None, username=None, ip_address=None, **kwargs) -> None:
+    key = _key(username, ip_address)
+    # Every refused try while locked signals again; the log wants the lockout once.
+    if _open_lock(key):
+        return
     attempt = AccessAttempt.objects.filter(ip_address=ip_address).order_by("-pk").first()
     target = _target(username or "", attempt)
     if target is None:
         return
     record(target, lockout.LOCKED,
-           comment=f"username {username or '-'}; address {ip_address or '-'}")
+           comment=f"{key}; username {username or '-'}; address {ip_address or '-'}")
 
 
 @receiver(post_delete, sender=AccessAttempt, dispatch_uid="accounts-unlocked")
 def _unlocked(sender, instance: AccessAttempt, **kwargs) -> None:
     # Attempts are deleted on success, when they expire and when an administrator resets
-    # them (admin, axes_reset*, unlock_account); only the end of an actual lock is news.
-    if instance.failures_since_start < settings.AXES_FAILURE_LIMIT:
-        return
-    record(_target(instance.username or "", instance), lockout.UNLOCKED,
-           comment=f"username {instance.username or '-'}; address {instance.ip_address or '-'}")
+    # them (admin, axes_reset*); only the end of an open lock is news, once.
+    for key in {_key(instance.username, None), _key(None, instance.ip_address)}:
+        if _open_lock(key):
+            record(_target(instance.username or "", instance), lockout.UNLOCKED,
+                   comment=f"{key}; username {instance.username or '-'}; "
+                           f"address {instance.ip_address or '-'}")
 
 
 @receiver(user_logged_in, dispatch_uid="accounts-session-start")
