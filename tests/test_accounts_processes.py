@@ -65,9 +65,9 @@ def servers(tmp_path_factory):
         for url in urls:
             for _ in range(300):
                 try:
-                    urllib.request.urlopen(url + "/accounts/login/", timeout=2)
+                    urllib.request.urlopen(url + "/accounts/login/", timeout=10)
                     break
-                except (urllib.error.URLError, ConnectionError):
+                except OSError:  # not listening yet (URLError, refused, timed out)
                     time.sleep(0.1)
             else:
                 pytest.fail(f"{url} did not start")
