@@ -13,13 +13,10 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -65,9 +62,9 @@ def servers(tmp_path_factory):
         for url in urls:
             for _ in range(300):
                 try:
-                    urllib.request.urlopen(url + "/accounts/login/", timeout=10)
+                    requests.get(url + "/accounts/login/", timeout=10)
                     break
-                except OSError:  # not listening yet (URLError, refused, timed out)
+                except requests.RequestException:  # not listening yet
                     time.sleep(0.1)
             else:
                 pytest.fail(f"{url} did not start")
@@ -81,36 +78,20 @@ def servers(tmp_path_factory):
 
 def _login(base: str, username: str, password: str, forwarded: str = "") -> int:
     """The status of a login through the page (CSRF cookie and token as a browser does)."""
-    jar = CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar),
-                                         _NoRedirect())
-    page = opener.open(base + "/accounts/login/").read().decode()
+    browser = requests.Session()
+    page = browser.get(base + "/accounts/login/", timeout=30).text
     token = page.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
-    body = urllib.parse.urlencode({"username": username, "password": password,
-                                   "csrfmiddlewaretoken": token}).encode()
-    request = urllib.request.Request(base + "/accounts/login/", data=body,
-                                     headers={"Referer": base + "/accounts/login/"})
+    headers = {"Referer": base + "/accounts/login/"}
     if forwarded:
-        request.add_header("X-Forwarded-For", forwarded)
-    try:
-        return opener.open(request).status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
+        headers["X-Forwarded-For"] = forwarded
+    return browser.post(base + "/accounts/login/", data={
+        "username": username, "password": password, "csrfmiddlewaretoken": token,
+    }, headers=headers, allow_redirects=False, timeout=30).status_code
 
 
 def _token(base: str, forwarded: str) -> int:
-    request = urllib.request.Request(base + "/api/auth/token/", data=b"{}",
-                                     headers={"Content-Type": "application/json",
-                                              "X-Forwarded-For": forwarded})
-    try:
-        return urllib.request.urlopen(request).status
-    except urllib.error.HTTPError as error:
-        return error.code
+    return requests.post(base + "/api/auth/token/", json={},
+                         headers={"X-Forwarded-For": forwarded}, timeout=30).status_code
 
 
 def _reset(servers) -> None:

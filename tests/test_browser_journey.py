@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.csp import watch_csp
 from tests.factories import PASSWORD, make_org, pdf_bytes
 from tests.second_factor import browser_login
 from workflow.audit import access_log
@@ -35,6 +36,7 @@ class Journey:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        watch_csp(self.context, self.errors)
         self.shots = 0
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
 

@@ -15,6 +15,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.conftest import PDFJS_BUILT
+from tests.csp import watch_csp
 from tests.factories import PASSWORD, advance, draft, make_org
 from tests.second_factor import browser_login
 from tests.test_browser_journey import DESKTOP
@@ -60,6 +61,7 @@ def test_search_filter_typeahead_and_open_at_page(live_server, transactional_db,
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    watch_csp(page.context, errors)
     shots = iter(range(1, 100))
 
     def shot(name: str) -> None:

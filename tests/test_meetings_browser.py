@@ -17,6 +17,7 @@ from django.db import connection
 from django.test import Client
 
 from tests.conftest import PDFJS_BUILT
+from tests.csp import watch_csp
 from tests.factories import make_org
 from tests.meeting_helpers import in_session, people
 from workflow.meetings import services
@@ -74,6 +75,7 @@ class Seat:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        watch_csp(self.context, self.errors)
 
     def open_room(self, meeting, page=None):
         page = page or self.page

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.csp import watch_csp
 from tests.factories import PASSWORD, make_org
 from tests.second_factor import browser_login
 from workflow.documents import services as documents
@@ -38,6 +39,7 @@ class Person:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        watch_csp(self.context, self.errors)
         browser_login(self.page, base, username, PASSWORD)
         self.page.wait_for_url(base + "/")
         self.name = username

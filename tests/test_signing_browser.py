@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.csp import watch_csp
 from tests.factories import PASSWORD, advance, draft
 from tests.second_factor import browser_login
 from workflow.documents.models import Document
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+# CSP violations and page errors of every context a test opens; each test starts empty.
+CSP_ERRORS: list[str] = []
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "signing"
 
 
@@ -29,6 +32,7 @@ def session(browser, base: str, username: str | None):
                                   accept_downloads=True)
     context.set_default_timeout(60_000)
     page = context.new_page()
+    watch_csp(context, CSP_ERRORS)
     if username:
         browser_login(page, base, username, PASSWORD)
         page.wait_for_url(base + "/")
@@ -39,6 +43,7 @@ def session(browser, base: str, username: str | None):
 def test_sign_issue_download_verify(signing_env, live_server, chromium, tmp_path):
     org, leader, clerk = signing_env["org"], signing_env["leader"], signing_env["clerk"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    CSP_ERRORS.clear()
     doc = draft(org, type_code="ke-hoach", subject="Kế hoạch tổ chức Ngày hội Đại đoàn kết",
                 body="<p>Căn cứ Điều lệ Mặt trận Tổ quốc Việt Nam;</p><p>Nội dung kế hoạch.</p>")
     doc = advance(org, doc, "approved")
@@ -86,3 +91,4 @@ def test_sign_issue_download_verify(signing_env, live_server, chromium, tmp_path
     assert valid.count() == 2, texts
     assert "FORM_FILLING" in texts[0]  # the number and date did not break the leader's signature
     context.close()
+    assert not CSP_ERRORS, CSP_ERRORS
