@@ -108,7 +108,7 @@ def test_search_filter_typeahead_and_open_at_page(live_server, transactional_db,
     if PDFJS_BUILT:
         pdf_page.locator("#pdf-viewer .pdf-page canvas").first.wait_for()
         pdf_page.wait_for_function(
-            "document.querySelector('#pdf-viewer .pdf-toolbar input').value === '2'")
+            "() => document.querySelector('#pdf-viewer .pdf-toolbar input').value === '2'")
         pdf_page.screenshot(path=str(ARTIFACTS / f"{next(shots):02d}-viewer-at-page-2.png"))
     pdf_page.close()
     hits.first.locator("h3 a").click()
