@@ -407,3 +407,32 @@ def test_password_reset_by_email(org, settings):
                                  "new_password2": "Mat-khau-moi-2025"})
     assert response.status_code == 302
     assert _login(Client(), member.username, "Mat-khau-moi-2025").status_code == 302
+
+
+# --- Content-Security-Policy ----------------------------------------------------------------
+
+
+def test_pages_send_a_policy_without_inline_scripts(client):
+    policy = client.get("/accounts/login/")["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";") if d.strip())
+    assert directives["script-src"] == "'self'"
+    assert "unsafe" not in directives["script-src"]
+    assert directives["object-src"] == "'none'"
+
+
+def test_templates_have_no_inline_scripts_or_handlers():
+    from pathlib import Path
+
+    from django.conf import settings
+
+    offenders = []
+    for path in Path(settings.BASE_DIR, "templates").rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        for match in re.finditer(r"<script\b([^>]*)>", text):
+            if "src=" not in match.group(1):
+                offenders.append(f"{path.name}: inline <script>")
+        if re.search(r"\son[a-z]+\s*=\s*[\"']", text):
+            offenders.append(f"{path.name}: inline event handler")
+        if "javascript:" in text:
+            offenders.append(f"{path.name}: javascript: URL")
+    assert not offenders, offenders
