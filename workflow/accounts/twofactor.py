@@ -17,12 +17,14 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from workflow.audit.services import record
+from workflow.documents.errors import WorkflowError
 
 RECOVERY_CODES = 10
 FRESH_KEY = "_mttq_factor_at"
@@ -122,3 +124,22 @@ def enrol_with_secret(user, key: bytes) -> TOTPDevice:
         defaults={"key": key.hex(), "confirmed": True},
     )
     return device
+
+
+class SecondFactorRequired(WorkflowError):
+    status = 403
+    code = "second_factor_required"
+
+
+def require_for_api_login(user, code: str) -> None:
+    """An API token for someone with (or obliged to have) a second factor needs its code."""
+    if has_device(user):
+        if code and match_token(user, code.strip().replace(" ", "")) is not None:
+            return
+        raise SecondFactorRequired(_(
+            "Send the current code of your authenticator app as \"otp\" with the "
+            "username and password."))
+    if is_required(user):
+        raise SecondFactorRequired(_(
+            "Set up two-factor authentication in the browser (Account security) before "
+            "using the API."))

@@ -18,6 +18,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
@@ -30,7 +31,7 @@ from rest_framework.views import APIView
 
 from workflow import access
 from workflow.access import TRANSITIONS
-from workflow.accounts import lockout, stepup
+from workflow.accounts import lockout, stepup, twofactor
 from workflow.accounts.throttles import SharedAnonThrottle
 from workflow.audit import access_log
 from workflow.documents import services, uploads
@@ -131,12 +132,19 @@ class TokenView(ObtainAuthToken):
     authentication_classes: list = []
 
     def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
         try:
-            return super().post(request, *args, **kwargs)
+            serializer.is_valid(raise_exception=True)
         except ValidationError:
             if getattr(request, "axes_locked_out", False):
                 return lockout.lockout_response(request._request)
             raise
+        user = serializer.validated_data["user"]
+        # People with a second factor send its code too ("otp"): a password alone does
+        # not open their account, on the API either.
+        twofactor.require_for_api_login(user, str(request.data.get("otp") or ""))
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
 
 
 class SecondFactorSerializer(serializers.Serializer):
