@@ -436,3 +436,29 @@ def test_templates_have_no_inline_scripts_or_handlers():
         if "javascript:" in text:
             offenders.append(f"{path.name}: javascript: URL")
     assert not offenders, offenders
+
+
+def test_admin_reset_of_the_authenticator_signs_out_everywhere(org):
+    head = org.person("province", Role.HEAD)
+    dev = device(head)
+    client = Client()
+    _login(client, head.username, PASSWORD)
+    client.post("/accounts/two-factor/", {"code": code_now(head)})
+    assert client.get("/").status_code == 200
+    dev.delete()  # what the admin's delete does
+    assert client.get("/").status_code == 302
+    assert AuditEntry.objects.filter(action="account.2fa_reset").exists()
+
+
+def test_api_token_needs_the_code_of_people_with_two_factor(org):
+    leader = org.person("province", Role.LEADER)
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    body = {"username": leader.username, "password": PASSWORD}
+    response = client.post("/api/auth/token/", body, format="json")
+    assert response.status_code == 403  # required but not enrolled
+    device(leader)
+    response = client.post("/api/auth/token/", body, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"] == "second_factor_required"
+    response = client.post("/api/auth/token/", {**body, "otp": code_now(leader)}, format="json")
+    assert response.status_code == 200 and response.json()["token"]

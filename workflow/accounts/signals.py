@@ -12,6 +12,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from workflow.audit.models import AuditEntry
 from workflow.audit.services import record
@@ -69,3 +70,14 @@ def _unlocked(sender, instance: AccessAttempt, **kwargs) -> None:
 def _session_start(sender, request=None, user=None, **kwargs) -> None:
     if request is not None and hasattr(request, "session"):
         sessions.started(request, user)
+
+
+@receiver(post_delete, sender=TOTPDevice, dispatch_uid="accounts-2fa-reset")
+def _device_removed(sender, instance: TOTPDevice, **kwargs) -> None:
+    """A removed authenticator (an administrator's reset, a new phone) ends the sessions it
+    verified: everywhere, except the session that is enrolling the new one."""
+    if not instance.confirmed:
+        return
+    keep = getattr(instance, "_mttq_keep_session", None)
+    sessions.end_others(instance.user, keep=keep)
+    record(instance.user, "account.2fa_reset")

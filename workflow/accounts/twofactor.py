@@ -82,7 +82,9 @@ def confirm_enrolment(request: HttpRequest, device: TOTPDevice, code: str) -> li
     if not device.verify_token(code.strip().replace(" ", "")):
         return None
     user = request.user
-    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    for old in TOTPDevice.objects.filter(user=user).exclude(pk=device.pk):
+        old._mttq_keep_session = request.session.session_key  # signals.py: keep this one
+        old.delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     codes = new_recovery_codes(user)
