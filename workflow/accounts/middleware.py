@@ -22,6 +22,15 @@ from . import sessions, twofactor
 # the language switch and static files.
 OPEN_PREFIXES = ("/accounts/two-factor/", "/accounts/logout/", "/i18n/", "/static/",
                  "/accounts/locked/")
+# Views that answer from a signed link alone and never read the session (the meeting room's
+# paper links: 150 delegates open one paper at once); the link was issued to a session that
+# had passed these checks, and names it.
+SESSION_FREE_VIEWS = frozenset({"meetings:paper_file"})
+
+
+def _session_free(request: HttpRequest) -> bool:
+    match = getattr(request, "resolver_match", None)
+    return match is not None and match.view_name in SESSION_FREE_VIEWS
 
 
 class SessionLimitsMiddleware:
@@ -29,6 +38,11 @@ class SessionLimitsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        if _session_free(request):
+            return None
         if SESSION_KEY in request.session and sessions.expired(request):
             logout(request)
             if request.path_info.startswith("/api/"):
@@ -36,7 +50,7 @@ class SessionLimitsMiddleware:
                     "Your session ended; log in again.")}, status=401)
             messages.info(request, _("Your session ended; log in again."))
             return redirect(reverse("login") + "?next=" + quote(request.get_full_path()))
-        return self.get_response(request)
+        return None
 
 
 class TwoFactorMiddleware:
@@ -46,9 +60,14 @@ class TwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        if _session_free(request):
+            return None
         session = request.session
         if SESSION_KEY not in session or session.get(DEVICE_ID_SESSION_KEY):
-            return self.get_response(request)
+            return None
         state = session.get(twofactor.STATE_KEY)
         if state is None or state == "verified":
             # "verified" without a device id: the device was removed; decide again.
@@ -61,7 +80,7 @@ class TwoFactorMiddleware:
                 state = "optional"
             session[twofactor.STATE_KEY] = state
         if state == "optional" or request.path_info.startswith(OPEN_PREFIXES):
-            return self.get_response(request)
+            return None
         if request.path_info.startswith("/api/"):
             return JsonResponse({"error": "second_factor_required", "message": _(
                 "Finish logging in with your second factor first.")}, status=403)
