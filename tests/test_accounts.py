@@ -462,3 +462,30 @@ def test_api_token_needs_the_code_of_people_with_two_factor(org):
     assert response.json()["error"] == "second_factor_required"
     response = client.post("/api/auth/token/", {**body, "otp": code_now(leader)}, format="json")
     assert response.status_code == 200 and response.json()["token"]
+
+
+def test_administrator_unlocks_in_the_admin(org):
+    member = org.person("province", Role.MEMBER)
+    for _ in range(3):
+        _login(Client(), member.username, "wrong", REMOTE_ADDR="10.3.3.3")
+    assert _login(Client(), member.username, PASSWORD).status_code == 429
+    admin = User.objects.create_superuser("root", "root@example.org", PASSWORD)
+    staff = Client()
+    staff.force_login(admin)
+    verified_session(staff.session, admin)
+    ids = list(AccessAttempt.objects.values_list("pk", flat=True))
+    response = staff.post("/admin/axes/accessattempt/", {
+        "action": "delete_selected", "_selected_action": ids, "post": "yes"})
+    assert response.status_code == 302
+    assert not AccessAttempt.objects.exists()
+    assert AuditEntry.objects.filter(action=lockout.UNLOCKED, object_id=str(member.pk)).exists()
+    assert _login(Client(), member.username, PASSWORD).status_code == 302
+
+
+def test_logging_out_drops_the_session_from_the_list(org):
+    member = org.person("province", Role.MEMBER)
+    client = Client()
+    _login(client, member.username, PASSWORD)
+    assert UserSession.objects.filter(user=member).count() == 1
+    client.post("/accounts/logout/")
+    assert not UserSession.objects.filter(user=member).exists()

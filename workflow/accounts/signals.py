@@ -8,7 +8,7 @@ from axes.models import AccessAttempt
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
@@ -18,6 +18,7 @@ from workflow.audit.models import AuditEntry
 from workflow.audit.services import record
 
 from . import lockout, sessions
+from .models import UserSession
 
 
 def _target(username: str, fallback):
@@ -81,3 +82,10 @@ def _device_removed(sender, instance: TOTPDevice, **kwargs) -> None:
     keep = getattr(instance, "_mttq_keep_session", None)
     sessions.end_others(instance.user, keep=keep)
     record(instance.user, "account.2fa_reset")
+
+
+@receiver(user_logged_out, dispatch_uid="accounts-session-end")
+def _session_end(sender, request=None, user=None, **kwargs) -> None:
+    key = getattr(getattr(request, "session", None), "session_key", None)
+    if key:
+        UserSession.objects.filter(session_key=key).delete()
