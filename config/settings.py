@@ -51,6 +51,12 @@ INSTALLED_APPS = [
     "signing",
     "search",
     "workflow.meetings",
+    "workflow.accounts",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -62,13 +68,21 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "workflow.accounts.middleware.SessionLimitsMiddleware",
+    "workflow.accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last: turns a lockout noticed by the authentication backend into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Django's ModelBackend with a faster read of the session's user (see the module); the
 # stock one stays listed so sessions opened before keep working.
 AUTHENTICATION_BACKENDS = [
+    # django-axes first: refuses a locked-out username or address before any password check.
+    "axes.backends.AxesStandaloneBackend",
     "workflow.organisation.backends.ModelBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -115,7 +129,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": env_int("MTTQ_PASSWORD_MIN_LENGTH", 10)}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -251,6 +266,64 @@ if CACHE_URL:
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
+# The "shared" cache counts what must be counted across all worker processes (the API
+# login throttle): Redis with CACHE_URL, else a table in the database (never per process).
+if not CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES["shared"] = (
+    dict(CACHES["default"], KEY_PREFIX=env_str("CACHE_KEY_PREFIX", "mttq") + "-shared")
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+          "LOCATION": "mttq_shared_cache"}
+)
+
+# --- Accounts (issue 14): lockout, two-factor, step-up, sessions, CSP ---------------------
+# The client address: REMOTE_ADDR, unless this many reverse proxies (each appending to
+# X-Forwarded-For) stand in front of the app. Never more than really are there: every
+# address left of them can be written by the client. Used by the lockout and throttles.
+MTTQ_TRUSTED_PROXIES = env_int("MTTQ_TRUSTED_PROXIES", 0)
+# django-axes: failures counted per username and per address, in the database (shared by
+# all gunicorn processes); a lock lasts MTTQ_LOCKOUT_MINUTES, doubled for each lockout of
+# the same username or address in the last day, up to MTTQ_LOCKOUT_MAX_MINUTES.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("MTTQ_LOGIN_FAILURE_LIMIT", 5)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "workflow.accounts.client.client_ip"
+AXES_COOLOFF_TIME = "workflow.accounts.lockout.cool_off"
+AXES_LOCKOUT_CALLABLE = "workflow.accounts.lockout.lockout_response"
+AXES_VERBOSE = False
+MTTQ_LOCKOUT_MINUTES = env_int("MTTQ_LOCKOUT_MINUTES", 15)
+MTTQ_LOCKOUT_MAX_MINUTES = env_int("MTTQ_LOCKOUT_MAX_MINUTES", 24 * 60)
+# Two-factor (django-otp): roles that must enrol an authenticator app.
+MTTQ_2FA_REQUIRED_ROLES = env_list("MTTQ_2FA_REQUIRED_ROLES", ["leader", "clerk", "admin"])
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "MTTQ e-Office")
+# Step-up: signing, issuing with the seal and batch issue need a second factor proved
+# within this many minutes.
+MTTQ_STEP_UP_MINUTES = env_int("MTTQ_STEP_UP_MINUTES", 5)
+# Sessions: signed out after this long without a request, and this long after logging in.
+MTTQ_SESSION_IDLE_SECONDS = env_int("MTTQ_SESSION_IDLE_MINUTES", 60) * 60
+MTTQ_SESSION_ABSOLUTE_SECONDS = env_int("MTTQ_SESSION_ABSOLUTE_HOURS", 12) * 3600
+SESSION_COOKIE_AGE = MTTQ_SESSION_ABSOLUTE_SECONDS
+# Content-Security-Policy (django-csp): no inline scripts anywhere; styles may be inline
+# (TinyMCE and htmx set style attributes). PDF previews are framed from this site only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "frame-src": ["'self'"],
+        "frame-ancestors": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    },
+}
+
 # Celery: no broker configured means tasks run in-process (embedded default).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or env_str("BROKER_URL")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
@@ -334,6 +407,11 @@ SERVER_EMAIL = env_str("SERVER_EMAIL", "mttq@localhost")
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_MINUTES", 60) * 60
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@mttq.local")
 
 LOGGING = {

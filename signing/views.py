@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from workflow import access
+from workflow.accounts import stepup
 from workflow.audit import access_log
 from workflow.documents import services as doc_services
 from workflow.documents import uploads
@@ -102,6 +103,7 @@ def sign_confirm(request, pk):
     document = _doc(request, pk, access.Action.VIEW)
     if request.method == "POST":
         try:
+            stepup.require_from_post(request, "sign", document)
             services.sign_document(request.user, pk, expected_state=State.APPROVED,
                                    comment=request.POST.get("comment", ""))
             _done(request, pk, _("The document was digitally signed."))
@@ -113,15 +115,22 @@ def sign_confirm(request, pk):
                   {"document": document, "panel": panel, "viewer_i18n": viewer_strings(),
                    "can_sign": panel["can_sign"], "two_step": panel["two_step"],
                    "pending": remote.waiting_for(request.user).filter(document=document).first()
-                   if panel["two_step"] else None})
+                   if panel["two_step"] else None,
+                   **stepup.form_context(request, "sign", document)})
 
 
 @login_required
 @require_http_methods(["POST"])
 def approve_sign(request, pk):
     """Approve and sign in one step, for the leader who does both."""
-    _doc(request, pk, access.Action.VIEW)
+    document = _doc(request, pk, access.Action.VIEW)
     try:
+        if access.can(request.user, access.Action.APPROVE, document):
+            # Approving needs no second factor, the signature that follows does.
+            stepup.require(request, action="sign", target=document,
+                           code=str(request.POST.get("otp_code") or ""),
+                           pin=str(request.POST.get("token_pin") or ""),
+                           keys=stepup.keys_for(request.user, "sign", document))
         services.approve_and_sign(request.user, pk, comment=request.POST.get("comment", ""),
                                   expected_state=request.POST.get("expected_state") or None)
         _done(request, pk, _("The document was approved and digitally signed."))
@@ -151,6 +160,7 @@ def issue_confirm(request, pk):
     document = _doc(request, pk, access.Action.VIEW)
     if request.method == "POST":
         try:
+            stepup.require_from_post(request, "issue", document)
             document = services.issue_document(request.user, pk, expected_state=State.SIGNED)
             messages.success(request, _("Issued as %(symbol)s. The issued PDF is listed first "
                                         "on the document.") % {"symbol": document.symbol})
@@ -159,6 +169,7 @@ def issue_confirm(request, pk):
             messages.error(request, str(exc.message))
     return render(request, "signing/issue_confirm.html", {
         "document": document, "viewer_i18n": viewer_strings(),
+        **stepup.form_context(request, "issue", document),
         "can_issue": access.can(request.user, access.Action.ISSUE, document)})
 
 
@@ -258,6 +269,7 @@ def batch_issue(request):
     """Choose signed documents to issue together; the batch then runs in the background."""
     if request.method == "POST":
         try:
+            stepup.require_from_post(request, "batch_issue")
             run = batch.start_batch_issue(request.user, request.POST.getlist("documents"))
             return redirect("signing:batch_progress", token=run.token)
         except WorkflowError as exc:
@@ -267,7 +279,8 @@ def batch_issue(request):
                if access.can(request.user, access.Action.ISSUE, d)]
     recent = BatchRun.objects.filter(created_by=request.user, kind=BatchKind.ISSUE)[:5]
     return render(request, "signing/batch_issue.html",
-                  {"documents": pending, "recent": recent})
+                  {"documents": pending, "recent": recent,
+                   **stepup.form_context(request, "batch_issue")})
 
 
 @login_required
@@ -276,6 +289,7 @@ def batch_sign(request):
     """A leader chooses approved documents to sign together; progress as for batch issue."""
     if request.method == "POST":
         try:
+            stepup.require_from_post(request, "sign")
             run = batch.start_batch_sign(request.user, request.POST.getlist("documents"))
             return redirect("signing:batch_progress", token=run.token)
         except WorkflowError as exc:
@@ -287,7 +301,8 @@ def batch_sign(request):
     return render(request, "signing/batch_sign.html", {
         "documents": pending, "recent": recent,
         "can_sign_at_once": services.can_sign_at_once(request.user),
-        "panel": sign_panel(request.user, pending[0]) if pending else None})
+        "panel": sign_panel(request.user, pending[0]) if pending else None,
+        **stepup.form_context(request, "sign")})
 
 
 @login_required

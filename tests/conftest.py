@@ -78,3 +78,51 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.section("search quality")
         for line in lines:
             terminalreporter.write_line(line)
+
+@pytest.fixture(autouse=True)
+def _second_factor_sessions(request, monkeypatch):
+    """``Client.force_login`` opens a session as a full login does with two-factor on.
+
+    Most tests are about documents, not logging in: their leaders and clerks get a TOTP
+    device and a session verified (and freshly proved, for signing) by it. Tests of the
+    login itself mark themselves ``real_login`` and get Django's plain force_login.
+    """
+    if request.node.get_closest_marker("real_login"):
+        return
+    from django.test import Client
+
+    from tests.second_factor import verified_session
+
+    original = Client.force_login
+    original_login = Client.login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        session = self.session
+        verified_session(session, user)
+        self.cookies[settings_session_cookie()] = session.session_key
+
+    def login(self, **credentials):
+        # django-axes counts logins per request (address): give authenticate() one, as the
+        # login page does; then the second factor as above.
+        from django.http import HttpRequest
+
+        request = HttpRequest()
+        request.META["REMOTE_ADDR"] = "127.0.0.1"
+        if not original_login(self, request=request, **credentials):
+            return False
+        from workflow.organisation.models import User
+
+        user = User.objects.get(pk=self.session["_auth_user_id"])
+        session = self.session
+        verified_session(session, user)
+        return True
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+    monkeypatch.setattr(Client, "login", login)
+
+
+def settings_session_cookie() -> str:
+    from django.conf import settings
+
+    return settings.SESSION_COOKIE_NAME

@@ -34,6 +34,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.factories import advance, make_org
+from tests.second_factor import api_proof
 from workflow.documents import services
 from workflow.documents.models import Comment, Document
 from workflow.organisation.models import Membership, Role, User
@@ -185,6 +186,8 @@ def world(django_db_setup, django_db_blocker):
             for role in ROLES:
                 people[(relation, role)] = org.person(unit, role)
         tokens = {key: AuthToken.objects.create(user=user)[1] for key, user in people.items()}
+        for user in people.values():
+            api_proof(user)  # signing and issuing need a fresh second factor
         yield {"org": org, "documents": documents, "people": people, "tokens": tokens}
         transaction.set_rollback(True)
 

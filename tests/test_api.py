@@ -11,6 +11,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.factories import PASSWORD, advance, draft, pdf_bytes, upload
+from tests.second_factor import api_proof
 from workflow.audit.services import history
 from workflow.documents import services
 from workflow.documents.models import Document
@@ -25,6 +26,7 @@ def api(user=None) -> APIClient:
     if user is not None:
         _instance, token = AuthToken.objects.create(user=user)
         client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        api_proof(user)  # signing and issuing need a fresh second factor
     return client
 
 

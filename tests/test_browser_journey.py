@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.csp import watch_csp
 from tests.factories import PASSWORD, make_org, pdf_bytes
+from tests.second_factor import browser_login
 from workflow.audit import access_log
 from workflow.audit.services import history
 from workflow.documents.models import Document, FileVersion, State
@@ -34,6 +36,7 @@ class Journey:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        watch_csp(self.context, self.errors)
         self.shots = 0
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
@@ -45,10 +48,7 @@ class Journey:
 
     def login(self, username: str) -> None:
         page = self.page
-        page.goto(self.base + "/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("form.stack button[type=submit]")
+        browser_login(page, self.base, username, PASSWORD)
         page.wait_for_url(self.base + "/")
 
     def logout(self) -> None:

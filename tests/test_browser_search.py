@@ -15,7 +15,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.conftest import PDFJS_BUILT
+from tests.csp import watch_csp
 from tests.factories import PASSWORD, advance, draft, make_org
+from tests.second_factor import browser_login
 from tests.test_browser_journey import DESKTOP
 from workflow.documents import services
 from workflow.organisation.models import Role
@@ -59,6 +61,7 @@ def test_search_filter_typeahead_and_open_at_page(live_server, transactional_db,
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    watch_csp(page.context, errors)
     shots = iter(range(1, 100))
 
     def shot(name: str) -> None:
@@ -66,10 +69,7 @@ def test_search_filter_typeahead_and_open_at_page(live_server, transactional_db,
         page.screenshot(path=str(ARTIFACTS / f"{next(shots):02d}-{name}.png"), full_page=True)
 
     member = org.person("commune", Role.MEMBER)
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", member.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("form.stack button[type=submit]")
+    browser_login(page, live_server.url, member.username, PASSWORD)
     page.wait_for_url(live_server.url + "/")
 
     # 1. An unaccented query typed into the header box, as during a session.
@@ -108,7 +108,7 @@ def test_search_filter_typeahead_and_open_at_page(live_server, transactional_db,
     if PDFJS_BUILT:
         pdf_page.locator("#pdf-viewer .pdf-page canvas").first.wait_for()
         pdf_page.wait_for_function(
-            "document.querySelector('#pdf-viewer .pdf-toolbar input').value === '2'")
+            "() => document.querySelector('#pdf-viewer .pdf-toolbar input').value === '2'")
         pdf_page.screenshot(path=str(ARTIFACTS / f"{next(shots):02d}-viewer-at-page-2.png"))
     pdf_page.close()
     hits.first.locator("h3 a").click()

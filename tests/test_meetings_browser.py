@@ -17,6 +17,7 @@ from django.db import connection
 from django.test import Client
 
 from tests.conftest import PDFJS_BUILT
+from tests.csp import watch_csp
 from tests.factories import make_org
 from tests.meeting_helpers import in_session, people
 from workflow.meetings import services
@@ -74,6 +75,7 @@ class Seat:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        watch_csp(self.context, self.errors)
 
     def open_room(self, meeting, page=None):
         page = page or self.page
@@ -132,14 +134,14 @@ def test_meeting_room_three_browsers(room_server, transactional_db, browser):
     d1.page.locator("#note-status", has_text=":").wait_for()  # "Saved at HH:MM:SS"
     d1.shot("03-paper-and-note")
     d2.page.locator("#papers .paper-button").first.click()
-    d2.page.wait_for_function("!document.getElementById('note-text').disabled")
+    d2.page.wait_for_function("() => !document.getElementById('note-text').disabled")
     assert d2.page.input_value("#note-text") == ""
     d2.shot("04-other-delegate-empty-note")
     assert PrivateNote.objects.get().text == note
     # Reloading brings the note back for its author only.
     d1.open_room(meeting)
     d1.page.locator("#papers .paper-button").first.click()
-    d1.page.wait_for_function("!document.getElementById('note-text').disabled")
+    d1.page.wait_for_function("() => !document.getElementById('note-text').disabled")
     assert d1.page.input_value("#note-text") == note
 
     # 3. Check in, then the secretary opens a vote.

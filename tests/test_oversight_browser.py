@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.csp import watch_csp
 from tests.factories import PASSWORD, make_org
+from tests.second_factor import browser_login
 from workflow.documents import services as documents
 from workflow.documents.models import Document
 from workflow.organisation.models import Role
@@ -37,10 +39,8 @@ class Person:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        self.page.goto(base + "/accounts/login/")
-        self.page.fill("#id_username", username)
-        self.page.fill("#id_password", PASSWORD)
-        self.page.click("form.stack button[type=submit]")
+        watch_csp(self.context, self.errors)
+        browser_login(self.page, base, username, PASSWORD)
         self.page.wait_for_url(base + "/")
         self.name = username
 

@@ -9,11 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.csp import watch_csp
 from tests.factories import PASSWORD, advance, draft
+from tests.second_factor import browser_login
 from workflow.documents.models import Document
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+# CSP violations and page errors of every context a test opens; each test starts empty.
+CSP_ERRORS: list[str] = []
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "signing"
 
 
@@ -28,11 +32,9 @@ def session(browser, base: str, username: str | None):
                                   accept_downloads=True)
     context.set_default_timeout(60_000)
     page = context.new_page()
+    watch_csp(context, CSP_ERRORS)
     if username:
-        page.goto(base + "/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("form.stack button[type=submit]")
+        browser_login(page, base, username, PASSWORD)
         page.wait_for_url(base + "/")
     return context, page
 
@@ -41,6 +43,7 @@ def session(browser, base: str, username: str | None):
 def test_sign_issue_download_verify(signing_env, live_server, chromium, tmp_path):
     org, leader, clerk = signing_env["org"], signing_env["leader"], signing_env["clerk"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    CSP_ERRORS.clear()
     doc = draft(org, type_code="ke-hoach", subject="Kế hoạch tổ chức Ngày hội Đại đoàn kết",
                 body="<p>Căn cứ Điều lệ Mặt trận Tổ quốc Việt Nam;</p><p>Nội dung kế hoạch.</p>")
     doc = advance(org, doc, "approved")
@@ -91,3 +94,4 @@ def test_sign_issue_download_verify(signing_env, live_server, chromium, tmp_path
     assert all("FORM_FILLING" not in text and "Common Name" not in text for text in texts)
     assert articles.nth(0).get_attribute("data-anchor") == "demo"  # named as the DEMO root
     context.close()
+    assert not CSP_ERRORS, CSP_ERRORS

@@ -13,6 +13,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("workflow.accounts.urls")),
     # Django's default post-login address; the home page is the task inbox.
     path(
         "accounts/profile/",

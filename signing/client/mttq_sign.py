@@ -71,10 +71,13 @@ class Server:
         except urllib.error.URLError as exc:
             raise ClientError(f"cannot reach {self.base}: {exc.reason}") from None
 
-    def login(self, username: str, password: str) -> None:
+    def login(self, username: str, password: str, otp: str = "") -> None:
+        body = {"username": username, "password": password}
+        if otp:
+            body["otp"] = otp  # the authenticator app's code, for accounts with two-factor
         request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
             self.base + "/api/auth/token/", method="POST",
-            data=json.dumps({"username": username, "password": password}).encode("utf-8"),
+            data=json.dumps(body).encode("utf-8"),
             headers={"Content-Type": "application/json", "Accept": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
@@ -175,7 +178,9 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
         if not args.user:
             raise ClientError("give --api-token or --user")
         password = os.environ.get("MTTQ_PASSWORD") or getpass.getpass("Password: ")
-        server.login(args.user, password)
+        otp = os.environ.get("MTTQ_OTP") or getpass.getpass(
+            "Two-factor code (empty if your account has none): ")
+        server.login(args.user, password, otp)
     pin = args.pin or os.environ.get("MTTQ_TOKEN_PIN") or getpass.getpass("Token PIN: ")
     token = Token(args.module, pin, token_label=args.token_label, slot=args.slot,
                   key_label=args.key, key_id=args.key_id)

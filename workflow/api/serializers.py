@@ -252,6 +252,17 @@ class CommentSerializer(serializers.ModelSerializer):
 
 
 class TransitionSerializer(serializers.Serializer):
+    otp = serializers.CharField(
+        required=False, allow_blank=True, write_only=True,
+        help_text=_("sign and issue: the current code of your authenticator app (or a "
+                    "recovery code), unless you proved it within the last minutes "
+                    "(POST /api/auth/second-factor/)."),
+    )
+    token_pin = serializers.CharField(
+        required=False, allow_blank=True, write_only=True,
+        help_text=_("sign and issue: instead of a code, the PIN of the PKCS#11 token "
+                    "holding the key."),
+    )
     comment = serializers.CharField(
         required=False, allow_blank=True, default="",
         help_text=_("Required to return or withdraw: the reason."),

@@ -15,24 +15,27 @@ from django.http import FileResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.defaults import page_not_found
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from knox.auth import TokenAuthentication
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from workflow import access
 from workflow.access import TRANSITIONS
+from workflow.accounts import lockout, stepup, twofactor
+from workflow.accounts.throttles import SharedAnonThrottle
 from workflow.audit import access_log
 from workflow.documents import services, uploads
 from workflow.documents.errors import InvalidInput, NotFound
@@ -117,8 +120,8 @@ def _document_response(request: Request, document, status_code: int = 200) -> Re
 # --- authentication -----------------------------------------------------------------------
 
 
-class LoginThrottle(AnonRateThrottle):
-    """Slows down password guessing on the token endpoint."""
+class LoginThrottle(SharedAnonThrottle):
+    """Slows down password guessing on the token endpoint, across all worker processes."""
 
     scope = "api-login"
     rate = "20/min"
@@ -128,6 +131,8 @@ class TokenView(APIView):
     """Exchange a username and password for an API token (send it as ``Authorization: Token …``).
 
     The token is django-rest-knox's: stored as a digest, valid until ``expiry``.
+    django-axes counts the failures here as on the login page (its backend sees the
+    request); a locked-out username or address gets 429 with the lockout message.
     """
 
     throttle_classes = [LoginThrottle]
@@ -146,8 +151,17 @@ class TokenView(APIView):
     )
     def post(self, request: Request) -> Response:
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        instance, token = tokens.issue_token(serializer.validated_data["user"])
+        try:
+            serializer.is_valid(raise_exception=True)
+        except ValidationError:
+            if getattr(request, "axes_locked_out", False):
+                return lockout.lockout_response(request._request)
+            raise
+        user = serializer.validated_data["user"]
+        # People with a second factor send its code too ("otp"): a password alone does
+        # not open their account, on the API either.
+        twofactor.require_for_api_login(user, str(request.data.get("otp") or ""))
+        instance, token = tokens.issue_token(user)
         return Response(IssuedTokenSerializer({"token": token, "id": instance.token_key,
                                                "created": instance.created,
                                                "expiry": instance.expiry}).data)
@@ -179,6 +193,23 @@ class TokenDetailView(ApiView):
                    request=None, responses={204: None, **_errors(401, 404)})
     def delete(self, request: Request, token_id: str) -> Response:
         tokens.revoke(request.user, token_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SecondFactorSerializer(serializers.Serializer):
+    otp = serializers.CharField(help_text=gettext_lazy("The current code of your authenticator "
+                                                       "app."))
+
+
+class SecondFactorView(ApiView):
+    """Prove the second factor now: signing and issuing need no code for a few minutes."""
+
+    @extend_schema(operation_id="auth_second_factor", request=SecondFactorSerializer,
+                   responses={204: None, **_errors(400, 401, 403)})
+    def post(self, request: Request) -> Response:
+        data = SecondFactorSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        stepup.require(request, action="api_proof", code=data.validated_data["otp"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -380,6 +411,9 @@ class DocumentTransitionView(ApiView):
     def post(self, request: Request, pk: int, action: str) -> Response:
         serializer = TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        if action in ("sign", "issue"):
+            # A fresh second factor: "otp" (or "token_pin") in the body, or a recent proof.
+            stepup.require_from_post(request, action, services.get_for(request.user, pk))
         document = services.perform(
             request.user, pk, action,
             comment=serializer.validated_data.get("comment", ""),

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from workflow import access
+from workflow.accounts import stepup
 from workflow.audit import access_log
 from workflow.viewer import viewer_strings
 
@@ -34,6 +35,8 @@ PAGE_SIZE = 20
 # Actions whose reason is mandatory; the template marks them and app.js checks before sending.
 REASON_ACTIONS = {"return", "withdraw"}
 # Order and look of the action buttons: the forward-moving step first, refusals last.
+# Signing and sealing need a fresh second factor (workflow/accounts/stepup.py).
+STEP_UP_ACTIONS = ("sign", "issue")
 ACTION_ORDER = ["submit", "forward", "approve", "sign", "issue", "archive", "return", "withdraw"]
 ACTION_STYLE = {
     "submit": "primary",
@@ -262,6 +265,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         # Scans whose OCR failed get a "read again" button for these people.
         "can_retry_ocr": access.can_retry_ocr(user, document),
     }
+    sealing = [a for a in transitions if a in STEP_UP_ACTIONS]
+    if sealing:
+        context.update(stepup.form_context(request, sealing[0], document))
     return render(request, "documents/detail.html", context)
 
 
@@ -269,6 +275,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     try:
+        if action in STEP_UP_ACTIONS:
+            stepup.require_from_post(request, action, services.get_for(request.user, pk))
         services.perform(
             request.user,
             pk,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 
@@ -9,8 +10,27 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from config.env import env_bool
+from workflow.accounts.twofactor import demo_totp_secret
 from workflow.organisation.demo import DEMO_PASSWORD, PEOPLE, seed
 from workflow.organisation.models import Role, Unit
+
+
+def enrol_demo_accounts(demo) -> list:
+    """Give the demo people whose role requires two-factor the published demo TOTP key.
+
+    Demo only (never with MTTQ_PRODUCTION): the key is printed and in the README, so the
+    demo can be tried with any authenticator app or ``manage.py demo_otp``.
+    """
+    from workflow.accounts import twofactor
+
+    enrolled = []
+    for level, roles in PEOPLE.items():
+        for role in roles:
+            user = demo.person(level, role)
+            if twofactor.is_required(user):
+                twofactor.enrol_with_secret(user, demo_totp_secret())
+                enrolled.append(user)
+    return enrolled
 
 
 class Command(BaseCommand):
@@ -53,8 +73,20 @@ class Command(BaseCommand):
                 "created": created or _("nothing, already complete"),
             }
         )
+        enrolled = [] if production else enrol_demo_accounts(demo)
         if not options["no_accounts"]:
             self.print_accounts(demo)
+            if enrolled:
+                self.print_two_factor(len(enrolled))
+
+    def print_two_factor(self, count: int) -> None:
+        secret = base64.b32encode(demo_totp_secret()).decode().rstrip("=")
+        self.stdout.write("")
+        self.stdout.write(_(
+            "Two-factor authentication: %(count)d demo leaders, clerks and administrators "
+            "log in with a code from an authenticator app set up with the key %(secret)s; "
+            "or print the current code with: manage.py demo_otp"
+        ) % {"count": count, "secret": secret})
 
     def print_accounts(self, demo) -> None:
         self.stdout.write("")
