@@ -40,6 +40,7 @@ LABELS = {
     "signing.remote.expired": gettext_lazy("A two-step signature expired unused"),
     "signing.file_altered": gettext_lazy("A stored file was found altered (not served)"),
     "signing.file_missing": gettext_lazy("A stored file was found missing"),
+    "signing.key.secret_rotated": gettext_lazy("Key passphrase re-encrypted"),
     "signing.profile.image": gettext_lazy("Signature image changed"),
     "signing.profile.certificate": gettext_lazy("Signing certificate registered"),
     # meetings
@@ -68,6 +69,10 @@ LABELS = {
     "meeting.attendance.confirm": gettext_lazy("Confirmed attendance"),
     "meeting.attendance.decline": gettext_lazy("Declined the invitation"),
     "meeting.attendance.delegate": gettext_lazy("Sent a delegate"),
+    "meeting.attendance.delegate_requested": gettext_lazy("Asked to send a delegate"),
+    "meeting.attendance.delegate_confirmed": gettext_lazy("Delegate confirmed by the organiser"),
+    "meeting.attendance.delegate_refused": gettext_lazy("Delegate refused by the organiser"),
+    "meeting.participant.deputies": gettext_lazy("Deputies listed for a participant"),
     "meeting.check_in": gettext_lazy("Checked in"),
     "meeting.current_item": gettext_lazy("Moved to agenda item"),
     "meeting.speak.request": gettext_lazy("Asked to speak"),

@@ -857,7 +857,8 @@ def decide_delegation(user, pk, participant_id, *, approve: bool) -> Participant
                % {"title": meeting.title}, meeting_url(meeting), email_subject=meeting.title)
     seat.save()
     _bump(meeting)
-    record(meeting, "meeting.attendance.delegate_" + ("confirmed" if approve else "refused"),
+    record(meeting, ("meeting.attendance.delegate_confirmed" if approve
+                    else "meeting.attendance.delegate_refused"),
            actor=user, from_state=meeting.state, to_state=meeting.state,
            comment=f"{seat.name} → {person}")
     return seat
