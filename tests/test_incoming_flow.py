@@ -216,7 +216,7 @@ def test_urgent_first_and_overdue_and_reminders(org):
                     deadline=dt.date.today() - dt.timedelta(days=1))
     assert list(services.overdue(services.visible(clerk))) == [
         IncomingDocument.objects.get(pk=incoming.pk)]
-    assert services.send_reminders() == 3  # specialist + the unit's leader... and lead's notice
+    assert services.send_reminders() == 2  # the lead handler and the unit's leader (overdue)
     assert services.send_reminders() == 0  # once per event and person
     items = services.incoming_inbox_items(org.person("commune", Role.SPECIALIST))
     assert items[0]["kind"] == "incoming" and items[0]["url"].endswith(f"/{incoming.pk}/")
