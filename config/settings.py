@@ -252,6 +252,7 @@ CELERY_BEAT_SCHEDULE["search-reconcile"] = {
 }
 # Two-step signatures past SIGNING_PENDING_TTL: expired and their prepared PDFs dropped.
 # Incoming documents: finish deliveries a lost task left undone; deadline reminders.
+INCOMING_DELIVERY_CHUNK = env_int("INCOMING_DELIVERY_CHUNK", 250)
 CELERY_BEAT_SCHEDULE["incoming-reconcile"] = {
     "task": "incoming.reconcile",
     "schedule": env_int("INCOMING_RECONCILE_SECONDS", 120),

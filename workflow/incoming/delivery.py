@@ -42,7 +42,11 @@ from .models import (
 
 log = logging.getLogger(__name__)
 
-CHUNK = 250
+def chunk_size() -> int:
+    """Recipients per transaction (``INCOMING_DELIVERY_CHUNK``): what a killed worker redoes."""
+    from django.conf import settings
+
+    return max(1, int(getattr(settings, "INCOMING_DELIVERY_CHUNK", 250)))
 PDF = "application/pdf"
 
 
@@ -162,12 +166,13 @@ def _create_incoming(deliveries: list[Delivery], fields: dict, files, now) -> No
     ])
 
 
-def deliver(document_id: int, chunk: int = CHUNK) -> dict:
+def deliver(document_id: int, chunk: int | None = None) -> dict:
     """Deliver ``document_id`` to every recipient unit that has no delivery yet."""
     document = Document.objects.select_related("unit", "document_type").filter(
         pk=document_id).first()
     if document is None or document.state not in PUBLISHED_STATES:
         return {"created": 0}
+    chunk = chunk or chunk_size()
     files = _stored(document)
     fields = incoming_fields(document, files)
     recipients = list(document.recipients.order_by("unit_id").values_list("unit_id", flat=True))

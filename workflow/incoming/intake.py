@@ -8,6 +8,7 @@ warns when the same issuer and number/symbol is registered already.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import shutil
@@ -57,10 +58,8 @@ def prefill(text: str) -> dict:
     if m := NUMBER_RE.search(text):
         found["number_symbol"] = re.sub(r"\s+", "", m.group(1)).rstrip(".")
     if m := DATE_RE.search(text):
-        try:
+        with contextlib.suppress(ValueError):
             found["issued_on"] = dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-        except ValueError:
-            pass
     head = MOTTO.split(text, maxsplit=1)[0] if MOTTO.search(text) else ""
     lines = [ln.strip() for ln in head.splitlines() if ln.strip()]
     if lines:
