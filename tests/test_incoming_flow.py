@@ -221,3 +221,29 @@ def test_urgent_first_and_overdue_and_reminders(org):
     items = services.incoming_inbox_items(org.person("commune", Role.SPECIALIST))
     assert items[0]["kind"] == "incoming" and items[0]["url"].endswith(f"/{incoming.pk}/")
     assert hot.pk != old.pk
+
+
+def test_handled_on_time_figure_on_the_targets_dashboard(org):
+    from workflow.oversight import targets
+
+    clerk = org.person("commune", Role.CLERK)
+    leader = org.person("commune", Role.LEADER)
+    lead = org.person("commune", Role.SPECIALIST)
+    today = timezone.localdate()
+    made = []
+    for subject, due in (("Đúng hạn", today + dt.timedelta(days=3)),
+                         ("Quá hạn", today - dt.timedelta(days=1)),
+                         ("Còn hạn", today + dt.timedelta(days=9))):
+        incoming = arrived(org, issue_to(org, ["commune"], subject=subject), "commune")
+        services.register(clerk, incoming.pk)
+        services.assign(leader, incoming.pk, direction="Giao", lead_id=lead.pk, deadline=due)
+        made.append(incoming)
+    services.complete(lead, made[0].pk, result="Xong")
+    board = targets.compute(today.year, org.units["commune"])
+    figure = next(r for r in board.rows if r.id == org.units["commune"].pk
+                  ).figures["incoming_on_time"]
+    # Done on time, and overdue; the one still within its deadline is not counted yet.
+    assert (figure.num, figure.den) == (1, 2)
+    missing = targets.records("incoming_on_time", today.year, org.units["commune"],
+                              part="missing")
+    assert [i.subject for i in missing] == ["Quá hạn"]
