@@ -22,3 +22,11 @@ def deliveries_panel(context, document) -> dict:
                                                                      "returned")},
             "can_resend": access.can_resend(user, document), "request": context["request"],
             "csrf_token": context.get("csrf_token")}
+
+
+@register.inclusion_tag("incoming/_tasks.html", takes_context=True)
+def incoming_tasks(context) -> dict:
+    """Incoming documents waiting for the person, on the task page (until #20's inbox)."""
+    from workflow.incoming.services import incoming_inbox_items
+
+    return {"items": incoming_inbox_items(context["request"].user)}
