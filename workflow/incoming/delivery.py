@@ -174,6 +174,9 @@ def deliver(document_id: int, chunk: int | None = None) -> dict:
         return {"created": 0}
     chunk = chunk or chunk_size()
     files = _stored(document)
+    # The check needs only the bytes: queued before the deliveries, so it does not wait
+    # behind the search indexing their commits queue.
+    queue_verification([f for _o, f in files])
     fields = incoming_fields(document, files)
     recipients = list(document.recipients.order_by("unit_id").values_list("unit_id", flat=True))
     done = set(Delivery.objects.filter(document=document).values_list("unit_id", flat=True))
@@ -198,12 +201,10 @@ def deliver(document_id: int, chunk: int | None = None) -> dict:
                    comment=f"{len(new)} units; SHA-256 " + ", ".join(
                        f.sha256 for _o, f in files))
             created += len(new)
-    if created:
-        from . import signals
+            from . import signals
 
-        signals.incoming_changed_many(IncomingDocument.objects.filter(
-            delivery__document_id=document_id).values_list("pk", flat=True))
-    queue_verification([f for _o, f in files])
+            signals.incoming_changed_many(IncomingDocument.objects.filter(
+                delivery__in=new).values_list("pk", flat=True))
     return {"created": created, "files": len(files)}
 
 
