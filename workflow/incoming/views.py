@@ -107,6 +107,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         if incoming.state == State.RECEIVED else []
     return render(request, "incoming/detail.html", {
         "incoming": incoming, "allowed": allowed,
+        "panel_actions": allowed - {IncomingAction.NOTE.value, IncomingAction.EDIT.value},
         "attachments": incoming.attachments.select_related("file"),
         "lead": [p for p in participants if p.role == ParticipantRole.LEAD],
         "co": [p for p in participants if p.role == ParticipantRole.CO],
