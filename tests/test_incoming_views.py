@@ -28,6 +28,7 @@ def test_clerk_registers_leader_assigns_sender_sees_it(org):
     clerk = client_for(org.person("commune", Role.CLERK))
     page = clerk.get(reverse("incoming:list"))
     assert page.status_code == 200 and "Kế hoạch tổ chức Ngày hội" in page.content.decode()
+    assert "flag-signature" not in page.content.decode()  # no file, nothing to flag
     detail = clerk.get(reverse("incoming:detail", args=[incoming.pk]))
     assert detail.status_code == 200 and 'data-action="register"' in detail.content.decode()
     url = reverse("incoming:act", args=[incoming.pk, "register"])
@@ -98,3 +99,22 @@ def test_intake_prefill_duplicate_and_exports(org):
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert [c.value for c in sheet[2]][:3] == ["Ngày đến", "Số đến", "Tác giả"]
     assert [sheet.cell(row=r, column=2).value for r in (3, 4)] == ["01", "02"]
+
+
+def test_an_unsigned_pdf_arrives_flagged(org):
+    from tests.factories import draft, upload
+    from workflow.documents import services as doc_services
+
+    document = draft(org, "province", subject="Công văn kèm tệp chưa ký")
+    doc_services.add_file(document.drafter, document.pk, kind="main",
+                          upload=upload("cv.pdf", pdf_bytes("Chưa ký")))
+    from tests.factories import advance
+
+    doc_services.update_document(document.drafter, document.pk, data={},
+                                 recipient_unit_ids=[org.units["commune"].pk])
+    advance(org, document, "issued")
+    clerk = client_for(org.person("commune", Role.CLERK))
+    assert "flag-signature" in clerk.get(reverse("incoming:list")).content.decode()
+    incoming = arrived(org, document, "commune")
+    html = clerk.get(reverse("incoming:detail", args=[incoming.pk])).content.decode()
+    assert 'data-verdict="INDETERMINATE"' in html and "The PDF has no digital signature." in html

@@ -38,8 +38,16 @@ MOTTO = re.compile(r"CỘNG\s+HÒA|CỘNG\s+HOÀ", re.IGNORECASE)
 
 
 def first_page_text(item: IncomingFile) -> str:
+    """The first page's text: OCR when it has run (a scan), else the PDF's text layer.
+
+    Without a broker OCR runs right after the upload, so a scan is pre-filled too; with
+    a worker the form is shown at once, pre-filled from the text layer when there is one.
+    """
+    item.refresh_from_db(fields=["ocr_text", "ocr_done"])
+    if item.ocr_text.strip():
+        return item.ocr_text.split("\f", 1)[0][:4000]
     if item.content_type != delivery.PDF:
-        return item.ocr_text[:4000]
+        return ""
     from search import extract
 
     try:
@@ -47,7 +55,7 @@ def first_page_text(item: IncomingFile) -> str:
     except Exception as exc:  # noqa: BLE001 - a form without pre-fill is still a form
         log.info("no text from %s: %s", item.sha256, exc)
         return ""
-    return pages[0] if pages else item.ocr_text[:4000]
+    return pages[0] if pages else ""
 
 
 def prefill(text: str) -> dict:

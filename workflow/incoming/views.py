@@ -66,6 +66,12 @@ def register_list(request: HttpRequest) -> HttpResponse:
 
         qs = qs.filter(Q(subject__icontains=q) | Q(number_symbol__icontains=q)
                        | Q(issuer_name__icontains=q))
+    from django.db.models import Exists, OuterRef
+
+    # A PDF whose signature check is not PASSED (or not done yet) is flagged in the list.
+    qs = qs.annotate(flagged=Exists(IncomingAttachment.objects.filter(
+        incoming=OuterRef("pk"), file__content_type="application/pdf").exclude(
+        file__verdict="PASSED")))
     page = Paginator(services.urgent_first(qs), PAGE_SIZE).get_page(request.GET.get("page"))
     today = timezone.localdate()
     return render(request, "incoming/list.html", {
