@@ -253,11 +253,18 @@ def resend(delivery: Delivery, now) -> IncomingDocument:
     return IncomingDocument.objects.filter(delivery=delivery).order_by("-pk").first()
 
 
-def missing_deliveries() -> list[int]:
-    """Issued documents with a recipient unit that has no delivery yet."""
+def missing_deliveries(days: int = 30) -> list[int]:
+    """Documents issued in the last ``days`` with a recipient unit that has no delivery yet.
+
+    Bounded in time so the beat's query does not grow with the archive; anything older
+    was looked at by hundreds of runs already (``deliver`` itself has no such limit).
+    """
+    import datetime as dt
+
     from django.db.models import Count, F
 
-    return list(Document.objects.filter(state__in=PUBLISHED_STATES)
+    since = timezone.now() - dt.timedelta(days=days)
+    return list(Document.objects.filter(state__in=PUBLISHED_STATES, issued_at__gte=since)
                 .annotate(r=Count("recipients", distinct=True),
                           d=Count("deliveries", distinct=True))
                 .filter(r__gt=F("d")).values_list("pk", flat=True))

@@ -122,8 +122,11 @@ def ocr(file_id: int) -> int:
                                                                     ocr_done=True)
     from .signals import incoming_changed_many
 
-    incoming_changed_many(IncomingAttachment.objects.filter(file_id=file_id)
-                          .values_list("incoming_id", flat=True))
+    # New text, new search version: the documents holding the file count as changed.
+    ids = list(IncomingAttachment.objects.filter(file_id=file_id)
+               .values_list("incoming_id", flat=True))
+    IncomingDocument.objects.filter(pk__in=ids).update(updated_at=timezone.now())
+    incoming_changed_many(ids)
     return len(text)
 
 

@@ -30,3 +30,14 @@ def incoming_tasks(context) -> dict:
     from workflow.incoming.services import incoming_inbox_items
 
     return {"items": incoming_inbox_items(context["request"].user)}
+
+
+@register.simple_tag(takes_context=True)
+def incoming_count(context) -> int:
+    """How many incoming documents wait for the person (the menu's badge)."""
+    from workflow.incoming.models import IncomingDocument
+
+    user = context["request"].user
+    if not user.is_authenticated:
+        return 0
+    return IncomingDocument.objects.filter(access.incoming_inbox_q(user)).count()
