@@ -422,7 +422,7 @@ def complete_replied(document_id: int) -> int:
     for pk in IncomingDocument.objects.filter(reply_id=document_id, state__in=OPEN_HANDLING
                                               ).values_list("pk", flat=True):
         with transaction.atomic():
-            incoming = IncomingDocument.objects.select_for_update().select_related(
+            incoming = IncomingDocument.objects.select_for_update(of=("self",)).select_related(
                 "reply").get(pk=pk)
             reply = incoming.reply
             if incoming.state not in OPEN_HANDLING or reply is None or \
