@@ -81,6 +81,8 @@ def _history_labels() -> dict[str, str]:
         "document.download": _("Downloaded a file"),
         "document.view": _("Viewed the document"),
         "signing.remote.expired": _("A two-step signature expired unused"),
+        "document.delivered": _("Delivered to the recipient units"),
+        "document.resent": _("Sent again to a unit that returned it"),
     }
 
 

@@ -41,3 +41,25 @@ def incoming_count(context) -> int:
     if not user.is_authenticated:
         return 0
     return IncomingDocument.objects.filter(access.incoming_inbox_q(user)).count()
+
+
+@register.filter
+def incoming_event(action: str) -> str:
+    """A readable name for an incoming document's audit action."""
+    from django.utils.translation import gettext as _
+
+    labels = {
+        "incoming.receive": _("Received from outside the system"),
+        "incoming.register": _("Registered in the incoming register"),
+        "incoming.return": _("Returned to the sender"),
+        "incoming.present": _("Presented to the leader"),
+        "incoming.assign": _("Direction and assignment"),
+        "incoming.start": _("Started handling"),
+        "incoming.forward": _("Forwarded within the department"),
+        "incoming.note": _("Added a note"),
+        "incoming.reply_drafted": _("Drafted the reply"),
+        "incoming.complete": _("Handling done"),
+        "incoming.file": _("Filed"),
+        "incoming.edit": _("Corrected the details"),
+    }
+    return str(labels.get(action, action))
