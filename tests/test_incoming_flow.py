@@ -247,3 +247,41 @@ def test_handled_on_time_figure_on_the_targets_dashboard(org):
     missing = targets.records("incoming_on_time", today.year, org.units["commune"],
                               part="missing")
     assert [i.subject for i in missing] == ["Quá hạn"]
+
+
+def test_delivery_interrupted_midway_is_finished_by_the_reconcile_task(org, monkeypatch):
+    from tests.factories import draft
+    from workflow.incoming import tasks
+
+    document = draft(org, "province")
+    doc_services.update_document(document.drafter, document.pk, data={}, recipient_unit_ids=[
+        org.units[u].pk for u in ("commune", "commune2", "district2")])
+    real = delivery._create_incoming
+    calls = {"n": 0}
+
+    def crash_on_third(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("worker lost")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(delivery, "chunk_size", lambda: 1)
+    monkeypatch.setattr(delivery, "_create_incoming", crash_on_third)
+    # The issue commits; the delivery task fails on its third unit (logged, to be retried).
+    advance(org, document, "issued")
+    assert Delivery.objects.filter(document=document).count() == 2  # two chunks committed
+    monkeypatch.setattr(delivery, "_create_incoming", real)
+    assert tasks.reconcile_deliveries.apply().get()["documents"] == 1
+    assert Delivery.objects.filter(document=document).count() == 3
+    assert IncomingDocument.objects.filter(delivery__document=document).count() == 3
+    assert tasks.reconcile_deliveries.apply().get()["documents"] == 0
+
+
+def test_the_sender_is_told_of_a_return(org):
+    from workflow.oversight.models import Notice
+
+    document = issue_to(org, ["commune"])
+    services.return_to_sender(org.person("commune", Role.CLERK),
+                              arrived(org, document, "commune").pk, reason="Sai địa chỉ")
+    notice = Notice.objects.get(user=org.person("province", Role.CLERK))
+    assert "Sai địa chỉ" in notice.text and document.symbol in notice.text

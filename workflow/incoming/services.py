@@ -232,8 +232,25 @@ def return_to_sender(user, pk, *, reason: str, expected_state: str | None = None
             Delivery.objects.filter(pk=incoming.delivery_id).update(
                 state=DeliveryState.RETURNED, returned_at=timezone.now(),
                 return_reason=reason)
+            _tell_sender(incoming, reason)
 
     return _act(user, pk, IncomingAction.RETURN, expected_state, body, comment=reason)
+
+
+def _tell_sender(incoming: IncomingDocument, reason: str) -> None:
+    """Art. 21.2: the sender learns at once; its clerks get a notice with the reason."""
+    from workflow.oversight.services import notify
+
+    origin = incoming.origin
+    if origin is None:
+        return
+    text = _("%(unit)s returned %(symbol)s: %(reason)s") % {
+        "unit": incoming.unit.name, "symbol": origin.symbol, "reason": reason[:300]}
+    url = reverse("documents:detail", args=[origin.pk])
+    for clerk in User.objects.filter(memberships__unit_id=origin.unit_id,
+                                     memberships__role=Role.CLERK,
+                                     memberships__is_active=True).distinct():
+        notify(clerk, f"incoming:{incoming.pk}:returned", text, url)
 
 
 def _member(unit_id: int, user_id, *, roles: Iterable[str] | None = None) -> User:
