@@ -271,10 +271,10 @@ def test_delivery_interrupted_midway_is_finished_by_the_reconcile_task(org, monk
     advance(org, document, "issued")
     assert Delivery.objects.filter(document=document).count() == 2  # two chunks committed
     monkeypatch.setattr(delivery, "_create_incoming", real)
-    assert tasks.reconcile_deliveries.apply().get()["documents"] == 1
+    assert tasks.reconcile_deliveries.apply().result["documents"] == 1
     assert Delivery.objects.filter(document=document).count() == 3
     assert IncomingDocument.objects.filter(delivery__document=document).count() == 3
-    assert tasks.reconcile_deliveries.apply().get()["documents"] == 0
+    assert tasks.reconcile_deliveries.apply().result["documents"] == 0
 
 
 def test_the_sender_is_told_of_a_return(org):
