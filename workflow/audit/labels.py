@@ -31,6 +31,8 @@ LABELS = {
     "document.withdraw": gettext_lazy("Withdrew the document"),
     "document.download": gettext_lazy("Downloaded a file"),
     "document.view": gettext_lazy("Viewed the document"),
+    "document.delivered": gettext_lazy("Delivered to the recipient units"),
+    "document.resent": gettext_lazy("Sent again to a unit that returned it"),
     # signing
     "signing.signed": gettext_lazy("Digital signature added to the PDF"),
     "signing.issued": gettext_lazy("Number, date and seal added to the PDF"),
