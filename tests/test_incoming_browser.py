@@ -120,7 +120,7 @@ def test_incoming_journey(live_server, signing_env, browser):
 
     # 3. The commune's leader assigns it from the task page.
     s.login("commune-leader")
-    page.click(f"#incoming-tasks a[href='/incoming/{incoming.pk}/']")
+    page.click(f"#tasks li[data-kind=incoming] a[href='/incoming/{incoming.pk}/']")
     page.wait_for_url(f"**/incoming/{incoming.pk}/")
     page.fill("#a-direction", "Ban Dân chủ chủ trì tham mưu văn bản trả lời.")
     page.select_option("#a-lead", str(org.person("commune", Role.SPECIALIST).pk))
@@ -132,7 +132,7 @@ def test_incoming_journey(live_server, signing_env, browser):
 
     # 4. The specialist drafts the reply from it.
     s.login("commune-specialist")
-    page.click(f"#incoming-tasks a[href='/incoming/{incoming.pk}/']")
+    page.click(f"#tasks li[data-kind=incoming] a[href='/incoming/{incoming.pk}/']")
     page.wait_for_url(f"**/incoming/{incoming.pk}/")
     s.click_and_wait("button[data-action=reply]")
     incoming.refresh_from_db()

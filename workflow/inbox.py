@@ -190,6 +190,14 @@ def _recommendations(user) -> list[WorkItem]:
     return items
 
 
+def _incoming(user) -> list[WorkItem]:
+    from workflow.incoming.services import incoming_inbox_items
+
+    return [WorkItem(kind="incoming", title=row["title"], url=row["url"],
+                     action=_("Handle"), deadline=row["deadline"], urgent=row["urgent"],
+                     badge=row["state_label"]) for row in incoming_inbox_items(user)]
+
+
 _defaults_done = False
 
 
@@ -200,6 +208,7 @@ def _register_defaults() -> None:
     _defaults_done = True
     for kind, label, items, order in (
         ("document", gettext_lazy("Documents"), _documents, 10),
+        ("incoming", gettext_lazy("Incoming documents"), _incoming, 15),
         ("meeting", gettext_lazy("Meetings"), _meetings, 20),
         ("task", gettext_lazy("Follow-up tasks"), _tasks, 30),
         ("recommendation", gettext_lazy("Recommendations"), _recommendations, 40),

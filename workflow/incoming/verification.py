@@ -1,8 +1,7 @@
 """The one call into the project's PDF verifier, for files that arrive.
 
-Another change reworks :mod:`signing.validation` to return ETSI-style verdicts
-(PASSED / FAILED / INDETERMINATE). Everything in this app goes through
-:func:`check_signature`, so rewiring to that API is a change of this function only.
+Everything in this app goes through :func:`check_signature`, which keeps the
+verifier's ETSI-style verdict (PASSED / FAILED / INDETERMINATE) with the signers.
 """
 
 from __future__ import annotations
@@ -22,12 +21,10 @@ class SignatureCheck:
 
 
 def check_signature(data: bytes) -> SignatureCheck:
-    """Verify a delivered PDF; never raises.
+    """Verify a delivered PDF with the project's verifier; never raises.
 
-    Today's verifier reports per signature (intact, valid, trusted, revoked); the
-    mapping: any signature changed, broken or revoked → FAILED; every signature
-    intact, valid and from a trusted authority → PASSED; anything else (no
-    signature, unreadable, untrusted root) → INDETERMINATE.
+    The verdict is the verifier's own (ETSI EN 319 102-1, the worst signature of the
+    file): PASSED only when every signature passed, with revocation checked from evidence.
     """
     from signing.validation import verify_pdf
 
@@ -36,17 +33,10 @@ def check_signature(data: bytes) -> SignatureCheck:
     except Exception as exc:  # noqa: BLE001 - a verifier crash flags the file, never hides it
         return SignatureCheck(INDETERMINATE, message=str(exc)[:500])
     signatures = [s for s in report.signatures if s.kind == "signature"]
-    every = report.signatures
     signers = [s.signer for s in signatures if s.signer]
     level = signatures[-1].level if signatures else ""
     when = next((s.timestamp_time or s.signing_time for s in reversed(signatures)
-                 if s.timestamp_time or s.signing_time), "")
-    if not every:
-        verdict = INDETERMINATE
-    elif any(not s.intact or not s.valid or s.revocation == "revoked" for s in every):
-        verdict = FAILED
-    elif all(s.trusted for s in every):
-        verdict = PASSED
-    else:
-        verdict = INDETERMINATE
-    return SignatureCheck(verdict, signers, level, when, str(report.message))
+                 if s.timestamp_time or s.signing_time), None)
+    verdict = report.verdict if report.verdict in (PASSED, FAILED) else INDETERMINATE
+    return SignatureCheck(verdict, signers, level, when.isoformat() if when else "",
+                          str(report.message))
