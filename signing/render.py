@@ -471,10 +471,24 @@ def _header(layout: Layout, styles, sink: list[FieldBox]) -> list[Flowable]:
     return out
 
 
+# The block sits beside the signature in one table row, which cannot split across pages:
+# a document sent to every commune lists the first ones and counts the rest (the full
+# list is the document's recipients in the system, delivered to each of them).
+MAX_RECIPIENT_LINES = 15
+
+
+def recipient_lines(names: list[str]) -> list[str]:
+    if len(names) <= MAX_RECIPIENT_LINES:
+        return list(names)
+    shown = names[:MAX_RECIPIENT_LINES - 1]
+    rest = len(names) - len(shown)
+    return [*shown, f"{rest} đơn vị khác theo danh sách gửi trên hệ thống"]
+
+
 def _signature_block(layout: Layout, styles, sink: list[FieldBox]) -> Flowable:
     left_w, right_w = CONTENT_WIDTH * 0.45, CONTENT_WIDTH * 0.55
     recipients: list[Flowable] = [Paragraph("Nơi nhận:", styles["recipients-title"])]
-    for name in layout.recipients:
+    for name in recipient_lines(layout.recipients):
         recipients.append(Paragraph("- " + html.escape(name) + ";", styles["recipients"]))
     recipients.append(Paragraph("- " + html.escape(layout.storage_line), styles["recipients"]))
     signer: list[Flowable] = []

@@ -188,3 +188,20 @@ def test_characters_the_fast_path_cannot_encode_are_left_to_reportlab():
     encoder = _FirstSubset(getFont(render._styles()["p"].fontName), canvas._doc)
     assert encoder.encode("a\ufffeb") is None  # not given the code of an unused slot
     assert encoder.encode("ab") is not None
+
+
+def test_a_document_sent_to_every_commune_still_renders():
+    """The recipients sit beside the signature in a row that cannot split across pages:
+    150 units used to overflow the page (LayoutError); the first ones are listed and the
+    rest counted."""
+    names = [f"Ủy ban MTTQ xã Thử {n:03d}" for n in range(150)]
+    layout = render.Layout(
+        parent_body="ỦY BAN MTTQ VIỆT NAM", issuing_body="TỈNH NGHỆ AN", type_name="KẾ HOẠCH",
+        subject="Thử", authority="TM. BAN THƯỜNG TRỰC", signer_title="CHỦ TỊCH",
+        signer_name="Nguyễn Văn A", body_html="<p>Nội dung.</p>", recipients=names)
+    rendered = render.render_layout(layout)
+    text = " ".join(" ".join(page.extract_text() for page in
+                             PdfReader(io.BytesIO(rendered.data)).pages).split())
+    assert "Ủy ban MTTQ xã Thử 000" in text
+    assert "136 đơn vị khác theo danh sách gửi trên hệ thống" in text
+    assert render.recipient_lines(names[:15]) == names[:15]
