@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "workflow.organisation",
     "workflow.audit",
     "workflow.documents",
+    "workflow.incoming",
     "workflow.oversight",
     "signing",
     "search",
@@ -255,6 +256,16 @@ CELERY_BEAT_SCHEDULE["search-reconcile"] = {
     "schedule": env_int("SEARCH_RECONCILE_SECONDS", 300),
 }
 # Two-step signatures past SIGNING_PENDING_TTL: expired and their prepared PDFs dropped.
+# Incoming documents: finish deliveries a lost task left undone; deadline reminders.
+INCOMING_DELIVERY_CHUNK = env_int("INCOMING_DELIVERY_CHUNK", 250)
+CELERY_BEAT_SCHEDULE["incoming-reconcile"] = {
+    "task": "incoming.reconcile",
+    "schedule": env_int("INCOMING_RECONCILE_SECONDS", 120),
+}
+CELERY_BEAT_SCHEDULE["incoming-remind"] = {
+    "task": "incoming.remind",
+    "schedule": env_int("INCOMING_REMIND_SECONDS", 3600),
+}
 CELERY_BEAT_SCHEDULE["signing-expire-pending"] = {
     "task": "signing.tasks.expire_pending_signatures",
     "schedule": env_int("SIGNING_PENDING_PURGE_SECONDS", 300),

@@ -145,6 +145,15 @@ def case_tokens(unit) -> list[str]:
     return [f"case-unit:{unit.pk}"] + [f"case-lead:{a}" for a in [*unit.ancestor_ids(), unit.pk]]
 
 
+def incoming_tokens(unit_id: int, participant_ids: Iterable[int],
+                    presented_to_id: int | None) -> list[str]:
+    """ACL tokens of an incoming document, mirroring ``access.visible_incoming_q``:
+    the receiving unit's clerks and leaders (``incoming-unit:``), the people named on it
+    and the leader it was presented to (``incoming-user:``)."""
+    users = set(participant_ids) | ({presented_to_id} if presented_to_id else set())
+    return [f"incoming-unit:{unit_id}"] + [f"incoming-user:{u}" for u in sorted(users)]
+
+
 def user_tokens(user) -> list[str]:
     """The ACL tokens a user holds; empty for anonymous users (who see nothing)."""
     actor = access.actor_for(user)
@@ -174,4 +183,7 @@ def user_tokens(user) -> list[str]:
             tokens.add(f"case-lead:{grant.unit_id}")
     for unit_id in actor.scope():
         tokens.add(f"case-unit:{unit_id}")
+    tokens.add(f"incoming-user:{actor.user_id}")
+    for unit_id in actor.scope(Role.CLERK, Role.LEADER):
+        tokens.add(f"incoming-unit:{unit_id}")
     return sorted(tokens)

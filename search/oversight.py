@@ -35,7 +35,9 @@ from .backends.base import PageRef, SearchDocument
 APP = "workflow.oversight"
 RECOMMENDATION = "recommendation"
 CRITIQUE_REPLY = "critique_reply"
-KINDS = (RECOMMENDATION, CRITIQUE_REPLY)
+INCOMING = "incoming"
+# Incoming documents (search/incoming.py) ride on the same keyed tasks and reconcile.
+KINDS = (RECOMMENDATION, CRITIQUE_REPLY, INCOMING)
 STATE_PREFIX = {RECOMMENDATION: "rec:", CRITIQUE_REPLY: "critique:"}
 
 
@@ -99,6 +101,10 @@ def _reply_q() -> Q:
 
 def load(kind: str, ids: Iterable[int]) -> tuple[list[SearchDocument], list[str]]:
     """Fresh items of one kind, and the keys to remove (gone, or a reply taken back)."""
+    if kind == INCOMING:
+        from . import incoming
+
+        return incoming.load(ids) if incoming.enabled() else ([], [])
     from workflow.oversight.models import CritiqueCase, Recommendation
 
     ids = sorted({int(i) for i in ids})
@@ -136,8 +142,10 @@ def index_keys(keys: Iterable[str]) -> dict:
 
 def db_keys() -> dict[str, int | None]:
     """Every key that should be indexed, with its version where the database knows it."""
+    from . import incoming
+
     if not enabled():
-        return {}
+        return incoming.db_keys()
     from workflow.oversight.models import CritiqueCase, Recommendation
 
     keys: dict[str, int | None] = {
@@ -145,11 +153,17 @@ def db_keys() -> dict[str, int | None]:
     }
     for pk, updated in CritiqueCase.objects.filter(_reply_q()).values_list("pk", "updated_at"):
         keys[f"{CRITIQUE_REPLY}:{pk}"] = _micros(updated)
+    keys.update(incoming.db_keys())
     return keys
 
 
 def iter_batches(batch_size: int = 200) -> Iterator[list[SearchDocument]]:
-    """Every recommendation and critique reply, for a full rebuild."""
+    """Every recommendation and critique reply (and incoming document), for a full rebuild."""
+    from . import incoming
+
+    ids = incoming.all_ids()
+    for start in range(0, len(ids), batch_size):
+        yield incoming.load(ids[start:start + batch_size])[0]
     if not enabled():
         return
     from workflow.oversight.models import CritiqueCase, Recommendation

@@ -222,7 +222,8 @@ def _url_templates() -> dict[str, str]:
         templates = {"detail": _url_template("documents:detail", 1),
                      "download": _url_template("documents:download", 2),
                      "recommendation": _url_template("oversight:recommendation_detail", 1),
-                     "critique_reply": _url_template("oversight:critique_detail", 1)}
+                     "critique_reply": _url_template("oversight:critique_detail", 1),
+                     "incoming": _url_template("incoming:detail", 1)}
         _templates_cache[key] = templates
     return templates
 
@@ -258,7 +259,7 @@ def _urls(hit: RawHit, page_index: int | None, templates: dict[str, str]
 
 def kind_labels() -> dict[str, str]:
     return {"document": _("Documents"), "recommendation": _("Recommendations"),
-            "critique_reply": _("Critique replies")}
+            "critique_reply": _("Critique replies"), "incoming": _("Incoming documents")}
 
 
 def _oversight_state_labels() -> dict[str, str]:
@@ -282,6 +283,10 @@ def _state_labels() -> dict[str, str]:
     if labels is None:
         labels = {value: str(label) for value, label in State.choices}
         labels.update(_oversight_state_labels())
+        if apps.is_installed("workflow.incoming"):
+            from workflow.incoming.models import State as InState
+
+            labels.update({f"in:{v}": str(label) for v, label in InState.choices})
         _state_labels_cache[language] = labels
     return labels
 

@@ -21,6 +21,7 @@ urlpatterns = [
     ),
     path("view/", viewer.pdf_viewer, name="pdf_viewer"),
     path("", include("workflow.documents.urls")),
+    path("incoming/", include("workflow.incoming.urls")),
     path("oversight/", include("workflow.oversight.urls")),
     path("meetings/", include("workflow.meetings.urls")),
 ]

@@ -3,6 +3,8 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from workflow.incoming import api as incoming_api
+
 from . import views
 
 app_name = "api"
@@ -29,6 +31,13 @@ urlpatterns = [
     path(
         "documents/<int:pk>/history/", views.DocumentHistoryView.as_view(), name="document-history"
     ),
+    path("documents/<int:pk>/deliveries/", incoming_api.DeliveriesView.as_view(),
+         name="document-deliveries"),
+    path("incoming/", incoming_api.IncomingListView.as_view(), name="incoming-list"),
+    path("incoming/<int:pk>/", incoming_api.IncomingDetailView.as_view(),
+         name="incoming-detail"),
+    path("incoming/<int:pk>/actions/<str:action>/", incoming_api.IncomingActionView.as_view(),
+         name="incoming-action"),
     path("inbox/", views.InboxView.as_view(), name="inbox"),
     path("document-types/", views.DocumentTypeListView.as_view(), name="document-types"),
     path("units/", views.UnitListView.as_view(), name="units"),

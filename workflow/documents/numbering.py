@@ -87,18 +87,24 @@ def number_line(symbol: str) -> str:
     return f"Số: {symbol}"
 
 
-def _locked_register(unit_id: int, year: int, series: str) -> OutgoingRegister:
+def locked_counter(model, **keys):
+    """The counter row of a register (outgoing or incoming), created if needed, locked.
+
+    Must run inside the transaction that uses the number, so a rollback gives it back.
+    """
     try:
         with transaction.atomic():
-            OutgoingRegister.objects.get_or_create(unit_id=unit_id, year=year, series=series)
+            model.objects.get_or_create(**keys)
     except IntegrityError:
-        # Another issuer created the same register at the same moment: use theirs.
+        # Another transaction created the same register at the same moment: use theirs.
         pass
     # On PostgreSQL a waiting ``FOR UPDATE`` returns the row as the previous holder
     # committed it, so ``last_number`` is never stale.
-    return OutgoingRegister.objects.select_for_update().get(
-        unit_id=unit_id, year=year, series=series
-    )
+    return model.objects.select_for_update().get(**keys)
+
+
+def _locked_register(unit_id: int, year: int, series: str) -> OutgoingRegister:
+    return locked_counter(OutgoingRegister, unit_id=unit_id, year=year, series=series)
 
 
 def assign_number(document: Document, at: datetime | None = None) -> RegisterEntry:

@@ -48,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
         "voters_forwarded": 100,
         "dialogue_resolved": 90,
         "periodic_reports": 100,
+        "incoming_on_time": 100,
     },
     # Periodic reports required each year: period code -> (month, day) it is due.
     "PERIODIC_REPORT_PERIODS": {"H1": (6, 20), "Y": (12, 20)},

@@ -17,7 +17,10 @@ Definitions (a year is the calendar year, local time):
   by the deadline;
 * dialogue_resolved: legitimate dialogue recommendations raised in the year and
   decidable (resolved, or past due) that were resolved by the due date;
-* periodic_reports: units that filed every periodic report already due.
+* periodic_reports: units that filed every periodic report already due;
+* incoming_on_time: incoming documents that arrived in the year with a handling
+  deadline and are decidable (done, or past the deadline) that were done by the
+  deadline (Decree 30 Art. 24), per receiving unit.
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ METRICS: list[Metric] = [
            "oversight.Recommendation"),
     Metric("periodic_reports", _("Units filing periodic reports"), SHARE,
            "organisation.Unit"),
+    Metric("incoming_on_time", _("Incoming documents handled on time"), SHARE,
+           "incoming.IncomingDocument"),
 ]
 METRIC_KEYS = [m.key for m in METRICS]
 BY_KEY = {m.key: m for m in METRICS}
@@ -256,6 +261,16 @@ def base_queryset(key: str, year: int, today: dt.date) -> tuple[QuerySet | None,
                                            raised_on__gte=start, raised_on__lt=end)
         qs = qs.filter(Q(resolved_on__isnull=False) | Q(due_date__lt=today))
         return qs, Q(resolved_on__isnull=False, resolved_on__lte=F("due_date"))
+    if key == "incoming_on_time":
+        if not apps.is_installed("workflow.incoming"):
+            return None, None
+        from workflow.incoming.models import IncomingDocument
+        from workflow.incoming.services import on_time_q
+
+        decidable, ok = on_time_q(today)
+        qs = IncomingDocument.objects.filter(decidable, arrived_at__gte=_aware(start),
+                                             arrived_at__lt=_aware(end))
+        return qs, ok
     raise KeyError(key)
 
 
@@ -331,7 +346,7 @@ def _compute(year: int, root: Unit | None, today: dt.date | None) -> Dashboard:
         [u["id"] for u in units]
     grouped = {key: _grouped(key, year, today, ids)
                for key in ("supervisions", "critiques", "signed", "paperless",
-                           "voters_forwarded", "dialogue_resolved")}
+                           "voters_forwarded", "dialogue_resolved", "incoming_on_time")}
     filed, due = _periodic(year, today, ids)
     meetings_available = _meeting_model()[0] is not None
     root_depth = units[0]["path"].count("/") if units else 0
@@ -345,7 +360,8 @@ def _compute(year: int, root: Unit | None, today: dt.date | None) -> Dashboard:
             quota = conf.quota(key[:-1], code, rank)
             held = grouped[key].get(u["id"], (0, 0))[0]
             row.figures[key] = Figure(QUOTA, num=held, den=quota, target=quota)
-        for key in ("signed", "paperless", "voters_forwarded", "dialogue_resolved"):
+        for key in ("signed", "paperless", "voters_forwarded", "dialogue_resolved",
+                    "incoming_on_time"):
             num, den = grouped[key].get(u["id"], (0, 0))
             row.figures[key] = Figure(SHARE, num=num, den=den,
                                       target=share_target(key, code, rank))

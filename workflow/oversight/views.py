@@ -260,6 +260,10 @@ def _record_row(obj) -> dict:
         return {"title": obj.topic, "unit": obj.unit, "date": obj.raised_on,
                 "url": reverse("oversight:recommendation_detail", args=[obj.pk]),
                 "state": obj.get_status_display()}
+    if model == "incomingdocument":
+        return {"title": str(obj), "unit": obj.unit, "date": obj.deadline,
+                "url": reverse("incoming:detail", args=[obj.pk]),
+                "state": obj.get_state_display()}
     if model == "unit":
         return {"title": obj.name, "unit": obj.parent, "date": None,
                 "url": reverse("oversight:periodic") + f"?unit={obj.pk}", "state": ""}
