@@ -1,0 +1,44 @@
+"""Recall banners, replacement links and exchange actions on the document pages."""
+
+from __future__ import annotations
+
+from django import template
+
+from workflow import access
+
+register = template.Library()
+
+
+@register.inclusion_tag("exchange/_document_panel.html", takes_context=True)
+def exchange_panel(context, document) -> dict:
+    """On an outgoing document: recall banner, replacement links, recall/replace/export."""
+    from workflow.exchange import recall as recall_ops
+    from workflow.exchange import services
+    from workflow.exchange.models import Recall, RecallNotice
+
+    user = context["request"].user
+    item = Recall.objects.select_related("recalled_by").filter(document=document).first()
+    notices = list(RecallNotice.objects.filter(recall=item).select_related("unit")) \
+        if item and access.can_see_deliveries(user, document) else []
+    return {
+        "document": document, "recall": item, "notices": notices,
+        "links": recall_ops.links_for_document(document),
+        "can_recall": access.can_recall(user, document),
+        "can_replace": access.can_replace(user, document),
+        "can_export": access.can_export_edxml(user, document),
+        "partners": services.partner_rows(user, document),
+        "csrf_token": context.get("csrf_token"), "request": context["request"],
+    }
+
+
+@register.inclusion_tag("exchange/_incoming_panel.html", takes_context=True)
+def incoming_exchange_panel(context, incoming) -> dict:
+    """On an incoming document: the red recall banner with its acknowledgement, links."""
+    from workflow.exchange import recall as recall_ops
+
+    user = context["request"].user
+    notice = recall_ops.notice_for(incoming)
+    return {"incoming": incoming, "notice": notice,
+            "can_ack": bool(notice) and access.can_acknowledge_recall(user, notice),
+            "links": recall_ops.links_for_incoming(incoming),
+            "csrf_token": context.get("csrf_token")}
