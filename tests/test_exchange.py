@@ -238,7 +238,11 @@ def test_round_trip_of_a_signed_document(signing_env, settings, tmp_path):
     document = draft(org, "province")
     doc_services.update_document(document.drafter, document.pk, data={},
                                  recipient_unit_ids=[org.units["commune"].pk])
-    document = advance(org, document, "issued")
+    document = advance(org, document, "approved")
+    doc_services.perform(signing_env["leader"], document.pk, "sign")
+    doc_services.perform(signing_env["clerk"], document.pk, "issue")
+    document.refresh_from_db()
+    assert document.state == "issued"
     imported, direct = _round_trip(org, document)
     main = imported.attachments.get(main=True).file
     assert main.verdict == "PASSED" and main.signers

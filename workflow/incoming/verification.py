@@ -49,4 +49,6 @@ def check_signature(data: bytes) -> SignatureCheck:
         verdict = PASSED
     else:
         verdict = INDETERMINATE
+    # The reworked verifier reports datetimes (found by issue #15's signed round trip).
+    when = when.isoformat() if hasattr(when, "isoformat") else str(when or "")
     return SignatureCheck(verdict, signers, level, when, str(report.message))
