@@ -36,7 +36,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 CODES = {"province": "000.00.00.H41", "district": "000.00.12.H41", "district2": "000.00.13.H41",
          "commune": "000.12.34.H41", "commune2": "000.12.35.H41"}
-Q = "{%s}" % NS
+Q = f"{{{NS}}}"
 
 
 @pytest.fixture
@@ -534,6 +534,10 @@ def test_recall_banners_pages_and_search(coded, client):
     hits = service.search(person(org, "commune", Role.CLERK), "khuyến học").hits
     hit = next(h for h in hits if h.kind == "incoming" and h.id == incoming.pk)
     assert hit.state == "in:recalled" and hit.state_label == "Recalled by the sender"
+    # The sender's document shows the state too.
+    hits = service.search(person(org, "province", Role.LEADER), "khuyến học").hits
+    hit = next(h for h in hits if h.kind == "document" and h.id == document.pk)
+    assert hit.state == "recalled" and hit.state_label == "Recalled"
     # A non-recipient sees neither the incoming record nor its banner.
     client.logout()
     client.login(username="district2-clerk", password=PASSWORD)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -11,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from workflow.api.views import ApiView, _errors
-from workflow.documents.errors import InvalidInput, NotFound
+from workflow.documents.errors import InvalidInput
 from workflow.documents.services import get_for
 from workflow.organisation.models import Unit
 
@@ -59,11 +60,9 @@ class EdxmlImportView(ApiView):
         upload = request.FILES.get("package")
         unit = Unit.objects.filter(pk=request.data.get("unit") or 0).first()
         if upload is None or unit is None:
-            raise InvalidInput("package and unit are required")
-        from django.conf import settings
-
-        if upload.size > settings.EDXML_MAX_BYTES:
-            raise services.PackageError(str(services.PackageError.default_message))
+            raise InvalidInput(_("Send the edXML file as “package” and the receiving unit "
+                                 "as “unit”."))
+        services.check_size(upload.size)
         result = services.import_package(upload.read(), user=request.user, unit=unit,
                                          source="api")
         return Response({"kind": result.kind, "incoming": [i.pk for i in result.incoming],
@@ -103,8 +102,5 @@ class RecallAckView(ApiView):
                        "acknowledged_at": serializers.DateTimeField()}),
                        **_errors(401, 403, 404, 409)})
     def post(self, request: Request, pk: int) -> Response:
-        try:
-            notice = recall.acknowledge(request.user, pk)
-        except NotFound:
-            raise
+        notice = recall.acknowledge(request.user, pk)
         return Response({"acknowledged_at": notice.acknowledged_at})

@@ -68,6 +68,8 @@ def recall(user, document_id, *, reason: str) -> Recall:
         RecallNotice.objects.bulk_create(notices)
         record(document, "document.recalled", actor=user, from_state=document.state,
                to_state=document.state, comment=reason)
+        # A newer version, so search re-indexes it with the state "recalled".
+        Document.objects.filter(pk=document.pk).update(updated_at=now)
         incoming_changed_many(changed)
         doc_services._changed(document, "recall")
     from .signals import queue_recall_packages

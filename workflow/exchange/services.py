@@ -372,6 +372,13 @@ def write_outbox(organ_id: str, package_id: str, data: bytes) -> Path | None:
         return None
 
 
+def check_size(size: int) -> None:
+    """Refuse an oversized package before reading it into memory."""
+    if size > settings.EDXML_MAX_BYTES:
+        raise PackageError(_("The edXML package is larger than the %(mb)s MB allowed.")
+                           % {"mb": settings.EDXML_MAX_BYTES // (1024 * 1024)})
+
+
 # --- the watched drop folder -----------------------------------------------------------------
 
 
@@ -384,9 +391,7 @@ def scan_inbox(folder: Path | None = None) -> dict:
     counts = {"imported": 0, "failed": 0}
     for path in sorted(folder.glob("*.xml")):
         try:
-            if path.stat().st_size > settings.EDXML_MAX_BYTES:
-                raise PackageError(_("The edXML package is larger than the %(mb)s MB allowed.")
-                                   % {"mb": settings.EDXML_MAX_BYTES // (1024 * 1024)})
+            check_size(path.stat().st_size)
             import_package(path.read_bytes(), source="folder")
             target, counts["imported"] = folder / "done", counts["imported"] + 1
         except PackageError as exc:

@@ -100,12 +100,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         try:
             if upload_file is None:
                 raise services.PackageError(_("Choose an edXML file."))
-            from django.conf import settings
-
-            if upload_file.size > settings.EDXML_MAX_BYTES:
-                raise services.PackageError(
-                    _("The edXML package is larger than the %(mb)s MB allowed.")
-                    % {"mb": settings.EDXML_MAX_BYTES // (1024 * 1024)})
+            services.check_size(upload_file.size)
             result = services.import_package(upload_file.read(), user=request.user,
                                              unit=unit, source="upload")
         except WorkflowError as exc:
