@@ -598,3 +598,43 @@ def test_replacement_access_links_both_ways(coded, client):
     parsed = edxml.parse(data, max_bytes=10**8)
     assert parsed.business_type == edxml.BUSINESS_REPLACE
     assert parsed.replaces == [services._key(old)]
+
+
+# --- the access matrix, in one table -------------------------------------------------------
+
+# (unit, role) -> may recall, may draft a replacement, may acknowledge, sees the banner
+MATRIX = {
+    ("province", Role.LEADER): (True, True, False, False),    # issuer's leader
+    ("province", Role.CLERK): (False, False, False, False),   # issuer's clerk
+    ("province", Role.SPECIALIST): (False, True, False, False),
+    ("commune", Role.CLERK): (False, False, True, True),      # recipient clerk
+    ("commune", Role.SPECIALIST): (False, False, False, True),  # recipient handler
+    ("commune", Role.LEADER): (False, False, True, True),
+    ("district2", Role.CLERK): (False, False, False, False),  # non-recipient
+}
+
+
+@pytest.mark.parametrize(("who", "expected"), list(MATRIX.items()),
+                         ids=[f"{u}-{r}" for u, r in MATRIX])
+def test_recall_and_replacement_access_matrix(coded, who, expected):
+    from workflow import access
+
+    org = coded
+    document = issued(org, ["commune"])
+    incoming = arrived(org, document, "commune")
+    handler = person(org, "commune", Role.SPECIALIST)
+    in_services.register(person(org, "commune", Role.CLERK), incoming.pk)
+    in_services.assign(person(org, "commune", Role.LEADER), incoming.pk, direction="Xử lý",
+                       lead_id=handler.pk)
+    user = person(org, *who)
+    may_recall, may_replace, may_ack, sees = expected
+    assert access.can_recall(user, document) is may_recall
+    assert access.can_replace(user, document) is may_replace
+    recall.recall(person(org, "province", Role.LEADER), document.pk, reason="Sai sót")
+    notice = RecallNotice.objects.get()
+    assert access.can_acknowledge_recall(user, notice) is may_ack
+    incoming.refresh_from_db()
+    assert access.can_incoming(user, "view", incoming) is sees
+    # Once recalled, nobody can act on the record any more.
+    for action in ("register", "assign", "start", "complete", "forward", "reply", "file"):
+        assert not access.can_incoming(user, action, incoming)
