@@ -638,3 +638,39 @@ def test_recall_and_replacement_access_matrix(coded, who, expected):
     # Once recalled, nobody can act on the record any more.
     for action in ("register", "assign", "start", "complete", "forward", "reply", "file"):
         assert not access.can_incoming(user, action, incoming)
+
+
+def test_recall_reaches_edxml_partners_and_their_ack_comes_back(coded):
+    """A local recall writes a recall package for each partner reached by edXML; the
+    partner (here another unit importing it) closes its record, its clerk acknowledges,
+    and the status 15 read back updates the sender's row."""
+    org = coded
+    document = issued(org, ["commune"])
+    data, _p = services.export_document(None, document, to=[CODES["commune2"]])
+    [theirs] = services.import_package(data, source="folder").incoming
+    recall.recall(person(org, "province", Role.LEADER), document.pk, reason="Sai số liệu")
+    [path] = (settings_outbox() / CODES["commune2"]).glob("*.xml")
+    package = edxml.parse(path.read_bytes(), max_bytes=10**8)
+    assert package.business_type == edxml.BUSINESS_RECALL
+    assert package.business_reason == "Sai số liệu"
+    result = services.import_package(path.read_bytes(), source="folder")
+    assert result.kind == "recall" and result.incoming == [theirs]
+    theirs.refresh_from_db()
+    assert theirs.state == State.RECALLED
+    again = services.import_package(path.read_bytes(), source="folder")
+    assert again.incoming == [] and again.duplicates == [theirs]
+    notice = RecallNotice.objects.get(incoming=theirs)
+    assert notice.recall.document is None and notice.recall.reason == "Sai số liệu"
+    recall.acknowledge(person(org, "commune2", Role.CLERK), notice.pk)
+    ack = Package.objects.get(direction="out", kind="status", status_code="15",
+                              incoming=theirs)
+    services.import_package(bytes(ack.content))
+    row = PartnerDelivery.objects.get(document=document, organ_id=CODES["commune2"])
+    assert row.status == "recall_acknowledged"
+    # A recall of something that never arrived is refused.
+    other = issued(org, ["commune"])
+    recall.recall(person(org, "province", Role.LEADER), other.pk, reason="x")
+    stray = edxml.write_document(services.build_package(
+        other, [services.organ_of(org.units["commune2"])]))
+    with pytest.raises(PackageError, match="did not arrive"):
+        services.import_package(stray)

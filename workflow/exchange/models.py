@@ -22,10 +22,15 @@ from workflow.organisation.models import Unit
 
 
 class Recall(models.Model):
-    document = models.OneToOneField(Document, on_delete=models.CASCADE, related_name="recall")
+    """A recall by a unit here (``document``) or by another agency through an edXML recall
+    package (``document`` empty, ``document_key`` the package's DocumentId)."""
+
+    document = models.OneToOneField(Document, null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="recall")
+    document_key = models.CharField(max_length=200, blank=True, db_index=True)
     reason = models.TextField(_("reason for recall"))
-    recalled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    related_name="+")
+    recalled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
     recalled_at = models.DateTimeField(_("recalled at"))
 
     class Meta:
@@ -88,6 +93,7 @@ class Direction(models.TextChoices):
 class Kind(models.TextChoices):
     DOCUMENT = "document", _("Document")
     STATUS = "status", _("Status message")
+    RECALL = "recall", _("Recall")
 
 
 class Package(models.Model):

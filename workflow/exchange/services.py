@@ -216,8 +216,7 @@ def import_package(data: bytes, *, user=None, unit: Unit | None = None,
         raise PackageError(_("The package is addressed to no unit of this installation: "
                              "%(codes)s.") % {"codes": ", ".join(codes)})
     if parsed.business_type == edxml.BUSINESS_RECALL:
-        raise PackageError(_("Recall packages from other systems are not read yet; the "
-                             "clerk returns the document by hand."))
+        return apply_recall(parsed, units, digest=digest, size=len(data), source=source)
     result = ImportResult(kind=Kind.DOCUMENT)
     with transaction.atomic():
         origin = _local_origin(parsed)
@@ -261,6 +260,53 @@ def import_package(data: bytes, *, user=None, unit: Unit | None = None,
             emit_status(incoming, edxml.STATUS_RECEIVED)
             result.incoming.append(incoming)
         delivery_ops.queue_verification([f for _a, f in stored])
+        incoming_changed_many([i.pk for i in result.incoming])
+    return result
+
+
+def apply_recall(parsed: edxml.DocumentPackage, units: list[Unit], *, digest: str, size: int,
+                 source: str) -> ImportResult:
+    """Another agency recalls a document it sent us: our records of it close as recalled
+    and the clerk sees the banner and acknowledges (status 15 goes back)."""
+    from .models import RecallNotice
+
+    result = ImportResult(kind=Kind.RECALL)
+    with transaction.atomic():
+        targets = []
+        for target in units:
+            pkg = (Package.objects.select_related("incoming")
+                   .filter(direction=Direction.IN, kind=Kind.DOCUMENT,
+                           document_key=parsed.document_id, unit=target).first())
+            if pkg is not None and pkg.incoming_id:
+                targets.append(pkg.incoming)
+        if not targets:
+            raise PackageError(_("The recall names a document that did not arrive here: "
+                                 "%(id)s.") % {"id": parsed.document_id[:120]})
+        item = (Recall.objects.filter(document__isnull=True, document_key=parsed.document_id)
+                .first())
+        now = timezone.now()
+        if item is None:
+            item = Recall.objects.create(document_key=parsed.document_id, recalled_at=now,
+                                         reason=parsed.business_reason or "—")
+        for incoming in targets:
+            incoming = IncomingDocument.objects.select_for_update().get(pk=incoming.pk)
+            if RecallNotice.objects.filter(recall=item, unit_id=incoming.unit_id).exists():
+                result.duplicates.append(incoming)
+                continue
+            before = incoming.state
+            if incoming.state not in (InState.RETURNED, InState.RECALLED):
+                incoming.recall()
+                incoming.save()
+            RecallNotice.objects.create(recall=item, unit_id=incoming.unit_id,
+                                        incoming=incoming, state_before=before, sent_at=now)
+            record(incoming, "incoming.recalled", from_state=before, to_state=incoming.state,
+                   comment=f"{parsed.sender.organ_id}: {item.reason}")
+            Package.objects.create(
+                package_id=parsed.package_id or digest[:32], document_key=parsed.document_id,
+                direction=Direction.IN, kind=Kind.RECALL, incoming=incoming,
+                unit_id=incoming.unit_id, from_organ=parsed.sender.organ_id[:40],
+                sha256=digest, size=size, source=source)
+            result.incoming.append(incoming)
         incoming_changed_many([i.pk for i in result.incoming])
     return result
 

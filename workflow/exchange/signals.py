@@ -58,7 +58,8 @@ def queue_recall_packages(recall) -> None:
             try:
                 package = build_package(recall.document, [edxml.Organ(row.organ_id,
                                                                       row.organ_name)])
-                package.attachments = package.attachments[:1]
+                # The recall carries the document's header and its main file only.
+                package.attachments = [a for a in package.attachments if a.main][:1]
                 write_outbox(row.organ_id, package.package_id, edxml.write_document(package))
             except Exception:
                 log.exception("could not write the recall package for %s", row.organ_id)
