@@ -529,6 +529,8 @@ def test_recall_banners_pages_and_search(coded, client):
     assert 'data-action="acknowledge-recall"' in page
     register = client.get(reverse("incoming:list")).content.decode()
     assert "recalled-flag" in register
+    tasks = client.get(reverse("documents:inbox")).content.decode()
+    assert 'id="recall-tasks"' in tasks and f"/incoming/{incoming.pk}/" in tasks
     outgoing = client.get(reverse("documents:detail", args=[document.pk])).content.decode()
     assert 'id="recall-banner"' in outgoing and 'id="recall-form"' not in outgoing
     hits = service.search(person(org, "commune", Role.CLERK), "khuyến học").hits
@@ -538,6 +540,9 @@ def test_recall_banners_pages_and_search(coded, client):
     hits = service.search(person(org, "province", Role.LEADER), "khuyến học").hits
     hit = next(h for h in hits if h.kind == "document" and h.id == document.pk)
     assert hit.state == "recalled" and hit.state_label == "Recalled"
+    notice = RecallNotice.objects.get(incoming=incoming)
+    client.post(reverse("exchange:acknowledge", args=[notice.pk]))
+    assert 'id="recall-tasks"' not in client.get(reverse("documents:inbox")).content.decode()
     # A non-recipient sees neither the incoming record nor its banner.
     client.logout()
     client.login(username="district2-clerk", password=PASSWORD)

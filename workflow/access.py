@@ -932,3 +932,9 @@ def can_export_edxml(user, document: Document) -> bool:
 
 def can_import_edxml(user, unit: Unit) -> bool:
     return actor_for(user).has(Role.CLERK, unit.pk) and unit.is_active
+
+
+def recall_notices_waiting_q(user) -> Q:
+    """Recall notices the person's units have not acknowledged yet (clerks and leaders)."""
+    actor = actor_for(user)
+    return Q(unit_id__in=actor.scope(Role.CLERK, Role.LEADER), acknowledged_at__isnull=True)

@@ -42,3 +42,14 @@ def incoming_exchange_panel(context, incoming) -> dict:
             "can_ack": bool(notice) and access.can_acknowledge_recall(user, notice),
             "links": recall_ops.links_for_incoming(incoming),
             "csrf_token": context.get("csrf_token")}
+
+
+@register.inclusion_tag("exchange/_recall_tasks.html", takes_context=True)
+def recall_tasks(context) -> dict:
+    """Recalls waiting for the clerk's (or leader's) acknowledgement, on the task page."""
+    from workflow.exchange.models import RecallNotice
+
+    user = context["request"].user
+    notices = list(RecallNotice.objects.filter(access.recall_notices_waiting_q(user))
+                   .select_related("recall", "incoming", "unit").order_by("-sent_at")[:100])
+    return {"notices": notices}
