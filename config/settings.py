@@ -271,7 +271,7 @@ CELERY_BEAT_SCHEDULE["incoming-remind"] = {
 # messages and recall notices for partners are written, the size limit of one package.
 EDXML_INBOX_DIR = Path(env_str("EDXML_INBOX_DIR", str(VAR_DIR / "edxml" / "inbox")))
 EDXML_OUTBOX_DIR = Path(env_str("EDXML_OUTBOX_DIR", str(VAR_DIR / "edxml" / "outbox")))
-EDXML_MAX_BYTES = env_int("EDXML_MAX_BYTES", 60 * 1024 * 1024)
+EDXML_MAX_BYTES = env_int("EDXML_MAX_BYTES", 40 * 1024 * 1024)
 CELERY_BEAT_SCHEDULE["exchange-scan-inbox"] = {
     "task": "exchange.scan_inbox",
     "schedule": env_int("EDXML_SCAN_SECONDS", 60),

@@ -291,6 +291,9 @@ HOSTILE = {
                                    NS.encode() + b'">&xxe;</edXML:edXML>'),
     "utf-16 doctype": lambda ok: ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY'
                                   ' a "b">]><x>&a;</x>').encode("utf-16"),
+    "utf-16 disguised": lambda ok: (b'<?xml version="1.0"?><\x00!\x00D\x00O\x00C\x00T'
+                                    b'\x00Y\x00P\x00E\x00 x>'),
+    "declared utf-16": lambda ok: ok.replace(b"encoding='UTF-8'", b"encoding='UTF-16'", 1),
     "oversized": lambda ok: ok + b" " * 2048,
     "empty": lambda ok: b"",
 }
@@ -347,6 +350,22 @@ def test_hostile_packages_are_refused_and_change_nothing(coded, settings, case):
     # The good one still goes in.
     settings.EDXML_MAX_BYTES = 10**8
     assert len(services.import_package(ok, source="api").incoming) == 1
+
+
+def test_attachment_above_libxml2_text_limit_reads_back():
+    """12 MB of bytes = 16 MB of base64 in one element: more than libxml2's 10 MB text
+    limit, which ``huge_tree=False`` keeps; the Python tree builder reads it."""
+    import datetime as dt
+    import os
+
+    data = os.urandom(12 * 1024 * 1024)
+    package = edxml.DocumentPackage(
+        package_id="p", document_id="d", sender=edxml.Organ("A", "A"), to=[edxml.Organ("B", "B")],
+        code_number="1", code_notation="1/X", place="", promulgation_date=dt.date(2026, 1, 1),
+        type_code="2", type_detail="", type_name="Công văn", subject="S",
+        attachments=[edxml.Attachment("a.pdf", "application/pdf", data, main=True)])
+    parsed = edxml.parse(edxml.write_document(package), max_bytes=10**8)
+    assert parsed.attachments[0].data == data
 
 
 def test_hostile_upload_page_shows_the_error(coded, client):

@@ -4,9 +4,11 @@ Pure functions on bytes and plain data: no database. :mod:`workflow.exchange.ser
 maps documents to :class:`DocumentPackage` and back. The layout, every element and what
 was and was not checked against the standard are in ``docs/exchange.md``.
 
-Reading is defensive: size limit before parsing; any DOCTYPE/ENTITY declaration refused
-(before parsing and again on the parsed tree); lxml with ``resolve_entities=False``,
-``no_network=True``, ``load_dtd=False``, ``huge_tree=False``; namespace and required
+Reading is defensive: size limit before parsing; UTF-8 only (no NUL, no other declared
+encoding); any DOCTYPE/ENTITY declaration refused (on the bytes, and by the tree builder
+should one get through); lxml with ``resolve_entities=False``, ``no_network=True``,
+``load_dtd=False``, ``huge_tree=False``, building the tree in Python (``TreeBuilder``
+target) so a base64 attachment above libxml2's 10 MB text limit still reads; namespace and required
 fields checked; each attachment's base64 decoded strictly and its SHA-256 and size
 compared with the manifest. Every refusal raises :class:`PackageError` with a translated
 message, before anything is stored.
@@ -261,10 +263,21 @@ def write_status(s: StatusPackage) -> bytes:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                           dtd_validation=False, huge_tree=False, remove_pis=True,
-                           remove_comments=True)
+class _Builder(etree.TreeBuilder):
+    """Builds the tree in Python, so one base64 text may exceed libxml2's 10 MB text-node
+    limit while ``huge_tree`` stays off (that limit also guards depth and names); notes a
+    DOCTYPE should one get past the byte checks."""
+
+    doctype_seen = False
+
+    def doctype(self, *args) -> None:
+        self.doctype_seen = True
+
+
+def _parser(builder: _Builder) -> etree.XMLParser:
+    return etree.XMLParser(target=builder, resolve_entities=False, no_network=True,
+                           load_dtd=False, dtd_validation=False, huge_tree=False,
+                           remove_pis=True, remove_comments=True)
 
 
 def parse(data: bytes, *, max_bytes: int):
@@ -274,18 +287,24 @@ def parse(data: bytes, *, max_bytes: int):
     if len(data) > max_bytes:
         raise PackageError(_("The edXML package is larger than the %(mb)s MB allowed.")
                            % {"mb": max_bytes // (1024 * 1024)})
-    head = data.lstrip()[:1]
-    if head not in (b"<", b"\xef", b"\xff", b"\xfe"):
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.lstrip().startswith(b"<"):
         raise PackageError(_("The file is not XML."))
+    # Packages are UTF-8 (NUL is not allowed in XML): so the byte checks below see every
+    # declaration, which an UTF-16 or "<\0!\0D…" disguise could otherwise hide.
+    if b"\x00" in data or not _utf8(data) or _declared_encoding(data) not in ("", "utf-8",
+                                                                             "utf8"):
+        raise PackageError(_("The edXML package is not UTF-8 text."))
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise PackageError(_("The edXML package declares a DTD or entities, which are not "
                              "accepted."))
+    builder = _Builder()
     try:
-        tree = etree.fromstring(data, _parser())
+        tree = etree.fromstring(data, _parser(builder))
     except etree.XMLSyntaxError:
         raise PackageError(_("The file is not well-formed XML.")) from None
-    doc = tree.getroottree()
-    if doc.docinfo.doctype or doc.docinfo.internalDTD is not None:
+    if builder.doctype_seen:
         raise PackageError(_("The edXML package declares a DTD or entities, which are not "
                              "accepted."))
     if any(isinstance(el, etree._Entity) for el in tree.iter()):
@@ -302,6 +321,21 @@ def parse(data: bytes, *, max_bytes: int):
     if mh is None:
         raise _missing("edXMLHeader/MessageHeader")
     return _read_document(tree, header, mh)
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _declared_encoding(data: bytes) -> str:
+    import re
+
+    match = re.match(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""", data[:200])
+    return match.group(1).decode("ascii").lower() if match else ""
 
 
 def _missing(name: str) -> PackageError:
