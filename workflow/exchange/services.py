@@ -77,8 +77,8 @@ def _parse_targets(to: list[str] | None, document: Document) -> list[edxml.Organ
     """``to`` items are national codes of local units or ``CODE|Name`` of outside partners;
     none given: the document's recipient units (those with a code)."""
     if not to:
-        return [organ_of(r.unit) for r in document.recipients.select_related("unit", "unit__parent")
-                if r.unit.organ_id]
+        return [organ_of(r.unit) for r in document.recipients.select_related(
+            "unit", "unit__parent").order_by("unit__path", "unit_id") if r.unit.organ_id]
     out = []
     for item in to:
         code, _sep, name = (item or "").partition("|")
@@ -126,10 +126,18 @@ def build_package(document: Document, targets: list[edxml.Organ],
         content=strip_tags(document.body or "").strip()[:4000],
         competence=document.unit.name, position=fields["signer_position"],
         signer=fields["signer_name"], due_date=document.due_date,
-        to_places=document.recipient_names, priority=document.priority,
+        to_places=_places(document), priority=document.priority,
         page_amount=fields["page_count"], confidential=document.confidential,
         steering_type="0", response_for=response_for, business_type=business_type,
         business_reason=reason, replaces=replaces, attachments=attachments)
+
+
+def _places(document: Document) -> list[str]:
+    """"Nơi nhận": recipient units in tree order, then the outside recipients as typed."""
+    names = list(document.recipients.order_by("unit__path", "unit_id")
+                 .values_list("unit__name", flat=True))
+    return names + [line.strip() for line in document.external_recipients.splitlines()
+                    if line.strip()]
 
 
 def _incoming_package(incoming: IncomingDocument) -> Package | None:
