@@ -698,3 +698,24 @@ def test_recall_reaches_edxml_partners_and_their_ack_comes_back(coded):
         other, [services.organ_of(org.units["commune2"])]))
     with pytest.raises(PackageError, match="did not arrive"):
         services.import_package(stray)
+
+
+def test_admin_sets_the_national_code_once_per_unit_and_shows_packages(coded, admin_client):
+    org = coded
+    commune = org.units["commune"]
+    data = {"name": commune.name, "parent_name": "", "abbreviation": "MTTQ-BTT",
+            "place_name": "Nghệ An", "code": commune.code, "organ_id": "000.99.99.H41",
+            "level": commune.level_id, "parent": commune.parent_id, "is_active": "on",
+            "departments-TOTAL_FORMS": "0", "departments-INITIAL_FORMS": "0"}
+    response = admin_client.post(f"/admin/organisation/unit/{commune.pk}/change/", data)
+    assert response.status_code == 302
+    commune.refresh_from_db()
+    assert commune.organ_id == "000.99.99.H41"
+    data["organ_id"] = CODES["province"]  # taken by the province
+    response = admin_client.post(f"/admin/organisation/unit/{commune.pk}/change/", data)
+    assert response.status_code == 200
+    commune.refresh_from_db()
+    assert commune.organ_id == "000.99.99.H41"
+    services.export_document(None, issued(org, ["commune"]))
+    for name in ("recall", "recallnotice", "replacement", "package", "partnerdelivery"):
+        assert admin_client.get(f"/admin/exchange/{name}/").status_code == 200
