@@ -12,7 +12,6 @@ register = template.Library()
 @register.inclusion_tag("exchange/_document_panel.html", takes_context=True)
 def exchange_panel(context, document) -> dict:
     """On an outgoing document: recall banner, replacement links, recall/replace/export."""
-    from workflow.exchange import recall as recall_ops
     from workflow.exchange import services
     from workflow.exchange.models import Recall, RecallNotice
 
@@ -22,13 +21,22 @@ def exchange_panel(context, document) -> dict:
         if item and access.can_see_deliveries(user, document) else []
     return {
         "document": document, "recall": item, "notices": notices,
-        "links": recall_ops.links_for_document(document),
         "can_recall": access.can_recall(user, document),
         "can_replace": access.can_replace(user, document),
         "can_export": access.can_export_edxml(user, document),
         "partners": services.partner_rows(user, document),
         "csrf_token": context.get("csrf_token"), "request": context["request"],
     }
+
+
+@register.inclusion_tag("exchange/_document_banner.html")
+def exchange_banner(document) -> dict:
+    """At the top of an outgoing document: the red recall banner, replacement links."""
+    from workflow.exchange import recall as recall_ops
+    from workflow.exchange.models import Recall
+
+    return {"recall": Recall.objects.select_related("recalled_by").filter(
+        document=document).first(), "links": recall_ops.links_for_document(document)}
 
 
 @register.inclusion_tag("exchange/_incoming_panel.html", takes_context=True)
