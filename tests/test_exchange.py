@@ -719,3 +719,19 @@ def test_admin_sets_the_national_code_once_per_unit_and_shows_packages(coded, ad
     services.export_document(None, issued(org, ["commune"]))
     for name in ("recall", "recallnotice", "replacement", "package", "partnerdelivery"):
         assert admin_client.get(f"/admin/exchange/{name}/").status_code == 200
+
+
+def test_import_command(coded, tmp_path):
+    from django.core.management.base import CommandError
+
+    org = coded
+    document = issued(org, ["commune"])
+    path = tmp_path / "goi.xml"
+    path.write_bytes(_package(org, document))
+    out = io.StringIO()
+    call_command("edxml_import", str(path), stdout=out)
+    assert "1 new" in out.getvalue()
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"<x/>")
+    with pytest.raises(CommandError, match="namespace"):
+        call_command("edxml_import", str(bad), stdout=io.StringIO())
