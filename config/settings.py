@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "workflow.audit",
     "workflow.documents",
     "workflow.incoming",
+    "workflow.exchange",
     "workflow.oversight",
     "signing",
     "search",
@@ -389,6 +390,15 @@ CELERY_BEAT_SCHEDULE["incoming-reconcile"] = {
 CELERY_BEAT_SCHEDULE["incoming-remind"] = {
     "task": "incoming.remind",
     "schedule": env_int("INCOMING_REMIND_SECONDS", 3600),
+}
+# edXML exchange (issue #15, docs/exchange.md): the watched drop folder, where status
+# messages and recall notices for partners are written, the size limit of one package.
+EDXML_INBOX_DIR = Path(env_str("EDXML_INBOX_DIR", str(VAR_DIR / "edxml" / "inbox")))
+EDXML_OUTBOX_DIR = Path(env_str("EDXML_OUTBOX_DIR", str(VAR_DIR / "edxml" / "outbox")))
+EDXML_MAX_BYTES = env_int("EDXML_MAX_BYTES", 40 * 1024 * 1024)
+CELERY_BEAT_SCHEDULE["exchange-scan-inbox"] = {
+    "task": "exchange.scan_inbox",
+    "schedule": env_int("EDXML_SCAN_SECONDS", 60),
 }
 CELERY_BEAT_SCHEDULE["signing-expire-pending"] = {
     "task": "signing.tasks.expire_pending_signatures",

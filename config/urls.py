@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/", include("workflow.api.urls")),
     path("search/", include("search.urls")),
     path("signing/", include("signing.urls")),
+    path("exchange/", include("workflow.exchange.urls")),
     path("", include("workflow.urls")),
 ]
 

@@ -128,7 +128,7 @@ def build(document: Document, meeting_reader_ids: Iterable[int] | None = None) -
         unit_id=document.unit_id,
         unit_path=document.unit.path,
         unit_name=document.unit.name,
-        state=document.state,
+        state=_shown_state(document),
         type=document.document_type.code,
         type_name=document.document_type.name,
         year=timezone.localtime(when).year if when else None,
@@ -162,3 +162,15 @@ def iter_batches(batch_size: int = 200) -> Iterator[list[SearchDocument]]:
         docs, _gone = load(ids[start:start + batch_size])
         yield docs
     yield from oversight.iter_batches(batch_size)
+
+
+def _shown_state(document) -> str:
+    """The state a hit shows: "recalled" once the issuing unit recalled it (issue #15)."""
+    from django.apps import apps
+
+    if apps.is_installed("workflow.exchange"):
+        from workflow.exchange.models import Recall
+
+        if Recall.objects.filter(document_id=document.pk).exists():
+            return "recalled"
+    return document.state

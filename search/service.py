@@ -293,6 +293,10 @@ def _state_labels() -> dict[str, str]:
             from workflow.incoming.models import State as InState
 
             labels.update({f"in:{v}": str(label) for v, label in InState.choices})
+        if apps.is_installed("workflow.exchange"):
+            from workflow.incoming.models import DeliveryState
+
+            labels["recalled"] = str(DeliveryState.RECALLED.label)  # issue #15
         _state_labels_cache[language] = labels
     return labels
 

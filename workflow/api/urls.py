@@ -7,6 +7,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
+from workflow.exchange import api as exchange_api
 from workflow.incoming import api as incoming_api
 
 from . import views
@@ -46,6 +47,14 @@ urlpatterns = [
          name="incoming-detail"),
     path("incoming/<int:pk>/actions/<str:action>/", incoming_api.IncomingActionView.as_view(),
          name="incoming-action"),
+    path("documents/<int:pk>/edxml/", exchange_api.EdxmlExportView.as_view(),
+         name="document-edxml"),
+    path("documents/<int:pk>/recall/", exchange_api.RecallView.as_view(), name="document-recall"),
+    path("documents/<int:pk>/replacement/", exchange_api.ReplacementView.as_view(),
+         name="document-replacement"),
+    path("edxml/import/", exchange_api.EdxmlImportView.as_view(), name="edxml-import"),
+    path("recall-notices/<int:pk>/acknowledge/", exchange_api.RecallAckView.as_view(),
+         name="recall-acknowledge"),
     path("inbox/", views.InboxView.as_view(), name="inbox"),
     path("document-types/", views.DocumentTypeListView.as_view(), name="document-types"),
     path("units/", views.UnitListView.as_view(), name="units"),

@@ -26,6 +26,7 @@ class DeliveryState(models.TextChoices):
     SENT = "sent", _("Sent")
     RECEIVED = "received", _("Received")
     RETURNED = "returned", _("Returned")
+    RECALLED = "recalled", _("Recalled")  # issue #15: the sender recalled the document
 
 
 class Verdict(models.TextChoices):
@@ -111,6 +112,7 @@ class State(models.TextChoices):
     DONE = "done", _("Done")
     FILED = "filed", _("Filed")
     RETURNED = "returned", _("Returned to the sender")
+    RECALLED = "recalled", _("Recalled by the sender")  # issue #15 (workflow/exchange)
 
 
 REGISTERED_ONWARDS = [State.REGISTERED, State.PRESENTED, State.ASSIGNED, State.IN_HANDLING,
@@ -255,6 +257,14 @@ class IncomingDocument(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=[State.REGISTERED, State.DONE], target=State.FILED,
                 permission=_allowed("file"))
     def file(self) -> None:
+        pass
+
+    # Issue #15: the sender's recall closes whatever stage the handling reached; the
+    # arrival number stays (numbers are never reused). workflow/exchange/recall.py decides.
+    @transition(field=state, source=[s for s in State.values
+                                     if s not in (State.RETURNED, State.RECALLED)],
+                target=State.RECALLED)
+    def recall(self) -> None:
         pass
 
 

@@ -26,8 +26,8 @@ class UnitAdminForm(forms.ModelForm):
     class Meta:
         model = Unit
         fields = (
-            "name", "parent_name", "abbreviation", "place_name", "code", "level", "parent",
-            "is_active",
+            "name", "parent_name", "abbreviation", "place_name", "code", "organ_id", "level",
+            "parent", "is_active",
         )
 
     def clean_parent(self):
@@ -52,7 +52,7 @@ class UnitAdmin(admin.ModelAdmin):
     form = UnitAdminForm
     list_display = ("name", "code", "level", "parent", "abbreviation", "is_active")
     list_filter = ("level", "is_active")
-    search_fields = ("name", "code")
+    search_fields = ("name", "code", "organ_id")
     autocomplete_fields = ("parent",)
     readonly_fields = ("path", "retired_at", "merged_into")
     list_select_related = ("level", "parent")
@@ -66,6 +66,8 @@ class UnitAdmin(admin.ModelAdmin):
                 parent=obj.parent, parent_name=obj.parent_name, place_name=obj.place_name,
                 actor=request.user,
             )
+            if obj.organ_id:  # issue #15: the national code, set after creation
+                Unit.objects.filter(pk=unit.pk).update(organ_id=obj.organ_id)
             obj.pk, obj.path = unit.pk, unit.path
             return
         with transaction.atomic():
@@ -79,7 +81,7 @@ class UnitAdmin(admin.ModelAdmin):
             if current.is_active and not obj.is_active:
                 services.retire_unit(current, actor=request.user)
             changed = [
-                name for name in ("parent_name", "place_name", "code", "level_id")
+                name for name in ("parent_name", "place_name", "code", "organ_id", "level_id")
                 if getattr(obj, name) != getattr(current, name)
             ]
             if not current.is_active and obj.is_active:
@@ -89,7 +91,7 @@ class UnitAdmin(admin.ModelAdmin):
                 for name in changed:
                     if name != "retired_at":
                         setattr(current, name, getattr(obj, name))
-                current.save(update_fields=[n.removesuffix("_id") for n in changed])
+                current.save(update_fields=["level" if n == "level_id" else n for n in changed])
                 record(current, "unit.edit", actor=request.user, comment=", ".join(changed))
         obj.refresh_from_db()
 

@@ -50,6 +50,10 @@ class Unit(models.Model):
         _("place name"), max_length=100, blank=True, help_text=_("Printed before the date.")
     )
     code = models.CharField(_("code"), max_length=40, unique=True)
+    # Issue #15: the national organisation code (mã định danh, QCVN 102 / Decision
+    # 20/2020/QĐ-TTg, e.g. 000.00.00.H41) that edXML packages name the unit by.
+    organ_id = models.CharField(_("national organisation code"), max_length=40, blank=True,
+                                db_index=True, help_text=_("Mã định danh, e.g. 000.00.00.H41."))
     level = models.ForeignKey(Level, on_delete=models.PROTECT, verbose_name=_("level"))
     parent = models.ForeignKey(
         "self",
@@ -75,6 +79,10 @@ class Unit(models.Model):
         ordering = ["path"]
         verbose_name = _("unit")
         verbose_name_plural = _("units")
+        constraints = [
+            models.UniqueConstraint(fields=["organ_id"], condition=~models.Q(organ_id=""),
+                                    name="unit_organ_id_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.name
