@@ -10,8 +10,8 @@ import uuid
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from knox.models import AuthToken
 from lxml import etree
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import PASSWORD, advance, draft, pdf_bytes, upload
@@ -174,14 +174,14 @@ def test_export_access_command_api_and_page(coded, tmp_path, client):
     call_command("edxml_export", str(document.pk), "-o", str(out), stderr=io.StringIO())
     assert edxml.parse(out.read_bytes(), max_bytes=10**8).code_notation == document.symbol
     api = APIClient()
-    token, _ = Token.objects.get_or_create(user=person(org, "province", Role.CLERK))
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _row, token = AuthToken.objects.create(user=person(org, "province", Role.CLERK))
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     response = api.get(f"/api/documents/{document.pk}/edxml/")
     assert response.status_code == 200 and response["Content-Type"] == "application/xml"
     assert edxml.parse(response.content, max_bytes=10**8).subject == document.subject
     other = APIClient()
-    token2, _ = Token.objects.get_or_create(user=person(org, "commune", Role.CLERK))
-    other.credentials(HTTP_AUTHORIZATION=f"Token {token2.key}")
+    _row, token2 = AuthToken.objects.create(user=person(org, "commune", Role.CLERK))
+    other.credentials(HTTP_AUTHORIZATION=f"Token {token2}")
     assert other.get(f"/api/documents/{document.pk}/edxml/").status_code == 403
     client.login(username="province-leader", password=PASSWORD)
     page = client.get(reverse("documents:detail", args=[document.pk]))
@@ -390,8 +390,8 @@ def test_upload_page_and_api_import(coded, client):
     incoming = IncomingDocument.objects.get(unit=org.units["commune2"])
     assert response.status_code == 302 and response["Location"].endswith(f"/{incoming.pk}/")
     api = APIClient()
-    token, _ = Token.objects.get_or_create(user=person(org, "commune2", Role.CLERK))
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _row, token = AuthToken.objects.create(user=person(org, "commune2", Role.CLERK))
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     again = api.post("/api/edxml/import/", {"unit": org.units["commune2"].pk,
                                              "package": upload("goi.xml", data)},
                      format="multipart")
@@ -572,16 +572,16 @@ def test_recall_api(coded):
     org = coded
     document = issued(org, ["commune"])
     api = APIClient()
-    token, _ = Token.objects.get_or_create(user=person(org, "province", Role.CLERK))
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _row, token = AuthToken.objects.create(user=person(org, "province", Role.CLERK))
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api.post(f"/api/documents/{document.pk}/recall/", {"reason": "x"}).status_code == 403
-    token, _ = Token.objects.get_or_create(user=person(org, "province", Role.LEADER))
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _row, token = AuthToken.objects.create(user=person(org, "province", Role.LEADER))
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     response = api.post(f"/api/documents/{document.pk}/recall/", {"reason": "Sai sót"})
     assert response.status_code == 200 and response.json()["notices"] == 1
     notice = RecallNotice.objects.get()
-    token, _ = Token.objects.get_or_create(user=person(org, "commune", Role.CLERK))
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _row, token = AuthToken.objects.create(user=person(org, "commune", Role.CLERK))
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api.post(f"/api/recall-notices/{notice.pk}/acknowledge/").status_code == 200
 
 

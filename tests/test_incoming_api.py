@@ -1,7 +1,7 @@
 """Incoming documents in the REST API and its OpenAPI schema."""
 
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.incoming_helpers import arrived, issue_to
@@ -12,8 +12,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def api(user) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _instance, token = AuthToken.objects.create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from workflow import access
+from workflow import access, query
 from workflow.access import IncomingAction
 from workflow.audit.services import history
 from workflow.documents.errors import NotFound, WorkflowError
@@ -48,19 +48,22 @@ def register_list(request: HttpRequest) -> HttpResponse:
     """The incoming register: what the person may see, urgent first; filters; exports."""
     qs = services.visible(request.user).select_related("unit")
     units = list(_units(request.user))
-    unit_id = request.GET.get("unit") or ""
-    if unit_id.isdigit():
-        qs = qs.filter(unit_id=int(unit_id))
+    # Bounded like every list's parameters (workflow/query.py): a bad value is ignored.
+    unit_number = query.int_value(request.GET.get("unit"))
+    unit_id = str(unit_number or "")
+    if unit_number:
+        qs = qs.filter(unit_id=unit_number)
     state = request.GET.get("state") or ""
     if state in State.values:
         qs = qs.filter(state=state)
-    year = request.GET.get("year") or ""
-    if year.isdigit():
-        qs = qs.filter(arrived_at__year=int(year))
+    year_number = query.year_value(request.GET.get("year"))
+    year = str(year_number or "")
+    if year_number:
+        qs = qs.filter(arrived_at__year=year_number)
     overdue = request.GET.get("overdue") == "1"
     if overdue:
         qs = services.overdue(qs)
-    q = (request.GET.get("q") or "").strip()
+    q = (request.GET.get("q") or "").replace("\x00", "").strip()[:200]
     if q:
         from django.db.models import Q
 
@@ -250,14 +253,15 @@ def _period(request: HttpRequest) -> tuple[dt.date, dt.date]:
     try:
         start = dt.date.fromisoformat(request.GET.get("from") or today.replace(day=1).isoformat())
         end = dt.date.fromisoformat(request.GET.get("to") or today.isoformat())
-    except ValueError:
+    except (ValueError, OverflowError):
         raise Http404(_("The period is not valid.")) from None
     return start, end
 
 
 @login_required
 def export(request: HttpRequest, fmt: str) -> HttpResponse:
-    unit = _units(request.user).filter(pk=request.GET.get("unit") or 0).first() \
+    unit_number = query.int_value(request.GET.get("unit"))
+    unit = (_units(request.user).filter(pk=unit_number).first() if unit_number else None) \
         or _units(request.user).first()
     if unit is None or fmt not in ("pdf", "xlsx"):
         raise Http404()
