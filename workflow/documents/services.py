@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import nh3
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -108,9 +109,14 @@ def review_steps_for(document_type: DocumentType, unit: Unit) -> list[str]:
     candidates += [(document_type.pk, None), (None, unit.pk)]
     candidates += [(None, a) for a in ancestors]
     candidates += [(None, None)]
+    # ``document_type__in=[t, None]`` would drop the None (SQL ``IN`` never matches
+    # NULL), silently ignoring "any type" rules: ask for NULL explicitly.
     rules = {
         (r.document_type_id, r.unit_id): r.steps
-        for r in ReviewRule.objects.filter(document_type__in=[document_type, None])
+        for r in ReviewRule.objects.filter(
+            Q(document_type=document_type) | Q(document_type__isnull=True),
+            Q(unit_id__in=[unit.pk, *ancestors]) | Q(unit__isnull=True),
+        )
     }
     for key in candidates:
         if key in rules:
