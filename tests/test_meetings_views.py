@@ -32,7 +32,7 @@ def test_pages_render_for_participants_and_hide_from_others(client, org):
     assert client.get(reverse("meetings:list")).status_code == 200
     assert meeting.title in client.get(reverse("meetings:list")).content.decode()
     for name in ("meetings:tasks", "meetings:notifications", "meetings:paperless_report"):
-        assert client.get(reverse(name)).status_code == 200, name
+        assert client.get(reverse(name), follow=True).status_code == 200, name
     client.logout()
     login(client, cast["other_unit"])
     assert client.get(reverse("meetings:detail", args=[meeting.pk])).status_code == 404

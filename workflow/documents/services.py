@@ -282,6 +282,9 @@ def add_comment(user, pk, *, text: str) -> Comment:
                                      state=document.state)
     record(document, "document.comment", actor=user, from_state=document.state,
            to_state=document.state, comment=text[:5000])
+    from workflow.notifications.events import document_comment
+
+    document_comment(document, comment, user)
     _changed(document, "comment")
     return comment
 
@@ -374,9 +377,13 @@ def transition(
             else:
                 method()
             document.save()
-            record(document, f"document.{action.value}", actor=user, from_state=before,
-                   to_state=document.state, comment=comment,
-                   version_hash=document.content_hash())
+            entry = record(document, f"document.{action.value}", actor=user, from_state=before,
+                           to_state=document.state, comment=comment,
+                           version_hash=document.content_hash())
+            # Tell whoever must act now (rows in this transaction, e-mail after commit).
+            from workflow.notifications.events import document_transition
+
+            document_transition(document, action.value, user, comment=comment, entry=entry)
             if comment and action not in REQUIRES_REASON:
                 Comment.objects.create(document=document, author=user, text=comment,
                                        state=before)

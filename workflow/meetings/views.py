@@ -34,6 +34,7 @@ from workflow import access
 from workflow.access import MeetingAction as A
 from workflow.documents.errors import InvalidInput, NotFound, WorkflowError
 from workflow.documents.models import DocumentType
+from workflow.notifications.services import unread_count
 from workflow.organisation.models import Membership, User
 from workflow.viewer import viewer_strings
 
@@ -42,7 +43,6 @@ from .models import (
     Kind,
     Meeting,
     MeetingState,
-    Notification,
     ParticipantRole,
     TaskState,
 )
@@ -106,7 +106,7 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
     return render(request, "meetings/list.html", {
         "page": page, "q": q, "state": state, "states": MeetingState.choices,
         "can_schedule": access.scheduling_units(request.user).exists(),
-        "unread": Notification.objects.filter(user=request.user, read=False).count(),
+        "unread": unread_count(request.user),
         "open_tasks": services.tasks_for(request.user).filter(state=TaskState.OPEN).count(),
     })
 
@@ -635,13 +635,9 @@ def tasks(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
 def notifications(request: HttpRequest) -> HttpResponse:
-    mine = Notification.objects.filter(user=request.user)
-    if request.method == "POST":
-        mine.filter(read=False).update(read=True)
-        return redirect("meetings:notifications")
-    return render(request, "meetings/notifications.html", {"notices": mine[:100]})
+    # Notices live in the one notification centre now.
+    return redirect("notifications:list")
 
 
 @login_required

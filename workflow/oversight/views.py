@@ -31,7 +31,6 @@ from .models import (
     CritiqueForm,
     CritiqueState,
     FileKind,
-    Notice,
     PeriodicReport,
     RecField,
     Recommendation,
@@ -668,9 +667,5 @@ def case_file(request: HttpRequest, pk: int) -> FileResponse:
 
 @login_required
 def notices(request: HttpRequest) -> HttpResponse:
-    items = Notice.objects.filter(user=request.user)
-    if request.method == "POST":
-        items.filter(read_at__isnull=True).update(read_at=timezone.now())
-        return redirect("oversight:notices")
-    return render(request, "oversight/notices.html", {"items": items[:100]})
-
+    # Notices live in the one notification centre now.
+    return redirect("notifications:list")
