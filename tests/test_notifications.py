@@ -94,8 +94,8 @@ def test_rolled_back_action_notifies_nobody(org, django_capture_on_commit_callba
     person = org.person("province", Role.MEMBER)
     person.email = "member@example.org"
     person.save()
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction.atomic():
+    with (django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError),
+          transaction.atomic()):
             services.notify([person], "test.event", text="Hai", key="k-2")
             raise RuntimeError
     assert not Notification.objects.exists() and mail.outbox == []

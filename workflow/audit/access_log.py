@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -50,6 +51,41 @@ def record_view(document, user, *, now: datetime | None = None) -> bool:
         return False
     record(document, VIEW, actor=user, from_state=document.state, to_state=document.state)
     return True
+
+
+def record_paper_read(user_id: int, document_id: int, *, name: str, paper_id=None,
+                      download: bool = False, now: datetime | None = None) -> bool:
+    """A meeting paper opened (in the room or from the meeting page).
+
+    Cheap on purpose: 150 delegates open the same paper within seconds. Reads are
+    kept once per person, document and hour, decided by an atomic cache ``add`` (no
+    database query); only the first reading in the hour writes one row, with no lookup
+    of the document or the person. Downloads are always written.
+    """
+    from workflow.documents.models import Document
+
+    if not user_id or not document_id:
+        return False
+    now = now or timezone.now()
+    if not download:
+        bucket = int(now.timestamp() // VIEW_WINDOW.total_seconds())
+        if not cache.add(f"access-log:paper:{user_id}:{document_id}:{bucket}", 1,
+                         int(VIEW_WINDOW.total_seconds())):
+            return False
+    comment = f"{name} (meeting paper {paper_id})" if paper_id else name
+    AuditEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(Document), object_id=str(document_id),
+        actor_id=user_id, action=DOWNLOAD if download else VIEW, comment=comment[:2000])
+    return True
+
+
+CASE_FILE_OPEN = "casefile.open"
+
+
+def record_case_file(case, user, *, name: str) -> AuditEntry:
+    """An oversight case file opened; recorded on the case (every opening: they are rare)."""
+    return record(case, CASE_FILE_OPEN, actor=user, from_state=getattr(case, "state", ""),
+                  to_state=getattr(case, "state", ""), comment=name[:2000])
 
 
 def timeline(user, document) -> QuerySet[AuditEntry]:

@@ -1363,10 +1363,15 @@ def _link_mac(paper_id: int, version_id: int, stamp: str, session_key: str) -> s
 
 
 def paper_link_token(paper_id: int, version_id: int, session_key: str,
-                     now: float | None = None) -> str:
-    """``version.time.mac``: URL-safe, a few microseconds to make (one per paper per poll)."""
+                     now: float | None = None, user_id: int | None = None) -> str:
+    """``version.time.mac[.user]``: URL-safe, a few microseconds to make (one per paper per
+    poll). The reader's id, under the MAC, lets the opening be access-logged without a
+    session or user query."""
     stamp = format(int(time.time() if now is None else now), "x")
-    return f"{version_id}.{stamp}.{_link_mac(paper_id, version_id, stamp, session_key)}"
+    if user_id is None:
+        return f"{version_id}.{stamp}.{_link_mac(paper_id, version_id, stamp, session_key)}"
+    mac = _link_mac(paper_id, version_id, stamp, f"{session_key}.{int(user_id)}")
+    return f"{version_id}.{stamp}.{mac}.{int(user_id)}"
 
 
 # File versions never change once written (a new upload is a new row), so the rows a
@@ -1423,9 +1428,13 @@ def paper_link_version(token: str, paper_id: int, session_key: str | None
     if not token or not session_key or len(token) > 80:
         return None
     parts = token.split(".")
-    if len(parts) != 3 or not parts[0].isdigit():
+    reader = parts.pop() if len(parts) == 4 else None
+    if len(parts) != 3 or not parts[0].isdigit() or (reader is not None
+                                                     and not reader.isdigit()):
         return None
     version, stamp, mac = parts
+    if reader is not None:
+        session_key = f"{session_key}.{reader}"
     try:
         age = time.time() - int(stamp, 16)
     except ValueError:
@@ -1438,6 +1447,9 @@ def paper_link_version(token: str, paper_id: int, session_key: str | None
     found = _file_version(int(version))
     if found is None or not _paper_serves(paper_id, found[1]):
         return None
+    # Fresh instance per request: safe to carry who opened which document.
+    found[0].link_reader_id = int(reader) if reader is not None else None
+    found[0].link_document_id = found[1]
     return found[0]
 
 
@@ -1830,7 +1842,8 @@ def room_state(user, meeting: Meeting, session_key: str | None = None) -> dict:
             shown = paper["public"]
             if session_key and paper["_version"]:
                 shown = dict(shown)
-                token = paper_link_token(shown["id"], paper["_version"], session_key, now)
+                token = paper_link_token(shown["id"], paper["_version"], session_key, now,
+                                         user.pk)
                 shown["view_url"] = f"{shown['view_url']}?t={token}"
             papers.append(shown)
         items.append({**item, "papers": papers})

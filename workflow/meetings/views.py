@@ -32,6 +32,7 @@ from django.views.decorators.http import (
 
 from workflow import access
 from workflow.access import MeetingAction as A
+from workflow.audit import access_log
 from workflow.documents.errors import InvalidInput, NotFound, WorkflowError
 from workflow.documents.models import DocumentType
 from workflow.notifications.services import unread_count
@@ -558,6 +559,10 @@ def paper_file(request: HttpRequest, paper_id: int) -> HttpResponse:
     if token and "version" not in request.GET:
         version = services.paper_link_version(token, paper_id, request.session.session_key)
         if version is not None:
+            # The token names the reader (under its MAC): logged with no session query.
+            access_log.record_paper_read(
+                version.link_reader_id, version.link_document_id, name=version.original_name,
+                paper_id=paper_id, download=request.GET.get("download") == "1")
             return _file_response(request, version)
     return _paper_file_checked(request, paper_id)
 
@@ -572,6 +577,9 @@ def _paper_file_checked(request: HttpRequest, paper_id: int) -> HttpResponse:
     if version is None:
         return HttpResponse(_("This paper has no file."), status=404,
                             content_type="text/plain; charset=utf-8")
+    access_log.record_paper_read(request.user.pk, version.file.document_id,
+                                 name=version.original_name, paper_id=paper.pk,
+                                 download=request.GET.get("download") == "1")
     return _file_response(request, version)
 
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from workflow import access
+from workflow.audit import access_log
 from workflow.audit.services import history
 from workflow.documents.errors import NotFound, WorkflowError
 
@@ -661,6 +662,7 @@ def case_file(request: HttpRequest, pk: int) -> FileResponse:
                       (item.activity.case if item.activity_id else None) or item.recommendation)
     if not owner or not access.can_case(request.user, "view", owner):
         raise Http404()
+    access_log.record_case_file(owner, request.user, name=item.original_name)
     return FileResponse(item.blob.open("rb"), as_attachment=True, filename=item.original_name,
                         content_type=item.content_type)
 
