@@ -201,3 +201,12 @@ def test_pages_header_count_and_mark_read(client, org):
                            follow=True)
     assert Preference.objects.get(user=person, kind="meeting").mode == "digest"
     assert "Your notification settings are saved." in response.content.decode()
+
+
+def test_confidential_document_issued_reaches_only_its_readers(org):
+    doc = draft(org, "district", subject="Văn bản mật", confidential=True)
+    DocumentRecipient.objects.create(document=doc, unit=org.units["commune"])
+    advance(org, doc, "issued")
+    told = set(Notification.objects.filter(event="document.issued_to_unit")
+               .values_list("recipient_id", flat=True))
+    assert told == {org.person("commune", Role.LEADER).pk, org.person("commune", Role.CLERK).pk}

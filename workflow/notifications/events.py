@@ -35,6 +35,24 @@ def _who_may(document, action: str, people=None) -> list:
     return [p for p in people if access.can(p, action, document)]
 
 
+def _recipient_readers(document, unit_ids) -> list:
+    """Members of the recipient units who may read the issued document.
+
+    The recipient clause of ``access.visible_documents_q`` as one query: a document
+    issued to every commune reaches thousands of people, too many to ask ``access.can``
+    one by one. Confidential ones only reach ``access.CONFIDENTIAL_READERS``.
+    """
+    from workflow.organisation.models import User
+
+    seats = Q(memberships__unit_id__in=unit_ids) | Q(
+        memberships__unit__merged_into_id__in=unit_ids)
+    # One filter() call: the role must be held in the same membership as the unit.
+    roles = ({"memberships__role__in": access.CONFIDENTIAL_READERS}
+             if document.confidential else {})
+    return list(User.objects.filter(seats, memberships__is_active=True, is_active=True,
+                                    **roles).distinct())
+
+
 def document_transition(document, action: str, actor, *, comment: str = "", entry=None) -> None:
     """After a flow action (inside its transaction): tell whoever it concerns now."""
     from workflow.documents.models import State
@@ -72,8 +90,7 @@ def document_transition(document, action: str, actor, *, comment: str = "", entr
              _("“%(subject)s” was issued as %(symbol)s."))
         units = list(document.recipients.values_list("unit_id", flat=True))
         if units:
-            readers = _who_may(document, Action.VIEW, _unit_people(units))
-            tell(readers, "document.issued_to_unit",
+            tell(_recipient_readers(document, units), "document.issued_to_unit",
                  _("A document was issued to your unit: %(symbol)s “%(subject)s”."))
 
 
