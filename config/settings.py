@@ -244,6 +244,9 @@ CELERY_BEAT_SCHEDULE["oversight-flag-overdue"] = {
 # day, overdue) and "meeting starts soon" checks; every run is idempotent.
 NOTIFICATIONS_REMIND_DAYS_BEFORE = env_int("NOTIFICATIONS_REMIND_DAYS_BEFORE", 2)
 NOTIFICATIONS_MEETING_LEAD_MINUTES = env_int("NOTIFICATIONS_MEETING_LEAD_MINUTES", 60)
+# Meeting papers read in the room are access-logged in batches written this many seconds
+# apart at most (0: each at once; what a killed worker can lose).
+ACCESS_LOG_BATCH_SECONDS = env_int("ACCESS_LOG_BATCH_SECONDS", 2)
 CELERY_BEAT_SCHEDULE["notifications-digest"] = {
     "task": "notifications.send_digests",
     "schedule": crontab(hour=env_int("NOTIFICATIONS_DIGEST_HOUR", 7), minute=0),

@@ -92,3 +92,19 @@ def test_opening_an_oversight_case_file_is_logged(org, django_capture_on_commit_
     stranger = _login(org.person("district2", Role.LEADER))
     assert stranger.get(reverse("oversight:case_file", args=[item.pk])).status_code == 404
     assert AuditEntry.objects.filter(action=access_log.CASE_FILE_OPEN).count() == 1
+
+
+def test_batched_paper_reads_are_written_together(org, settings, django_assert_num_queries):
+    settings.ACCESS_LOG_BATCH_SECONDS = 3600  # the timer never fires during the test
+    cast = people(org)
+    meeting = in_session(org)
+    document_id = meeting.papers.order_by("pk").first().document_id
+    access_log.ContentType.objects.get_for_model(meeting.papers.first().document)  # warm
+    with django_assert_num_queries(0):
+        for who in ("delegate", "delegate2", "chair"):
+            assert access_log.record_paper_read(cast[who].pk, document_id, name="bc.pdf")
+    assert not _paper_reads(document_id).exists()
+    with django_assert_num_queries(1):
+        assert access_log.flush_paper_reads() == 3
+    assert _paper_reads(document_id).count() == 3
+    assert access_log._TIMER is None
