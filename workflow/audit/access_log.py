@@ -64,9 +64,9 @@ def record_paper_read(user_id: int, document_id: int, *, name: str, paper_id=Non
     once per person, document and hour; downloads always. Rows need no lookup of the
     document or the person. With ``ACCESS_LOG_BATCH_SECONDS`` (production) a read only
     joins this process's batch (no query, no cache round trip on the request); the
-    batch is written within those seconds by one cache ``get_many``/``set_many`` (the
-    once-an-hour rule across processes) and one INSERT. Without it each read is decided
-    by an atomic cache ``add`` and written at once.
+    batch is written within those seconds, off the request path: a cache ``add`` per
+    read (the once-an-hour rule across processes) and one INSERT. Without it each read
+    is decided by the same ``add`` and written at once.
     """
     from workflow.documents.models import Document
 
@@ -126,13 +126,11 @@ def flush_paper_reads() -> int:
             _TIMER = None
     if not rows:
         return 0
-    keys = [k for k, _e in rows if k]
-    # Another process may have logged the same read this hour: the cache knows.
-    known = set(cache.get_many(keys)) if keys else set()
-    if keys:
-        cache.set_many({k: 1 for k in keys if k not in known},
-                       int(VIEW_WINDOW.total_seconds()))
-    entries = [e for k, e in rows if not k or k not in known]
+    # Another process may have logged the same read this hour: an atomic ``add`` per
+    # read decides it (here, off the request path; a get_many/set_many pair would let
+    # two processes flushing at once both write).
+    ttl = int(VIEW_WINDOW.total_seconds())
+    entries = [e for k, e in rows if not k or cache.add(k, 1, ttl)]
     # ``at`` (auto_now_add) becomes the write time: seconds after the read at most.
     AuditEntry.objects.bulk_create(entries)
     return len(entries)
