@@ -55,13 +55,13 @@ def test_the_flow_tells_whoever_must_act(org):
     assert events_of(org.person("commune2", Role.MEMBER)) == []
 
 
-def test_waiting_for_signature_goes_to_the_signer_not_the_approver(org):
+def test_waiting_for_signature_goes_to_the_signer_only(org):
     doc = advance(org, draft(org, "district"), "reviewed")
     leader = org.person("district", Role.LEADER)
     documents.transition(leader, doc.pk, "approve")
-    # The approver is the signer: they acted, so nobody else is asked to sign.
-    assert "document.awaiting_signature" not in events_of(leader)
-    assert not Notification.objects.filter(event="document.awaiting_signature").exists()
+    # The approver is the signer: signing is still their own next step.
+    signature = Notification.objects.filter(event="document.awaiting_signature")
+    assert list(signature.values_list("recipient_id", flat=True)) == [leader.pk]
 
 
 def test_comment_tells_the_drafter(org):

@@ -62,9 +62,9 @@ def document_transition(document, action: str, actor, *, comment: str = "", entr
     subject = document.subject[:80]
     values = {"subject": document.subject, "name": str(actor)}
 
-    def tell(people, event, text, kind=Kind.DOCUMENT):
+    def tell(people, event, text, kind=Kind.DOCUMENT, exclude=actor):
         notify(people, event, document, text=text % values, url=url, kind=kind,
-               key=f"{key}:{event}", subject=subject, exclude=actor)
+               key=f"{key}:{event}", subject=subject, exclude=exclude)
 
     state = document.state
     if state == State.SUBMITTED:
@@ -74,8 +74,10 @@ def document_transition(document, action: str, actor, *, comment: str = "", entr
         tell(_who_may(document, Action.APPROVE), "document.awaiting_approval",
              _("“%(subject)s” is waiting for your approval."))
     elif state == State.APPROVED:
+        # The approver is the signer: signing (often with a USB token, later) is still
+        # their own next step, so they are told even though they just acted.
         tell(_who_may(document, Action.SIGN), "document.awaiting_signature",
-             _("“%(subject)s” is waiting for your signature."))
+             _("“%(subject)s” is waiting for your signature."), exclude=None)
     elif state == State.RETURNED:
         values["reason"] = comment or "—"
         tell([document.drafter], "document.returned",
