@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_str
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "csp",
+    "workflow.notifications",
 ]
 
 MIDDLEWARE = [
@@ -104,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "workflow.context_processors.navigation",
+                "workflow.notifications.context_processors.unread",
             ],
         },
     },
@@ -341,6 +344,26 @@ CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["oversight-flag-overdue"] = {
     "task": "oversight.flag_overdue",
     "schedule": env_int("OVERSIGHT_OVERDUE_CHECK_SECONDS", 3600),
+}
+
+# Notifications: e-mail digests once a day, deadline reminders (2 days before, on the
+# day, overdue) and "meeting starts soon" checks; every run is idempotent.
+NOTIFICATIONS_REMIND_DAYS_BEFORE = env_int("NOTIFICATIONS_REMIND_DAYS_BEFORE", 2)
+NOTIFICATIONS_MEETING_LEAD_MINUTES = env_int("NOTIFICATIONS_MEETING_LEAD_MINUTES", 60)
+# Meeting papers read in the room are access-logged in batches written this many seconds
+# apart at most (0: each at once; what a killed worker can lose).
+ACCESS_LOG_BATCH_SECONDS = env_int("ACCESS_LOG_BATCH_SECONDS", 2)
+CELERY_BEAT_SCHEDULE["notifications-digest"] = {
+    "task": "notifications.send_digests",
+    "schedule": crontab(hour=env_int("NOTIFICATIONS_DIGEST_HOUR", 7), minute=0),
+}
+CELERY_BEAT_SCHEDULE["notifications-deadlines"] = {
+    "task": "notifications.remind_deadlines",
+    "schedule": env_int("NOTIFICATIONS_DEADLINE_CHECK_SECONDS", 3600),
+}
+CELERY_BEAT_SCHEDULE["notifications-meetings-soon"] = {
+    "task": "notifications.meetings_starting_soon",
+    "schedule": env_int("NOTIFICATIONS_MEETING_CHECK_SECONDS", 300),
 }
 
 # Search backend: "embedded" (tantivy on local disk) unless SEARCH_URL / ES_URL points

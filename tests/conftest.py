@@ -21,6 +21,8 @@ def org(db):
 def _fast_settings(settings, tmp_path):
     # Assertions read English message ids; tests/test_i18n.py checks the Vietnamese side.
     settings.LANGUAGE_CODE = "en"
+    # Paper reads written at once: a batch's timer thread would use its own connection.
+    settings.ACCESS_LOG_BATCH_SECONDS = 0
     translation.activate("en")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"

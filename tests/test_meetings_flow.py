@@ -15,10 +15,10 @@ from workflow.meetings.models import (
     Attendance,
     FollowUpTask,
     MeetingState,
-    Notification,
     Paper,
     PrivateNote,
 )
+from workflow.notifications.models import Notification
 
 
 def test_schedule_seats_chair_and_secretary(org):
@@ -86,9 +86,9 @@ def test_publish_notifies_and_drafts_invitation(org, settings):
     assert meeting.invitation is not None
     assert meeting.invitation.document_type.abbreviation == "GM"
     assert meeting.invitation.state == "draft"
-    assert Notification.objects.filter(user=cast["delegate"]).exists()
-    assert Notification.objects.filter(user=cast["commune_delegate"]).exists()
-    assert not Notification.objects.filter(user=cast["outsider"]).exists()
+    assert Notification.objects.filter(recipient=cast["delegate"]).exists()
+    assert Notification.objects.filter(recipient=cast["commune_delegate"]).exists()
+    assert not Notification.objects.filter(recipient=cast["outsider"]).exists()
     assert services.get_meeting(cast["delegate"], meeting.pk).pk == meeting.pk
 
 
@@ -275,7 +275,8 @@ def test_restricted_paper_and_replacement_keep_versions(org):
     paper = services.replace_paper(cast["secretary"], paper.pk, document=new)
     assert paper.changed_after_publication and paper.previous_documents == [old_doc]
     # Only those who may read the paper are told.
-    assert set(Notification.objects.values_list("user_id", flat=True)) == {cast["delegate"].pk}
+    assert set(Notification.objects.values_list("recipient_id", flat=True)) == {
+        cast["delegate"].pk}
     assert any(v.file.document_id == old_doc for v in services.paper_versions(paper))
 
 
@@ -302,7 +303,8 @@ def test_followup_task_owner_sees_notification(org):
     services.add_task(cast["secretary"], meeting.pk, title="Báo cáo kết quả",
                       owner=cast["delegate2"].pk)
     assert FollowUpTask.objects.filter(owner=cast["delegate2"]).count() == 1
-    assert Notification.objects.filter(user=cast["delegate2"], text__contains="Báo cáo kết quả")
+    assert Notification.objects.filter(recipient=cast["delegate2"],
+                                       text__contains="Báo cáo kết quả")
 
 
 def test_room_refreshes_when_a_late_paper_is_approved(org, django_capture_on_commit_callbacks):

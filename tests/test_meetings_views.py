@@ -32,7 +32,7 @@ def test_pages_render_for_participants_and_hide_from_others(client, org):
     assert client.get(reverse("meetings:list")).status_code == 200
     assert meeting.title in client.get(reverse("meetings:list")).content.decode()
     for name in ("meetings:tasks", "meetings:notifications", "meetings:paperless_report"):
-        assert client.get(reverse(name)).status_code == 200, name
+        assert client.get(reverse(name), follow=True).status_code == 200, name
     client.logout()
     login(client, cast["other_unit"])
     assert client.get(reverse("meetings:detail", args=[meeting.pk])).status_code == 404
@@ -212,8 +212,9 @@ def test_paper_link_from_the_room_opens_without_permission_queries(
     assert "?t=" in url
     # The file version (kept in the process afterwards) and the paper's own row (the
     # version must be one of its documents', not confidential: issue #23): no session,
-    # user, meeting or permission lookups.
-    with django_assert_max_num_queries(2):
+    # user, meeting or permission lookups; the first opening in the hour also writes its
+    # access-log row (one INSERT, decided by a cache add: no lookup).
+    with django_assert_max_num_queries(3):
         response = client.get(url)
         assert response.status_code == 200
         assert b"".join(response.streaming_content).startswith(b"%PDF")

@@ -11,9 +11,10 @@ from django.core import mail
 from django.utils import timezone
 
 from tests.oversight_helpers import critique_to
+from workflow.notifications.models import Notification
 from workflow.organisation.models import Role
 from workflow.oversight import services, tasks
-from workflow.oversight.models import Notice, Recommendation, RecStatus
+from workflow.oversight.models import Recommendation, RecStatus
 
 
 @pytest.fixture
@@ -40,9 +41,9 @@ def test_critique_reply_overdue_at_frozen_clock(org, capture):
     with capture(execute=True):
         counts = services.flag_overdue(now=at(dt.date(2025, 5, 2)))
     assert counts["critique_overdue"] == 1
-    notices = Notice.objects.filter(user=owner)
+    notices = Notification.objects.filter(recipient=owner, kind="deadline")
     assert notices.count() == 2
-    assert any(f"critique:{case.pk}:overdue" == n.key for n in notices)
+    assert any(f"oversight:critique:{case.pk}:overdue" == n.dedup_key for n in notices)
     assert len(mail.outbox) == 2 and mail.outbox[-1].to == ["owner@example.org"]
     # Running again tells nobody twice.
     with capture(execute=True):
@@ -81,18 +82,21 @@ def test_recommendations_overdue_and_escalation_notice(org, settings):
     # unit's leaders; the second, 4 days late, does not yet.
     district_leader = org.person("district", Role.LEADER)
     assert counts["escalation_notices"] == 1
-    assert Notice.objects.filter(user=district_leader, key=f"rec:{late_forward.pk}:escalate")
+    assert Notification.objects.filter(
+        recipient=district_leader, dedup_key=f"oversight:rec:{late_forward.pk}:escalate")
     with mock.patch("django.utils.timezone.now", return_value=at(dt.date(2025, 2, 16))):
         counts = tasks.flag_overdue()
     assert counts["escalation_notices"] == 1  # only the second one: nobody is told twice
-    assert Notice.objects.filter(user=district_leader, key=f"rec:{forwarded.pk}:escalate")
+    assert Notification.objects.filter(
+        recipient=district_leader, dedup_key=f"oversight:rec:{forwarded.pk}:escalate")
     with mock.patch("django.utils.timezone.now", return_value=at(dt.date(2025, 2, 17))):
         assert tasks.flag_overdue()["escalation_notices"] == 0
     # The owner escalates and then records the answer: the item leaves "overdue".
     services.recommendation_action(spec, forwarded.pk, "escalate", on="2025-02-16")
     commune_parent_leader = org.person("district", Role.LEADER)
-    assert Notice.objects.filter(user=commune_parent_leader,
-                                 key=f"rec:{forwarded.pk}:escalate").count() == 1
+    assert Notification.objects.filter(
+        recipient=commune_parent_leader,
+        dedup_key=f"oversight:rec:{forwarded.pk}:escalate").count() == 1
     services.recommendation_action(spec, late_forward.pk, "escalate", on="2025-02-16")
     services.recommendation_action(spec, late_forward.pk, "forward", on="2025-02-17")
     assert Recommendation.objects.get(pk=late_forward.pk).status == RecStatus.FORWARDED

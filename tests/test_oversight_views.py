@@ -159,7 +159,7 @@ def test_periodic_and_notices_pages(client, org):
     response = client.post(reverse("oversight:periodic"), {
         "unit": org.units["commune"].pk, "year": "x", "period": "H1"}, follow=True)
     assert response.status_code == 200
-    assert client.get(reverse("oversight:notices")).status_code == 200
+    assert client.get(reverse("oversight:notices"), follow=True).status_code == 200
 
 
 @pytest.mark.django_db

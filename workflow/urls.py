@@ -25,4 +25,5 @@ urlpatterns = [
     path("incoming/", include("workflow.incoming.urls")),
     path("oversight/", include("workflow.oversight.urls")),
     path("meetings/", include("workflow.meetings.urls")),
+    path("notifications/", include("workflow.notifications.urls")),
 ]

@@ -10,7 +10,7 @@ from drf_spectacular.views import (
 from workflow.exchange import api as exchange_api
 from workflow.incoming import api as incoming_api
 
-from . import views
+from . import meetings, notifications, oversight, views
 
 app_name = "api"
 urlpatterns = [
@@ -58,6 +58,34 @@ urlpatterns = [
     path("inbox/", views.InboxView.as_view(), name="inbox"),
     path("document-types/", views.DocumentTypeListView.as_view(), name="document-types"),
     path("units/", views.UnitListView.as_view(), name="units"),
+    # Meetings, oversight and notifications (issue #21).
+    path("meetings/", meetings.MeetingListView.as_view(), name="meeting-list"),
+    path("meetings/<int:pk>/", meetings.MeetingDetailView.as_view(), name="meeting-detail"),
+    path("meetings/<int:pk>/agenda/", meetings.MeetingAgendaView.as_view(),
+         name="meeting-agenda"),
+    path("meetings/<int:pk>/papers/", meetings.MeetingPapersView.as_view(),
+         name="meeting-papers"),
+    path("meetings/papers/<int:pk>/file/", meetings.PaperFileView.as_view(),
+         name="meeting-paper-file"),
+    path("meetings/<int:pk>/attendance/", meetings.AttendanceView.as_view(),
+         name="meeting-attendance"),
+    path("meetings/<int:pk>/speak/", meetings.SpeakView.as_view(), name="meeting-speak"),
+    path("meetings/<int:pk>/votes/", meetings.VoteListView.as_view(), name="meeting-votes"),
+    path("meetings/votes/<int:pk>/ballot/", meetings.BallotView.as_view(),
+         name="meeting-ballot"),
+    path("oversight/cases/", oversight.CaseListView.as_view(), name="oversight-cases"),
+    path("oversight/cases/<str:kind>/<int:pk>/", oversight.CaseDetailView.as_view(),
+         name="oversight-case"),
+    path("oversight/recommendations/", oversight.RecommendationListView.as_view(),
+         name="oversight-recommendations"),
+    path("oversight/recommendations/<int:pk>/", oversight.RecommendationDetailView.as_view(),
+         name="oversight-recommendation"),
+    path("oversight/targets/", oversight.TargetsView.as_view(), name="oversight-targets"),
+    path("notifications/", notifications.NotificationListView.as_view(),
+         name="notification-list"),
+    path("notifications/read/", notifications.MarkReadView.as_view(), name="notification-read"),
+    path("notifications/preferences/", notifications.PreferencesView.as_view(),
+         name="notification-preferences"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: no inline script under the CSP.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import nh3
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -159,9 +160,14 @@ def review_steps_for(document_type: DocumentType, unit: Unit) -> list[str]:
     candidates += [(document_type.pk, None), (None, unit.pk)]
     candidates += [(None, a) for a in ancestors]
     candidates += [(None, None)]
+    # ``document_type__in=[t, None]`` would drop the None (SQL ``IN`` never matches
+    # NULL), silently ignoring "any type" rules: ask for NULL explicitly.
     rules = {
         (r.document_type_id, r.unit_id): r.steps
-        for r in ReviewRule.objects.filter(document_type__in=[document_type, None])
+        for r in ReviewRule.objects.filter(
+            Q(document_type=document_type) | Q(document_type__isnull=True),
+            Q(unit_id__in=[unit.pk, *ancestors]) | Q(unit__isnull=True),
+        )
     }
     for key in candidates:
         if key in rules:
@@ -327,6 +333,9 @@ def add_comment(user, pk, *, text: str) -> Comment:
                                      state=document.state)
     record(document, "document.comment", actor=user, from_state=document.state,
            to_state=document.state, comment=text[:5000])
+    from workflow.notifications.events import document_comment
+
+    document_comment(document, comment, user)
     _changed(document, "comment")
     return comment
 
@@ -419,9 +428,13 @@ def transition(
             else:
                 method()
             document.save()
-            record(document, f"document.{action.value}", actor=user, from_state=before,
-                   to_state=document.state, comment=comment,
-                   version_hash=document.content_hash())
+            entry = record(document, f"document.{action.value}", actor=user, from_state=before,
+                           to_state=document.state, comment=comment,
+                           version_hash=document.content_hash())
+            # Tell whoever must act now (rows in this transaction, e-mail after commit).
+            from workflow.notifications.events import document_transition
+
+            document_transition(document, action.value, user, comment=comment, entry=entry)
             if comment and action not in REQUIRES_REASON:
                 Comment.objects.create(document=document, author=user, text=comment,
                                        state=before)

@@ -239,7 +239,8 @@ def return_to_sender(user, pk, *, reason: str, expected_state: str | None = None
 
 def _tell_sender(incoming: IncomingDocument, reason: str) -> None:
     """Art. 21.2: the sender learns at once; its clerks get a notice with the reason."""
-    from workflow.oversight.services import notify
+    from workflow.notifications.models import Kind
+    from workflow.notifications.services import notify
 
     origin = incoming.origin
     if origin is None:
@@ -247,10 +248,11 @@ def _tell_sender(incoming: IncomingDocument, reason: str) -> None:
     text = _("%(unit)s returned %(symbol)s: %(reason)s") % {
         "unit": incoming.unit.name, "symbol": origin.symbol, "reason": reason[:300]}
     url = reverse("documents:detail", args=[origin.pk])
-    for clerk in User.objects.filter(memberships__unit_id=origin.unit_id,
-                                     memberships__role=Role.CLERK,
-                                     memberships__is_active=True).distinct():
-        notify(clerk, f"incoming:{incoming.pk}:returned", text, url)
+    clerks = User.objects.filter(memberships__unit_id=origin.unit_id,
+                                 memberships__role=Role.CLERK,
+                                 memberships__is_active=True).distinct()
+    notify(clerks, "incoming.returned", origin, text=text, url=url, kind=Kind.INCOMING,
+           key=f"incoming:{incoming.pk}:returned")
 
 
 def _member(unit_id: int, user_id, *, roles: Iterable[str] | None = None) -> User:
@@ -507,7 +509,8 @@ def overdue(qs: QuerySet[IncomingDocument], today: dt.date | None = None
 
 def send_reminders(today: dt.date | None = None, days_before: int = 2) -> int:
     """Notices to handlers before and on the due date, and to leaders when overdue."""
-    from workflow.oversight.services import notify
+    from workflow.notifications.models import Kind
+    from workflow.notifications.services import notify
 
     today = today or timezone.localdate()
     sent = 0
@@ -529,8 +532,9 @@ def send_reminders(today: dt.date | None = None, days_before: int = 2) -> int:
             people += list(User.objects.filter(memberships__unit_id=incoming.unit_id,
                                                memberships__role=Role.LEADER,
                                                memberships__is_active=True))
-        for person in {p.pk: p for p in people}.values():
-            sent += notify(person, f"incoming:{incoming.pk}:{key}:{incoming.deadline}", text, url)
+        sent += len(notify({p.pk: p for p in people}.values(), f"incoming.deadline.{key}",
+                           incoming, text=text, url=url, kind=Kind.INCOMING,
+                           key=f"incoming:{incoming.pk}:{key}:{incoming.deadline}"))
         IncomingDocument.objects.filter(pk=incoming.pk).update(reminded_on=today)
     return sent
 

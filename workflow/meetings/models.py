@@ -405,21 +405,3 @@ class FollowUpTask(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-
-class Notification(models.Model):
-    """An in-app notice (thông báo trong hệ thống)."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="notifications")
-    text = models.CharField(max_length=500)
-    url = models.CharField(max_length=300, blank=True)
-    read = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["user", "read"])]
-
-    def __str__(self) -> str:
-        return self.text

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import send_mass_mail
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Count, F, Q
 from django.urls import reverse
@@ -65,7 +64,6 @@ from .models import (
     Kind,
     Meeting,
     MeetingState,
-    Notification,
     Paper,
     PaperSource,
     Participant,
@@ -173,22 +171,16 @@ def _required_user(value, message: str) -> User:
     return person
 
 
-def notify(users: Iterable[User], text: str, url: str = "", *, email_subject: str = "") -> int:
-    """In-app notices, and e-mail after commit to those who have an address."""
-    people = {u.pk: u for u in users if u is not None}
-    Notification.objects.bulk_create(
-        [Notification(user_id=uid, text=text[:500], url=url[:300]) for uid in people]
-    )
-    if email_subject:
-        base = getattr(settings, "SITE_URL", "").rstrip("/")
-        body = f"{text}\n\n{base}{url}" if url else text
-        messages = [
-            (email_subject, body, settings.DEFAULT_FROM_EMAIL, [u.email])
-            for u in people.values() if u.email
-        ]
-        if messages:
-            transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
-    return len(people)
+def notify(users: Iterable[User], text: str, url: str = "", *, email_subject: str = "",
+           event: str = "meeting.notice", obj=None, kind: str = "meeting") -> int:
+    """In-app notices through the notification centre; e-mail (after commit) only when
+    ``email_subject`` is given, as each person's preferences allow."""
+    from workflow.notifications.services import notify as notify_centre
+
+    people = [u for u in users if u is not None]
+    notify_centre(people, event, obj, text=text, url=url, kind=kind,
+                  email=bool(email_subject), subject=email_subject)
+    return len({u.pk for u in people})
 
 
 def _participant_users(meeting: Meeting) -> list[User]:
@@ -344,7 +336,8 @@ def update_meeting(user, pk, *, data: dict) -> Meeting:
                                                     "online_link"} & set(cleaned):
         notify(_participant_users(meeting),
                _("The time or place of “%(title)s” changed.") % {"title": meeting.title},
-               meeting_url(meeting), email_subject=meeting.title)
+               meeting_url(meeting), email_subject=meeting.title,
+               event="meeting.changed", obj=meeting)
     return meeting
 
 
@@ -361,7 +354,8 @@ def add_participant(user, pk, *, person=None, guest_name: str = "",
         seat = Participant.objects.create(meeting=meeting, user=person, role=role)
         if meeting.state == MeetingState.PUBLISHED:
             notify([person], _("You are invited to “%(title)s”.") % {"title": meeting.title},
-                   meeting_url(meeting), email_subject=meeting.title)
+                   meeting_url(meeting), email_subject=meeting.title,
+                   event="meeting.invited", obj=meeting)
     else:
         name = (guest_name or "").strip()
         if not name:
@@ -594,7 +588,8 @@ def _paper_readers(meeting: Meeting, paper: Paper) -> list[User]:
 
 def _notify_paper(meeting: Meeting, paper: Paper, template: str) -> None:
     text = template % {"title": meeting.title, "paper": paper.document.subject}
-    notify(_paper_readers(meeting, paper), text, room_url(meeting), email_subject=meeting.title)
+    notify(_paper_readers(meeting, paper), text, room_url(meeting), email_subject=meeting.title,
+           event="meeting.paper", obj=meeting)
 
 
 def notify_paper_changed(document_id: int, reason: str) -> None:
@@ -716,7 +711,8 @@ def publish_meeting(user, pk, *, expected_state: str | None = None) -> Meeting:
         notify(_participant_users(meeting),
                _("You are invited to “%(title)s” at %(when)s. The papers are ready to read.")
                % {"title": meeting.title, "when": _fmt_when(meeting)},
-               meeting_url(meeting), email_subject=meeting.title)
+               meeting_url(meeting), email_subject=meeting.title,
+               event="meeting.published", obj=meeting)
         return meeting
 
 
@@ -730,7 +726,8 @@ def cancel_meeting(user, pk, *, reason: str = "") -> Meeting:
             notify(_participant_users(meeting),
                    _("“%(title)s” is cancelled: %(reason)s") % {"title": meeting.title,
                                                                 "reason": reason},
-                   meeting_url(meeting), email_subject=meeting.title)
+                   meeting_url(meeting), email_subject=meeting.title,
+                   event="meeting.cancelled", obj=meeting)
         return meeting
 
 
@@ -744,7 +741,8 @@ def postpone_meeting(user, pk, *, reason: str = "") -> Meeting:
             notify(_participant_users(meeting),
                    _("“%(title)s” is postponed: %(reason)s") % {"title": meeting.title,
                                                                 "reason": reason},
-                   meeting_url(meeting), email_subject=meeting.title)
+                   meeting_url(meeting), email_subject=meeting.title,
+                   event="meeting.postponed", obj=meeting)
         return meeting
 
 
@@ -774,7 +772,7 @@ def _seat_delegate(meeting: Meeting, seat: Participant, person: User) -> None:
         paper.restricted_to.add(person)
     notify([person], _("%(name)s asked you to attend “%(title)s” in their place.")
            % {"name": seat.user, "title": meeting.title}, meeting_url(meeting),
-           email_subject=meeting.title)
+           email_subject=meeting.title, event="meeting.delegated", obj=meeting)
 
 
 def _organisers(meeting: Meeting) -> list[User]:
@@ -825,7 +823,8 @@ def respond(user, pk, *, answer: str, delegate_to=None) -> Participant:
                    _("%(name)s asks to send %(person)s, of another unit, to “%(title)s” in "
                      "their place; confirm or refuse it on the meeting page.")
                    % {"name": user, "person": person, "title": meeting.title},
-                   meeting_url(meeting), email_subject=meeting.title)
+                   meeting_url(meeting), email_subject=meeting.title,
+                   event="meeting.delegation_requested", obj=meeting)
             return seat
         _seat_delegate(meeting, seat, person)
     else:
@@ -854,7 +853,8 @@ def decide_delegation(user, pk, participant_id, *, approve: bool) -> Participant
     else:
         seat.delegation_requested = None
         notify([seat.user], _("Your delegation to “%(title)s” was refused.")
-               % {"title": meeting.title}, meeting_url(meeting), email_subject=meeting.title)
+               % {"title": meeting.title}, meeting_url(meeting), email_subject=meeting.title,
+               event="meeting.delegation_refused", obj=meeting)
     seat.save()
     _bump(meeting)
     record(meeting, ("meeting.attendance.delegate_confirmed" if approve
@@ -1216,7 +1216,8 @@ def add_task(user, pk, *, title: str, owner, due_date=None) -> FollowUpTask:
     record(task, "task.create", actor=user, to_state=task.state, comment=task.title)
     notify([person], _("New task from “%(title)s”: %(task)s") % {"title": meeting.title,
                                                                  "task": task.title},
-           reverse("meetings:tasks"), email_subject=meeting.title)
+           reverse("meetings:tasks"), email_subject=meeting.title,
+           event="task.assigned", obj=task, kind="task")
     return task
 
 
@@ -1363,10 +1364,15 @@ def _link_mac(paper_id: int, version_id: int, stamp: str, session_key: str) -> s
 
 
 def paper_link_token(paper_id: int, version_id: int, session_key: str,
-                     now: float | None = None) -> str:
-    """``version.time.mac``: URL-safe, a few microseconds to make (one per paper per poll)."""
+                     now: float | None = None, user_id: int | None = None) -> str:
+    """``version.time.mac[.user]``: URL-safe, a few microseconds to make (one per paper per
+    poll). The reader's id, under the MAC, lets the opening be access-logged without a
+    session or user query."""
     stamp = format(int(time.time() if now is None else now), "x")
-    return f"{version_id}.{stamp}.{_link_mac(paper_id, version_id, stamp, session_key)}"
+    if user_id is None:
+        return f"{version_id}.{stamp}.{_link_mac(paper_id, version_id, stamp, session_key)}"
+    mac = _link_mac(paper_id, version_id, stamp, f"{session_key}.{int(user_id)}")
+    return f"{version_id}.{stamp}.{mac}.{int(user_id)}"
 
 
 # File versions never change once written (a new upload is a new row), so the rows a
@@ -1423,9 +1429,13 @@ def paper_link_version(token: str, paper_id: int, session_key: str | None
     if not token or not session_key or len(token) > 80:
         return None
     parts = token.split(".")
-    if len(parts) != 3 or not parts[0].isdigit():
+    reader = parts.pop() if len(parts) == 4 else None
+    if len(parts) != 3 or not parts[0].isdigit() or (reader is not None
+                                                     and not reader.isdigit()):
         return None
     version, stamp, mac = parts
+    if reader is not None:
+        session_key = f"{session_key}.{reader}"
     try:
         age = time.time() - int(stamp, 16)
     except ValueError:
@@ -1438,6 +1448,9 @@ def paper_link_version(token: str, paper_id: int, session_key: str | None
     found = _file_version(int(version))
     if found is None or not _paper_serves(paper_id, found[1]):
         return None
+    # Fresh instance per request: safe to carry who opened which document.
+    found[0].link_reader_id = int(reader) if reader is not None else None
+    found[0].link_document_id = found[1]
     return found[0]
 
 
@@ -1830,7 +1843,8 @@ def room_state(user, meeting: Meeting, session_key: str | None = None) -> dict:
             shown = paper["public"]
             if session_key and paper["_version"]:
                 shown = dict(shown)
-                token = paper_link_token(shown["id"], paper["_version"], session_key, now)
+                token = paper_link_token(shown["id"], paper["_version"], session_key, now,
+                                         user.pk)
                 shown["view_url"] = f"{shown['view_url']}?t={token}"
             papers.append(shown)
         items.append({**item, "papers": papers})

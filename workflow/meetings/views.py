@@ -32,8 +32,10 @@ from django.views.decorators.http import (
 
 from workflow import access, query
 from workflow.access import MeetingAction as A
+from workflow.audit import access_log
 from workflow.documents.errors import InvalidInput, NotFound, WorkflowError
 from workflow.documents.models import DocumentType
+from workflow.notifications.services import unread_count
 from workflow.organisation.models import Membership, User
 from workflow.viewer import viewer_strings
 
@@ -42,7 +44,6 @@ from .models import (
     Kind,
     Meeting,
     MeetingState,
-    Notification,
     ParticipantRole,
     TaskState,
 )
@@ -107,7 +108,7 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
     return render(request, "meetings/list.html", {
         "page": page, "q": q, "state": state, "states": MeetingState.choices,
         "can_schedule": access.scheduling_units(request.user).exists(),
-        "unread": Notification.objects.filter(user=request.user, read=False).count(),
+        "unread": unread_count(request.user),
         "open_tasks": services.tasks_for(request.user).filter(state=TaskState.OPEN).count(),
     })
 
@@ -564,6 +565,10 @@ def paper_file(request: HttpRequest, paper_id: int) -> HttpResponse:
     if token and "version" not in request.GET:
         version = services.paper_link_version(token, paper_id, request.session.session_key)
         if version is not None:
+            # The token names the reader (under its MAC): logged with no session query.
+            access_log.record_paper_read(
+                version.link_reader_id, version.link_document_id, name=version.original_name,
+                paper_id=paper_id, download=request.GET.get("download") == "1")
             return _file_response(request, version)
     return _paper_file_checked(request, paper_id)
 
@@ -578,6 +583,9 @@ def _paper_file_checked(request: HttpRequest, paper_id: int) -> HttpResponse:
     if version is None:
         return HttpResponse(_("This paper has no file."), status=404,
                             content_type="text/plain; charset=utf-8")
+    access_log.record_paper_read(request.user.pk, version.file.document_id,
+                                 name=version.original_name, paper_id=paper.pk,
+                                 download=request.GET.get("download") == "1")
     return _file_response(request, version)
 
 
@@ -641,13 +649,9 @@ def tasks(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
 def notifications(request: HttpRequest) -> HttpResponse:
-    mine = Notification.objects.filter(user=request.user)
-    if request.method == "POST":
-        mine.filter(read=False).update(read=True)
-        return redirect("meetings:notifications")
-    return render(request, "meetings/notifications.html", {"notices": mine[:100]})
+    # Notices live in the one notification centre now.
+    return redirect("notifications:list")
 
 
 @login_required

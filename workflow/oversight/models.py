@@ -525,22 +525,3 @@ class CaseFile(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
-
-
-class Notice(models.Model):
-    """An in-app notice (overdue reply, reminder); ``key`` keeps one per event per person."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="oversight_notices")
-    key = models.CharField(max_length=120)
-    text = models.CharField(max_length=500)
-    url = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="notice_unique_key")]
-
-    def __str__(self) -> str:
-        return self.text

@@ -12,8 +12,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from html import escape
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Model, Q
 from django.urls import reverse
@@ -40,7 +38,6 @@ from .models import (
     CritiqueForm,
     CritiqueState,
     FileKind,
-    Notice,
     PeriodicReport,
     RecField,
     Recommendation,
@@ -729,17 +726,15 @@ def file_periodic_report(user, *, unit, year, period, filed_on=None,
 
 
 def notify(user, key: str, text: str, url: str = "") -> bool:
-    """Record an in-app notice once per (person, key) and e-mail it after commit."""
+    """Record an in-app notice once per (person, key) through the notification centre;
+    e-mail after commit when ``EMAIL_NOTICES`` is on (and the person's preferences allow)."""
+    from workflow.notifications.services import notify as notify_centre
+
     if user is None:
         return False
-    _notice, created = Notice.objects.get_or_create(
-        user=user, key=key[:120], defaults={"text": text[:500], "url": url[:300]})
-    if created and conf.get("EMAIL_NOTICES") and user.email:
-        address, subject = user.email, text[:150]
-        body = text + ("\n\n" + url if url else "")
-        transaction.on_commit(lambda: send_mail(
-            subject, body, settings.DEFAULT_FROM_EMAIL, [address], fail_silently=True))
-    return created
+    event = f"oversight.{key.rsplit(':', 1)[-1]}"
+    return bool(notify_centre([user], event, text=text, url=url, kind="deadline",
+                              key=f"oversight:{key}", email=bool(conf.get("EMAIL_NOTICES"))))
 
 
 def _leaders(unit_id: int | None):

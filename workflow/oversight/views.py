@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from workflow import access, query
+from workflow.audit import access_log
 from workflow.audit.labels import label as audit_label
 from workflow.audit.services import history
 from workflow.documents.errors import NotFound, WorkflowError
@@ -32,7 +33,6 @@ from .models import (
     CritiqueForm,
     CritiqueState,
     FileKind,
-    Notice,
     PeriodicReport,
     RecField,
     Recommendation,
@@ -709,15 +709,12 @@ def case_file(request: HttpRequest, pk: int) -> FileResponse:
                       (item.activity.case if item.activity_id else None) or item.recommendation)
     if not owner or not access.can_case(request.user, "view", owner):
         raise Http404()
+    access_log.record_case_file(owner, request.user, name=item.original_name)
     return FileResponse(item.blob.open("rb"), as_attachment=True, filename=item.original_name,
                         content_type=item.content_type)
 
 
 @login_required
 def notices(request: HttpRequest) -> HttpResponse:
-    items = Notice.objects.filter(user=request.user)
-    if request.method == "POST":
-        items.filter(read_at__isnull=True).update(read_at=timezone.now())
-        return redirect("oversight:notices")
-    return render(request, "oversight/notices.html", {"items": items[:100]})
-
+    # Notices live in the one notification centre now.
+    return redirect("notifications:list")
