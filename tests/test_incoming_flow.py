@@ -278,10 +278,12 @@ def test_delivery_interrupted_midway_is_finished_by_the_reconcile_task(org, monk
 
 
 def test_the_sender_is_told_of_a_return(org):
-    from workflow.oversight.models import Notice
+    from workflow.notifications.models import Notification
 
     document = issue_to(org, ["commune"])
     services.return_to_sender(org.person("commune", Role.CLERK),
                               arrived(org, document, "commune").pk, reason="Sai địa chỉ")
-    notice = Notice.objects.get(user=org.person("province", Role.CLERK))
+    notice = Notification.objects.get(recipient=org.person("province", Role.CLERK),
+                                      event="incoming.returned")
     assert "Sai địa chỉ" in notice.text and document.symbol in notice.text
+    assert notice.kind == "incoming" and notice.url == f"/documents/{document.pk}/"
