@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include("workflow.documents.urls")),
     path("oversight/", include("workflow.oversight.urls")),
     path("meetings/", include("workflow.meetings.urls")),
+    path("organisation/", include("workflow.organisation.urls")),
 ]

@@ -403,6 +403,9 @@ def _apply(plan: Plan, actor: User | None, report: dict) -> None:
         unit = by_code[str(spec["unit"])]
         parent = by_code.get(str(spec["parent"])) if spec.get("parent") else None
         services.move_unit(unit, new_parent=parent, actor=actor, on=on)
+        # The header line above the unit's name names its new managing body.
+        unit.parent_name = spec.get("parent_name") or (parent.name if parent else "")
+        unit.save(update_fields=["parent_name"])
         report["units"]["moved"].append(f"{unit.name} → {parent.name if parent else '-'}")
     moved_documents: list[int] = []
     busy = _units_with_work()

@@ -291,13 +291,18 @@ def _periodic(year: int, today: dt.date, unit_ids: list[int] | None) -> tuple[di
     return {r["unit_id"]: r["n"] for r in rows}, due
 
 
-def units_for(root: Unit | None, year: int) -> list[dict]:
-    start, _end = year_bounds(year)
-    qs = Unit.objects.filter(Q(is_active=True) | Q(retired_at__gte=_aware(start)))
+def units_for(root: Unit | None, year: int, today: dt.date | None = None) -> list[dict]:
+    """The units of ``year`` in the tree of that year: 2024 by the 2024 tree, a unit
+    merged in 2025 still listed for 2025 (under its district), its successor too."""
+    from workflow.organisation.history import units_in_year
+
+    rows = units_in_year(year, today)
     if root is not None:
-        qs = qs.filter(path__startswith=root.path)
-    return list(qs.order_by("path").values("id", "name", "path", "parent_id", "level__code",
-                                           "level__name", "level__rank"))
+        root_path = next((r["path"] for r in rows if r["id"] == root.pk), None)
+        if root_path is None:
+            return []
+        rows = [r for r in rows if r["path"].startswith(root_path)]
+    return rows
 
 
 @contextmanager
@@ -325,7 +330,7 @@ def compute(year: int, root: Unit | None = None, today: dt.date | None = None) -
 
 def _compute(year: int, root: Unit | None, today: dt.date | None) -> Dashboard:
     today = today or timezone.localdate()
-    units = units_for(root, year)
+    units = units_for(root, year, today)
     # Whole-tree dashboards skip the id filter: it would list every unit anyway.
     ids = None if root is None or root.parent_id is None and _single_root() else \
         [u["id"] for u in units]
