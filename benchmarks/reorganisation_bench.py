@@ -37,7 +37,7 @@ def main() -> None:
     from workflow.organisation import demo
     from workflow.organisation.demo_reorg import PLAN_PATH
     from workflow.organisation.models import Unit
-    from workflow.organisation.reorg import apply_plan, load_plan
+    from workflow.organisation.reorg import apply_plan, load_plan, report_lines
 
     data = demo.DemoData()
     started = time.perf_counter()
@@ -55,6 +55,8 @@ def main() -> None:
     report = apply_plan(plan, dry_run=True)
     print(f"dry run: {time.perf_counter() - started:.2f} s "
           f"({len(report['units']['merged'])} merges, {len(report['units']['created'])} new)")
+    for line in report_lines(report, detail=3):
+        print("   ", line)
     started = time.perf_counter()
     apply_plan(load_plan(raw))
     print(f"apply: {time.perf_counter() - started:.2f} s; active units now "

@@ -167,6 +167,7 @@ def apply_demo_reorganisation(demo=None) -> dict | None:
         return None
     report = apply_plan(load_plan(PLAN_PATH.read_bytes()))
     if demo is not None:
+        demo.reorganisation_report = report  # printed by seed_demo
         demo.count("units merged (2025)", len(report["units"]["merged"]))
         demo.count("units created (2025)", len(report["units"]["created"]))
     return report

@@ -35,6 +35,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from workflow.audit.services import record
 
@@ -299,7 +300,7 @@ def _move_open_work(source: Unit, into: Unit, at: dt.datetime, report: dict,
         doc.save(update_fields=["unit", "drafting_department", "updated_at"])
         record(doc, "document.reorganised", actor=actor, comment=f"{source.name} → {into.name}")
         moved.append(doc.pk)
-    _count(report, "documents in the approval flow", len(moved))
+    _count(report, N_("documents in the approval flow"), len(moved))
     # Drafts addressed to the merged unit are addressed to its successor instead.
     open_ids = Document.objects.filter(state__in=FLOW_STATES).values("pk")
     for rec in DocumentRecipient.objects.filter(unit=source, document_id__in=open_ids):
@@ -316,8 +317,8 @@ def _move_open_work(source: Unit, into: Unit, at: dt.datetime, report: dict,
             MeetingState.POSTPONED])
         ids = list(pending.values_list("pk", flat=True))
         Meeting.objects.filter(pk__in=ids).update(unit=into)
-        _count(report, "meetings not yet held", len(ids))
-        _count(report, "open follow-up tasks (with their meetings)",
+        _count(report, N_("meetings not yet held"), len(ids))
+        _count(report, N_("open follow-up tasks (with their meetings)"),
                FollowUpTask.objects.filter(meeting_id__in=ids, state="open").count())
     if apps.is_installed("workflow.oversight"):
         from workflow.oversight.models import (
@@ -334,15 +335,15 @@ def _move_open_work(source: Unit, into: Unit, at: dt.datetime, report: dict,
             state=CritiqueState.CLOSED).values_list("pk", flat=True))
         CritiqueCase.objects.filter(pk__in=ids).update(unit=into)
         keys += [f"critique_reply:{pk}" for pk in ids]
-        _count(report, "open critique cases", len(ids))
+        _count(report, N_("open critique cases"), len(ids))
         n = SupervisionCase.objects.filter(unit=source).exclude(
             state=SupervisionState.CLOSED).update(unit=into)
-        _count(report, "open supervision cases", n)
+        _count(report, N_("open supervision cases"), n)
         ids = list(Recommendation.objects.filter(unit=source, status__in=OPEN_REC_STATUSES)
                    .values_list("pk", flat=True))
         Recommendation.objects.filter(pk__in=ids).update(unit=into)
         keys += [f"recommendation:{pk}" for pk in ids]
-        _count(report, "open recommendations", len(ids))
+        _count(report, N_("open recommendations"), len(ids))
         if keys and apps.is_installed("search"):
             from search.signals import reindex_keys_on_commit
 
@@ -476,9 +477,9 @@ def report_lines(report: dict, *, detail: int = 5) -> list[str]:
           "%(merged)d merged, %(retired)d retired")
         % {k: len(v) for k, v in units.items()},
     ]
-    for key, label in (("created", _("created")), ("renamed", _("renamed")),
-                       ("moved", _("moved")), ("merged", _("merged")),
-                       ("retired", _("retired"))):
+    for key, label in (("created", _("unit created")), ("renamed", _("unit renamed")),
+                       ("moved", _("unit moved")), ("merged", _("unit merged")),
+                       ("retired", _("unit retired"))):
         items = units[key]
         for item in items[:detail]:
             lines.append(f"  {label}: {item}")
