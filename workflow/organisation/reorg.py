@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -454,9 +454,15 @@ def apply_plan(plan: Plan, *, actor: User | None = None, dry_run: bool = False) 
     with transaction.atomic():
         validate(plan)
         _apply(plan, actor, report)
-        entry = Reorganisation.objects.create(
-            key=plan.key, effective_date=plan.effective_date, checksum=plan.checksum,
-            applied_by=actor, report=report)
+        try:
+            with transaction.atomic():
+                entry = Reorganisation.objects.create(
+                    key=plan.key, effective_date=plan.effective_date, checksum=plan.checksum,
+                    applied_by=actor, report=report)
+        except IntegrityError as exc:
+            # Someone applied the same plan meanwhile: theirs stands, ours rolls back.
+            raise PlanError([_("The plan “%(key)s” was already applied on %(date)s.")
+                             % {"key": plan.key, "date": timezone.localdate()}]) from exc
         record(entry, "organisation.reorganise", actor=actor,
                comment=f"{plan.key} ({plan.effective_date.isoformat()})")
         if dry_run:
