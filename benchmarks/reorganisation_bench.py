@@ -51,15 +51,18 @@ def main() -> None:
     started = time.perf_counter()
     plan = load_plan(raw)
     print(f"parse + validate: {time.perf_counter() - started:.3f} s")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = apply_plan(plan, dry_run=True)
     print(f"dry run: {time.perf_counter() - started:.2f} s "
+          f"(CPU {time.process_time() - cpu:.2f} s) "
           f"({len(report['units']['merged'])} merges, {len(report['units']['created'])} new)")
     for line in report_lines(report, detail=3):
         print("   ", line)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     apply_plan(load_plan(raw))
-    print(f"apply: {time.perf_counter() - started:.2f} s; active units now "
+    print(f"apply: {time.perf_counter() - started:.2f} s (CPU "
+          f"{time.process_time() - cpu:.2f} s, after-commit re-indexing included); "
+          f"active units now "
           f"{Unit.objects.filter(is_active=True).count()} "
           f"({Unit.objects.filter(is_active=True, parent__isnull=False).count()} communes)")
 
