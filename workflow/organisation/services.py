@@ -126,7 +126,9 @@ def merge_units(sources: list[Unit], *, into: Unit, actor=None,
     for source in sources:
         if source.pk == into.pk:
             continue
-        for child in list(source.children.all()):
+        # Units merged or retired before stay where they were: their place is history
+        # (a 2024 district still holds its 2024 communes, for drill-downs by year).
+        for child in list(source.children.filter(is_active=True)):
             move_unit(child, new_parent=into, actor=actor,
                       on=timezone.localdate(at) if at else None)
         for membership in Membership.objects.filter(unit=source, is_active=True):
