@@ -64,7 +64,8 @@ def _snapshot(rows: list[dict], day_of: Callable[[dict], dt.date]) -> list[dict]
 
     for row in rows:
         row["path"] = path_of(row["id"])
-    rows.sort(key=lambda r: r["path"])
+    # Numeric order of the ids along the path: parents first, siblings as created.
+    rows.sort(key=lambda r: [int(p) for p in r["path"].strip("/").split("/") if p])
     return rows
 
 

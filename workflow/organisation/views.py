@@ -29,13 +29,16 @@ def tree(request: HttpRequest) -> HttpResponse:
             error = _("Enter a date like 2024-12-31.")
     rows = units_on(day)
     base = rows[0]["path"].count("/") if rows else 0
-    levels: dict[str, int] = {}
+    levels: dict[tuple[int, str], int] = {}
     for row in rows:
         row["depth"] = row["path"].count("/") - base
-        levels[row["level__name"]] = levels.get(row["level__name"], 0) + 1
+        key = (row["level__rank"], row["level__name"])
+        levels[key] = levels.get(key, 0) + 1
+    plans = [(r.effective_date - dt.timedelta(days=1), r.effective_date)
+             for r in Reorganisation.objects.order_by("effective_date")]
     return render(request, "organisation/tree.html", {
         "rows": rows, "day": day, "today": today, "error": error,
-        "levels": sorted(levels.items(), key=lambda kv: kv[0]),
-        "reorganisations": Reorganisation.objects.order_by("effective_date"),
+        "levels": [(name, n) for (_rank, name), n in sorted(levels.items())],
+        "plans": plans,
         "current": "organisation",
     })
