@@ -288,3 +288,23 @@ def test_admin_upload_preview_apply(org, client):
     assert done.status_code == 302 and Unit.objects.get(code="t-new").is_active
     again = client.post(url, {"plan": SimpleUploadedFile("plan.json", body)})
     assert "already applied" in again.content.decode()
+
+
+def test_reconcile_finds_and_repairs_acl_drift(org, django_capture_on_commit_callbacks):
+    from search import service
+    from search.tasks import reconcile_index
+    from workflow.documents.models import DocumentRecipient
+
+    with django_capture_on_commit_callbacks(execute=True):
+        doc = advance(org, draft(org, "province", subject="Thông báo lịch họp"), "issued")
+    reader = org.person("district2", Role.MEMBER)
+    assert service.search(reader, "lich hop").total == 0
+    assert reconcile_index.run()["acl_drift"] == 0
+    # A recipient added around the services (no signal): readers changed, version did not.
+    DocumentRecipient.objects.bulk_create(
+        [DocumentRecipient(document=doc, unit=org.units["district2"])])
+    assert service.search(fresh(reader), "lich hop").total == 0
+    outcome = reconcile_index.run()
+    assert outcome["acl_drift"] == 1 and outcome["stale"] == 0
+    assert [h.id for h in service.search(fresh(reader), "lich hop").hits] == [doc.pk]
+    assert reconcile_index.run()["acl_drift"] == 0
