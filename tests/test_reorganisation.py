@@ -308,3 +308,26 @@ def test_reconcile_finds_and_repairs_acl_drift(org, django_capture_on_commit_cal
     assert outcome["acl_drift"] == 1 and outcome["stale"] == 0
     assert [h.id for h in service.search(fresh(reader), "lich hop").hits] == [doc.pk]
     assert reconcile_index.run()["acl_drift"] == 0
+
+
+def test_a_successor_counts_its_predecessors_in_the_merge_year(org):
+    from workflow.oversight import targets
+
+    for unit in ("commune", "commune", "commune2"):
+        advance(org, draft(org, unit, subject=f"Thông báo {unit}"), "issued")
+    year = timezone.localdate(timezone.now()).year
+    apply_plan(load_plan(plan_for(org)))  # effective today: merged during this year
+    after = targets.compute(year)
+    rows = {r.id: r for r in after.rows}
+    new = Unit.objects.get(code="t-new")
+    commune, commune2 = org.units["commune"].pk, org.units["commune2"].pk
+    # The old communes keep their rows and figures for the months they existed…
+    assert rows[commune].merged_into == new.pk and rows[commune2].merged_into == new.pk
+    assert (rows[commune].figures["signed"].den, rows[commune2].figures["signed"].den) == (2, 1)
+    # …and the new commune's figures for the year count theirs.
+    assert rows[new.pk].figures["signed"].den == 3
+    # Totals count each record once: the commune level, and the province's subtree.
+    xa = next(lv for lv in after.levels if lv.code == "xa")
+    assert xa.units == 1 and xa.figures["signed"].den == 3
+    province = org.units["province"].pk
+    assert targets.subtree_figure(after, province, "signed").den == 3
