@@ -10,18 +10,26 @@ Elasticsearch: external versioning).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from django.db.models import Max, Prefetch
 from django.utils import timezone
 
-from workflow.documents.models import Comment, Document, DocumentFile, FileVersion
+from workflow.documents.models import (
+    Comment,
+    Document,
+    DocumentFile,
+    DocumentRecipient,
+    FileVersion,
+)
 
 from . import acl, extract
 from .backends.base import PageRef, SearchDocument
 from .htmltext import html_to_text
-from .models import ExtractedText
+from .models import ExtractedText, IndexedAcl
 
 log = logging.getLogger(__name__)
 
@@ -174,3 +182,36 @@ def _shown_state(document) -> str:
         if Recall.objects.filter(document_id=document.pk).exists():
             return "recalled"
     return document.state
+
+# --- ACL drift --------------------------------------------------------------------------------
+
+
+def acl_digest(tokens: Iterable[str]) -> str:
+    return hashlib.sha1("\n".join(sorted(set(tokens))).encode(), usedforsecurity=False).hexdigest()
+
+
+def remember_acl(docs: list[SearchDocument]) -> None:
+    """Keep the digest of the ACL each document was just indexed with."""
+    rows = [IndexedAcl(document_id=d.id, digest=acl_digest(d.acl))
+            for d in docs if d.kind == "document"]
+    if rows:
+        IndexedAcl.objects.bulk_create(rows, update_conflicts=True,
+                                       unique_fields=["document_id"], update_fields=["digest"])
+
+
+def db_acl_digests(batch_size: int = 1000) -> dict[int, str]:
+    """Every document's ACL digest as the access rules give it now (a few queries a batch:
+    no text, no files), to find documents whose readers changed without a new version."""
+    ids = list(Document.objects.order_by("pk").values_list("pk", flat=True))
+    out: dict[int, str] = {}
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start:start + batch_size]
+        recipients: dict[int, list[int]] = defaultdict(list)
+        for doc_id, unit_id in DocumentRecipient.objects.filter(
+                document_id__in=chunk).values_list("document_id", "unit_id"):
+            recipients[doc_id].append(unit_id)
+        readers = acl.meeting_readers(chunk)
+        for document in Document.objects.filter(pk__in=chunk).select_related("unit"):
+            out[document.pk] = acl_digest(acl.document_tokens(
+                document, recipients.get(document.pk, []), readers.get(document.pk, ())))
+    return out

@@ -36,3 +36,18 @@ class ExtractedText(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_version_id}: {len(self.pages)} pages ({self.method})"
+
+
+class IndexedAcl(models.Model):
+    """A digest of the ACL tokens a document was last indexed with.
+
+    Readers change without the document changing (memberships, merges, moves, meeting
+    seats): ``reconcile_index`` compares this digest with the tokens computed now and
+    re-indexes the documents whose ACL drifted, not only those whose version did.
+    """
+
+    document_id = models.BigIntegerField(primary_key=True)
+    digest = models.CharField(max_length=40)
+
+    def __str__(self) -> str:
+        return f"{self.document_id}: {self.digest}"

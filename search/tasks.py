@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from . import indexer
 from .backends.embedded import IndexBusy
-from .models import ExtractedText
+from .models import ExtractedText, IndexedAcl
 from .service import get_backend
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,10 @@ def index_ids(ids: list[int]) -> dict:
     docs, gone = indexer.load(ids)
     backend = get_backend()
     written = backend.index(docs)
+    indexer.remember_acl(docs)
     if gone:
         backend.delete([f"document:{i}" for i in gone])
+        IndexedAcl.objects.filter(document_id__in=gone).delete()
     _queue_ocr(ids)
     return {"written": written, "deleted": len(gone)}
 
@@ -170,6 +172,14 @@ def reconcile_index(self) -> dict:
     extra = [k for k in indexed if k.startswith("document:") and k not in db]
     if extra:
         backend.delete(extra)
+    # ACL drift: readers changed (memberships, merges, moves) without a new version and
+    # the re-index on commit was lost. A document indexed before digests were kept
+    # counts as drifted once.
+    stored = dict(IndexedAcl.objects.values_list("document_id", "digest"))
+    known = set(stale)
+    drift = sorted(pk for pk, digest in indexer.db_acl_digests().items()
+                   if pk not in known and stored.get(pk) != digest)
+    stale += drift
     for start in range(0, len(stale), BATCH):
         index_batch.delay(stale[start:start + BATCH])
     from . import oversight
@@ -179,7 +189,8 @@ def reconcile_index(self) -> dict:
                        .values_list("file_version_id", flat=True)[:100])
     for version_id in pending_ocr:
         enqueue_ocr(version_id)
-    return {"stale": len(stale), "removed": len(extra), "ocr": len(pending_ocr),
+    return {"stale": len(stale) - len(drift), "acl_drift": len(drift), "removed": len(extra),
+            "ocr": len(pending_ocr),
             "oversight": oversight_counts}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import time
 
@@ -22,6 +23,7 @@ from workflow.documents.models import (
     State,
 )
 from workflow.organisation import demo
+from workflow.organisation.history import units_on
 from workflow.organisation.models import Department, Level, Membership, Unit, User
 
 DISTRICT_NAMES = {
@@ -61,14 +63,20 @@ def test_seed_builds_the_nghe_an_shape_and_is_idempotent():
     output = seed()
     province = Unit.objects.get(parent=None)
     assert province.name == "Ủy ban MTTQ Việt Nam tỉnh Nghệ An"
-    districts = Unit.objects.filter(parent=province)
-    communes = Unit.objects.filter(parent__parent=province)
-    assert districts.count() == 21
-    assert set(districts.values_list("name", flat=True)) == DISTRICT_NAMES
-    assert communes.count() == 460
-    assert Unit.objects.count() == 1 + 21 + 460
-    assert all(c.path.startswith(c.parent.path) for c in communes.select_related("parent"))
-    assert Unit.objects.filter(name="Ủy ban MTTQ Việt Nam xã Kim Liên").exists()
+    # 2024, kept as history: 21 districts with their 460 communes.
+    tree_2024 = units_on(dt.date(2024, 12, 31))
+    districts = [r for r in tree_2024 if r["parent_id"] == province.pk]
+    district_ids = {r["id"] for r in districts}
+    communes = [r for r in tree_2024 if r["parent_id"] in district_ids]
+    assert len(districts) == 21
+    assert {r["name"] for r in districts} == DISTRICT_NAMES
+    assert len(communes) == 460 and len(tree_2024) == 1 + 21 + 460
+    assert all(c["path"].startswith(f"{province.path}{c['parent_id']}/") for c in communes)
+    # Today (the demo plan of 1 July 2025 applied): two levels, 130 communes.
+    assert Unit.objects.filter(is_active=True).count() == 131
+    assert Unit.objects.filter(is_active=True, parent=province).count() == 130
+    assert Unit.objects.count() == 1 + 21 + 460 + 129
+    assert Unit.objects.get(name="Ủy ban MTTQ Việt Nam xã Kim Liên").is_active
     assert set(Level.objects.values_list("code", flat=True)) >= {"tinh", "huyen", "xa",
                                                                  "khu-dan-cu"}
     # Every demo account is listed with the shared password.

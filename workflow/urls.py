@@ -26,4 +26,6 @@ urlpatterns = [
     path("oversight/", include("workflow.oversight.urls")),
     path("meetings/", include("workflow.meetings.urls")),
     path("notifications/", include("workflow.notifications.urls")),
+
+    path("organisation/", include("workflow.organisation.urls")),
 ]

@@ -258,6 +258,11 @@ class Document(ConcurrentTransitionMixin, models.Model):
         return timezone.localtime(self.issued_at).year if self.issued_at else None
 
     @property
+    def issuing_unit_name(self) -> str:
+        """The issuer's name as it was on the day of issue (units are renamed and merged)."""
+        return self.issuer_name or self.unit.name
+
+    @property
     def recipient_names(self) -> list[str]:
         names = [r.unit.name for r in self.recipients.select_related("unit")]
         names += [line.strip() for line in self.external_recipients.splitlines() if line.strip()]
@@ -361,6 +366,9 @@ class OutgoingRegister(models.Model):
     year = models.PositiveSmallIntegerField()
     series = models.CharField(max_length=60)
     last_number = models.PositiveIntegerField(default=0)
+    # Set when the unit was merged away by a reorganisation: the register is kept
+    # (readable, nothing renumbered) but takes no further numbers.
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -115,6 +115,14 @@ def assign_number(document: Document, at: datetime | None = None) -> RegisterEnt
     # The year is the one on the unit's wall clock (Asia/Ho_Chi_Minh), not UTC's.
     year = timezone.localtime(at).year
     register = _locked_register(document.unit_id, year, series_key(document))
+    if register.closed_at is not None:
+        # The unit was merged away: its register keeps its last number, the successor
+        # numbers from now on (open documents moved there with the reorganisation).
+        raise Conflict(
+            _("The register of %(unit)s is closed since %(date)s: the unit was merged.")
+            % {"unit": document.unit.name,
+               "date": timezone.localdate(register.closed_at).isoformat()}
+        )
     number = register.last_number + 1
     symbol = format_symbol(document, number, year)
     # Series of one unit must never print the same number and symbol in one year

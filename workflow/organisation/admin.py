@@ -58,6 +58,49 @@ class UnitAdmin(admin.ModelAdmin):
     list_select_related = ("level", "parent")
     inlines = [DepartmentInline]
     actions = ["retire_selected"]
+    change_list_template = "admin/organisation/unit_change_list.html"
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path("reorganise/", self.admin_site.admin_view(self.reorganise_view),
+                 name="organisation_unit_reorganise"),
+            *super().get_urls(),
+        ]
+
+    def reorganise_view(self, request):
+        """Upload a plan → preview (the dry run's report) → apply, in one transaction."""
+        from django.shortcuts import redirect
+        from django.template.response import TemplateResponse
+
+        from .reorg import PlanError, apply_plan, load_plan, report_lines
+
+        if not self.has_change_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "title": _("Apply a reorganisation plan")}
+        if request.method == "POST":
+            upload = request.FILES.get("plan")
+            text = upload.read() if upload else request.POST.get("plan_text", "").encode()
+            apply = request.POST.get("apply") == "1" and not upload
+            try:
+                if not text:
+                    raise PlanError([_("Choose a plan file.")])
+                plan = load_plan(text)
+                report = apply_plan(plan, actor=request.user, dry_run=not apply)
+            except PlanError as exc:
+                context["errors"] = exc.errors
+            else:
+                if apply:
+                    for line in report_lines(report):
+                        self.message_user(request, line, messages.SUCCESS)
+                    return redirect("admin:organisation_unit_changelist")
+                context.update(report_lines=report_lines(report, detail=20),
+                               plan_text=text.decode("utf-8", "replace"))
+        return TemplateResponse(request, "admin/organisation/reorganise.html", context)
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:

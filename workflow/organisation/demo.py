@@ -334,6 +334,8 @@ def seed(password: str = DEMO_PASSWORD) -> DemoData:
     """Build (or complete) the demo organisation, types, people and documents."""
     from workflow.documents.document_types import ensure_document_types
 
+    from .demo_reorg import applied, apply_demo_reorganisation
+
     demo = DemoData(password=password)
     _ensure_levels(demo)
     _ensure_units(demo)
@@ -345,8 +347,13 @@ def seed(password: str = DEMO_PASSWORD) -> DemoData:
     for hook in extension_hooks("prepare_demo"):
         hook(demo)
     demo.count("documents", ensure_demo_documents(demo))
+    if applied():
+        # The 2024 tree is history now (its units merged on 1 July 2025): the other
+        # apps' data was made before and moved with the reorganisation.
+        return demo
     for hook in extension_hooks():
         hook(demo)
+    apply_demo_reorganisation(demo)  # the 2024 tree becomes today's two levels
     return demo
 
 
@@ -434,19 +441,27 @@ def ensure_demo_documents(demo: DemoData) -> int:
     from workflow.documents.models import Document, DocumentType
 
     types = {t.code: t for t in DocumentType.objects.all()}
+    units = list(demo.demo_units.values())
+    # After the 2025 reorganisation a document still in the flow lives in its unit's
+    # successor (Nam Đàn's in the province): look there too, by subject.
+    units += [u.merged_into_id for u in units if u.merged_into_id]
     existing = {
-        (d.unit_id, d.subject): d
-        for d in Document.objects.filter(unit__in=list(demo.demo_units.values()))
+        (level, d.subject): d
+        for d in Document.objects.filter(unit__in=units)
+        for level, unit in demo.demo_units.items()
+        if d.unit_id in (unit.pk, unit.merged_into_id)
     }
     created = 0
     for level, type_code, subject, target, department_name, recipients in DOCUMENTS:
         unit = demo.demo_units[level]
-        if (unit.pk, subject) in existing:
-            document = existing[(unit.pk, subject)]
+        if (level, subject) in existing:
+            document = existing[(level, subject)]
             if (demo.signing_ready and target in SIGNATURE_STATES
                     and document.state == "approved"):
                 _advance(demo, level, document, target)
             continue
+        if not unit.is_active:
+            continue  # merged away: documents are drafted in today's units
         data: dict = {
             "subject": subject,
             "document_type": types[type_code],

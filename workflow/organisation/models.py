@@ -74,6 +74,10 @@ class Unit(models.Model):
         related_name="merged_units",
         verbose_name=_("merged into"),
     )
+    # The day the unit came into being (a unit made by a reorganisation); empty for
+    # units that existed before the system's history starts. The tree as of a date
+    # shows units with valid_from <= date < retired_at.
+    valid_from = models.DateField(_("exists since"), null=True, blank=True)
 
     class Meta:
         ordering = ["path"]
@@ -98,6 +102,52 @@ class Unit(models.Model):
     def compute_path(self) -> str:
         prefix = self.parent.path if self.parent_id else "/"
         return f"{prefix}{self.pk}/"
+
+
+class UnitHistory(models.Model):
+    """What a unit was called and where it hung *until* ``valid_to``.
+
+    Written whenever a unit is renamed or moved; the current values live on the unit.
+    The tree as of a day takes, for each unit, the earliest period ending after that day
+    (:func:`workflow.organisation.history.tree_as_of`).
+    """
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="history")
+    valid_to = models.DateField(_("valid until"))
+    name = models.CharField(_("name"), max_length=255)
+    abbreviation = models.CharField(_("issuer abbreviation"), max_length=40)
+    parent = models.ForeignKey(
+        Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["unit", "valid_to", "pk"]
+        verbose_name = _("unit history")
+        verbose_name_plural = _("unit history")
+
+    def __str__(self) -> str:
+        return f"{self.name} (→ {self.valid_to})"
+
+
+class Reorganisation(models.Model):
+    """A reorganisation plan that was applied; a plan is applied once (by its key)."""
+
+    key = models.CharField(_("plan"), max_length=120, unique=True)
+    effective_date = models.DateField(_("effective date"))
+    checksum = models.CharField(max_length=64)
+    applied_at = models.DateTimeField(auto_now_add=True)
+    applied_by = models.ForeignKey(
+        "User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    report = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-applied_at"]
+        verbose_name = _("reorganisation")
+        verbose_name_plural = _("reorganisations")
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class Department(models.Model):

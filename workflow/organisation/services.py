@@ -2,22 +2,49 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
 from workflow.audit.services import record
 
-from .models import Department, Level, Membership, Unit, User
+from .models import Department, Level, Membership, Unit, UnitHistory, User
 
 # Sent after commit with ``unit_ids``: units whose place in the tree (path, merged_into)
 # changed, subtrees included. Search re-indexes their documents' access tokens.
 unit_tree_changed = Signal()
 
 
+def _keep_history(unit: Unit, on: dt.date | None) -> None:
+    """Remember the unit's name and parent as they were until ``on`` (today by default)."""
+    UnitHistory.objects.create(
+        unit=unit, valid_to=on or timezone.localdate(), name=unit.name,
+        abbreviation=unit.abbreviation, parent_id=unit.parent_id,
+    )
+
+
+_pending = threading.local()
+TREE_BATCH = 200
+
+
+def _flush_tree_changed() -> None:
+    ids = sorted(getattr(_pending, "ids", ()))
+    _pending.ids = set()
+    for start in range(0, len(ids), TREE_BATCH):
+        unit_tree_changed.send(sender=Unit, unit_ids=ids[start:start + TREE_BATCH])
+
+
 def _tree_changed(*unit_ids: int) -> None:
-    ids = list(unit_ids)
-    transaction.on_commit(lambda: unit_tree_changed.send(sender=Unit, unit_ids=ids))
+    # One signal per batch of units at commit, not one per unit: a reorganisation
+    # merges and moves hundreds of units in one transaction.
+    # Ids left by a rolled-back transaction only cause an extra re-index later.
+    if not hasattr(_pending, "ids"):
+        _pending.ids = set()
+    _pending.ids.update(unit_ids)
+    transaction.on_commit(_flush_tree_changed)
 
 
 @transaction.atomic
@@ -48,8 +75,10 @@ def create_unit(
 
 
 @transaction.atomic
-def rename_unit(unit: Unit, *, name: str, abbreviation: str | None = None, actor=None) -> Unit:
+def rename_unit(unit: Unit, *, name: str, abbreviation: str | None = None, actor=None,
+                on: dt.date | None = None) -> Unit:
     old = unit.name
+    _keep_history(unit, on)
     unit.name = name
     if abbreviation is not None:
         unit.abbreviation = abbreviation
@@ -59,11 +88,13 @@ def rename_unit(unit: Unit, *, name: str, abbreviation: str | None = None, actor
 
 
 @transaction.atomic
-def move_unit(unit: Unit, *, new_parent: Unit | None, actor=None) -> Unit:
+def move_unit(unit: Unit, *, new_parent: Unit | None, actor=None,
+              on: dt.date | None = None) -> Unit:
     """Re-hang a unit (and its subtree) under another parent, e.g. when a level disappears."""
     if new_parent is not None and new_parent.path.startswith(unit.path):
         raise ValueError("A unit cannot be moved under itself.")
     old_path = unit.path
+    _keep_history(unit, on)
     unit.parent = new_parent
     unit.path = unit.compute_path()
     unit.save(update_fields=["parent", "path"])
@@ -76,16 +107,17 @@ def move_unit(unit: Unit, *, new_parent: Unit | None, actor=None) -> Unit:
 
 
 @transaction.atomic
-def retire_unit(unit: Unit, *, actor=None) -> Unit:
+def retire_unit(unit: Unit, *, actor=None, at: dt.datetime | None = None) -> Unit:
     unit.is_active = False
-    unit.retired_at = timezone.now()
+    unit.retired_at = at or timezone.now()
     unit.save(update_fields=["is_active", "retired_at"])
     record(unit, "unit.retire", actor=actor)
     return unit
 
 
 @transaction.atomic
-def merge_units(sources: list[Unit], *, into: Unit, actor=None) -> Unit:
+def merge_units(sources: list[Unit], *, into: Unit, actor=None,
+                at: dt.datetime | None = None) -> Unit:
     """Merge units into ``into``: children, departments and people move; documents stay.
 
     Documents keep pointing at the unit that issued them; access rules treat the
@@ -94,8 +126,11 @@ def merge_units(sources: list[Unit], *, into: Unit, actor=None) -> Unit:
     for source in sources:
         if source.pk == into.pk:
             continue
-        for child in list(source.children.all()):
-            move_unit(child, new_parent=into, actor=actor)
+        # Units merged or retired before stay where they were: their place is history
+        # (a 2024 district still holds its 2024 communes, for drill-downs by year).
+        for child in list(source.children.filter(is_active=True)):
+            move_unit(child, new_parent=into, actor=actor,
+                      on=timezone.localdate(at) if at else None)
         for membership in Membership.objects.filter(unit=source, is_active=True):
             # Departments stay with the unit whose documents name them; people join the
             # department of the same name in the receiving unit when there is one.
@@ -120,7 +155,7 @@ def merge_units(sources: list[Unit], *, into: Unit, actor=None) -> Unit:
         Department.objects.filter(unit=source).update(is_active=False)
         source.merged_into = into
         source.is_active = False
-        source.retired_at = timezone.now()
+        source.retired_at = at or timezone.now()
         source.save(update_fields=["merged_into", "is_active", "retired_at"])
         record(source, "unit.merge", actor=actor, comment=f"{source.name} → {into.name}")
         _tree_changed(source.pk)

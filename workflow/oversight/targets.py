@@ -137,6 +137,9 @@ class UnitRow:
     depth: int
     # Filled in METRICS order; templates iterate it as the table's columns.
     figures: dict[str, Figure] = field(default_factory=dict)
+    # Merged during the year into this listed unit, whose figures count this one's too:
+    # the row stays visible but is left out of level and subtree totals (no double count).
+    merged_into: int | None = None
 
     @property
     def light(self) -> str:
@@ -306,13 +309,18 @@ def _periodic(year: int, today: dt.date, unit_ids: list[int] | None) -> tuple[di
     return {r["unit_id"]: r["n"] for r in rows}, due
 
 
-def units_for(root: Unit | None, year: int) -> list[dict]:
-    start, _end = year_bounds(year)
-    qs = Unit.objects.filter(Q(is_active=True) | Q(retired_at__gte=_aware(start)))
+def units_for(root: Unit | None, year: int, today: dt.date | None = None) -> list[dict]:
+    """The units of ``year`` in the tree of that year: 2024 by the 2024 tree, a unit
+    merged in 2025 still listed for 2025 (under its district), its successor too."""
+    from workflow.organisation.history import units_in_year
+
+    rows = units_in_year(year, today)
     if root is not None:
-        qs = qs.filter(path__startswith=root.path)
-    return list(qs.order_by("path").values("id", "name", "path", "parent_id", "level__code",
-                                           "level__name", "level__rank"))
+        root_path = next((r["path"] for r in rows if r["id"] == root.pk), None)
+        if root_path is None:
+            return []
+        rows = [r for r in rows if r["path"].startswith(root_path)]
+    return rows
 
 
 @contextmanager
@@ -340,7 +348,7 @@ def compute(year: int, root: Unit | None = None, today: dt.date | None = None) -
 
 def _compute(year: int, root: Unit | None, today: dt.date | None) -> Dashboard:
     today = today or timezone.localdate()
-    units = units_for(root, year)
+    units = units_for(root, year, today)
     # Whole-tree dashboards skip the id filter: it would list every unit anyway.
     ids = None if root is None or root.parent_id is None and _single_root() else \
         [u["id"] for u in units]
@@ -348,6 +356,13 @@ def _compute(year: int, root: Unit | None, today: dt.date | None) -> Dashboard:
                for key in ("supervisions", "critiques", "signed", "paperless",
                            "voters_forwarded", "dialogue_resolved", "incoming_on_time")}
     filed, due = _periodic(year, today, ids)
+    merged = _merged_during(year, {u["id"] for u in units})
+    for values in grouped.values():
+        for pred, succ in merged.items():
+            if pred in values:
+                num, den = values[pred]
+                own = values.get(succ, (0, 0))
+                values[succ] = (own[0] + num, own[1] + den)
     meetings_available = _meeting_model()[0] is not None
     root_depth = units[0]["path"].count("/") if units else 0
     rows: list[UnitRow] = []
@@ -365,12 +380,34 @@ def _compute(year: int, root: Unit | None, today: dt.date | None) -> Dashboard:
             num, den = grouped[key].get(u["id"], (0, 0))
             row.figures[key] = Figure(SHARE, num=num, den=den,
                                       target=share_target(key, code, rank))
+        # Its own figures stay on its row; the successor's row counts them too.
+        row.merged_into = merged.get(u["id"])
         row.figures["periodic_reports"] = Figure(
             SHARE, num=int(bool(due) and filed.get(u["id"], 0) >= len(due)),
             den=int(bool(due)), target=share_target("periodic_reports", code, rank))
         rows.append(row)
     return Dashboard(year=year, root=root, rows=rows, levels=_levels(rows),
                      metrics=METRICS, meetings_available=meetings_available, today=today)
+
+
+def _merged_during(year: int, unit_ids: set[int]) -> dict[int, int]:
+    """Units merged in ``year`` -> their final successor, both listed for that year.
+
+    A successor's figures for the merge year count its predecessors' (the communes that
+    became it on 1 July count for it for the whole year)."""
+    start, end = year_bounds(year)
+    rows = dict(Unit.objects.filter(
+        pk__in=unit_ids, merged_into__isnull=False, retired_at__gte=_aware(start),
+        retired_at__lt=_aware(end)).values_list("id", "merged_into"))
+    out = {}
+    for pred, succ in rows.items():
+        seen = {pred}
+        while succ in rows and succ not in seen:  # merged twice within the year
+            seen.add(succ)
+            succ = rows[succ]
+        if succ in unit_ids:
+            out[pred] = succ
+    return out
 
 
 def restrict(dashboard: Dashboard, unit_ids: set[int]) -> Dashboard:
@@ -389,7 +426,10 @@ def _single_root() -> bool:
 def _levels(rows: list[UnitRow]) -> list[LevelRow]:
     """Per level: quota metrics as the share of units meeting the quota; shares pooled."""
     levels: dict[str, LevelRow] = {}
+    listed = {row.id for row in rows}
     for row in rows:
+        if row.merged_into in listed:
+            continue  # counted in its successor's row
         level = levels.get(row.level_code)
         if level is None:
             level = levels[row.level_code] = LevelRow(
@@ -420,6 +460,9 @@ def subtree_figure(dashboard: Dashboard, unit_id: int, key: str) -> Figure:
     fig = Figure(me.figures[key].kind, target=me.figures[key].target)
     for row in dashboard.rows:
         if row.path.startswith(me.path):
+            successor = rows.get(row.merged_into) if row.merged_into else None
+            if successor is not None and successor.path.startswith(me.path):
+                continue  # counted in its successor's row, also in this subtree
             f = row.figures[key]
             fig.num += f.num
             fig.den += f.den

@@ -45,6 +45,7 @@ class Command(BaseCommand):
         def batches():
             nonlocal done
             for batch in indexer.iter_batches(batch_size):
+                indexer.remember_acl(batch)  # reconcile_index compares ACLs with these
                 done += len(batch)
                 self._progress(done, total, started)
                 yield batch

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from config.env import env_bool
 from workflow.accounts.twofactor import demo_totp_secret
 from workflow.organisation.demo import DEMO_PASSWORD, PEOPLE, seed
-from workflow.organisation.models import Role, Unit
+from workflow.organisation.models import Membership, Role, Unit
 
 
 def enrol_demo_accounts(demo) -> list:
@@ -74,6 +74,12 @@ class Command(BaseCommand):
             }
         )
         enrolled = [] if production else enrol_demo_accounts(demo)
+        report = getattr(demo, "reorganisation_report", None)
+        if report:
+            from workflow.organisation.reorg import report_lines
+
+            for line in report_lines(report, detail=3):
+                self.stdout.write(line)
         if not options["no_accounts"]:
             self.print_accounts(demo)
             if enrolled:
@@ -98,7 +104,11 @@ class Command(BaseCommand):
             unit = demo.demo_units[level]
             for role in roles:
                 user = demo.person(level, role)
-                rows.append((user.username, user.full_name, str(Role(role).label), unit.name))
+                # Where the person works today (Nam Đàn's people: the province since 2025).
+                current = Membership.objects.filter(user=user, role=role, is_active=True) \
+                    .select_related("unit").first()
+                name = current.unit.name if current else unit.name
+                rows.append((user.username, user.full_name, str(Role(role).label), name))
         headers = (_("Username"), _("Full name"), _("Role"), _("Unit"))
         widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(4)]
         line = "  ".join(f"{{:<{w}}}" for w in widths)
