@@ -331,3 +331,23 @@ def test_a_successor_counts_its_predecessors_in_the_merge_year(org):
     assert xa.units == 1 and xa.figures["signed"].den == 3
     province = org.units["province"].pk
     assert targets.subtree_figure(after, province, "signed").den == 3
+
+
+@pytest.mark.django_db(transaction=True)  # delivery runs after the issue commits
+def test_incoming_documents_in_handling_follow_the_successor(org):
+    from tests.incoming_helpers import arrived, issue_to
+    from workflow.incoming import services as incoming_services
+
+    document = issue_to(org, ["commune", "commune2"], subject="Công văn về an sinh")
+    waiting = arrived(org, document, "commune")
+    done = arrived(org, document, "commune2")
+    incoming_services.return_to_sender(org.person("commune2", Role.CLERK), done.pk,
+                                       reason="Không thuộc thẩm quyền")
+    report = apply_plan(load_plan(plan_for(org)))
+    new = Unit.objects.get(code="t-new")
+    waiting.refresh_from_db()
+    done.refresh_from_db()
+    assert waiting.unit == new  # still to be registered: the successor's clerk does it
+    assert done.unit == org.units["commune2"]  # returned: history of the old commune
+    assert report["open_items"]["incoming documents in handling"] == 1
+    assert access.can_incoming(org.person("commune", Role.CLERK), "view", waiting)

@@ -32,3 +32,33 @@ def incoming_changed_many(ids) -> None:
 
 def incoming_changed(incoming) -> None:
     incoming_changed_many([incoming.pk])
+
+
+def on_unit_merging(sender, source, into, at, **kwargs):
+    """A merged unit's incoming documents still being worked on go to its successor.
+
+    Sent inside the reorganisation's transaction (``organisation.reorg.unit_merging``).
+    Arrival numbers stay as they were (a number of the predecessor's register is never
+    given again); documents already done, filed, returned or recalled stay with the
+    predecessor as its history, readable by the successor through ``access._merged_scope``.
+    """
+    from django.utils.translation import gettext_noop
+
+    from workflow.organisation.models import Department
+
+    from .models import IncomingDocument, State
+
+    open_states = [State.RECEIVED, State.REGISTERED, State.PRESENTED, State.ASSIGNED,
+                   State.IN_HANDLING]
+    moving = list(IncomingDocument.objects.filter(unit=source, state__in=open_states)
+                  .select_related("lead_department"))
+    if not moving:
+        return None
+    departments = {d.name: d.pk for d in Department.objects.filter(unit=into)}
+    for incoming in moving:
+        department = incoming.lead_department
+        incoming.unit = into
+        incoming.lead_department_id = departments.get(department.name) if department else None
+        incoming.save(update_fields=["unit", "lead_department"])
+    incoming_changed_many([i.pk for i in moving])
+    return gettext_noop("incoming documents in handling"), len(moving)

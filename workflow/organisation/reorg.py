@@ -8,7 +8,8 @@ so what it reports is exactly what applying would do.
 What follows a merged unit into its successor:
 
 * memberships (roles kept; two people with the same leading title are reported);
-* open work: documents not yet issued, meetings not yet held, open critique and
+* open work: documents not yet issued, incoming documents in handling (the incoming app
+  answers the signal), meetings not yet held, open critique and
   supervision cases and recommendations (other apps add theirs through
   :data:`unit_merging`);
 * registers: the predecessor's outgoing registers are closed with their last numbers
