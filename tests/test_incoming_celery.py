@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_search_celery import REPO, _redis_up
+from tests.celery_worker import REPO, start_worker, worker_environment
 
 pytestmark = pytest.mark.celery
 
-REDIS_DB = int(os.environ.get("SEARCH_TEST_REDIS_DB", "13"))
+REDIS_DB = int(os.environ.get("INCOMING_TEST_REDIS_DB", "12"))
 
 CREATE = r"""
 import django, json
@@ -59,40 +59,9 @@ print(json.dumps({
 
 @pytest.fixture
 def env(tmp_path):
-    if not _redis_up():
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
-    broker = f"redis://127.0.0.1:6379/{REDIS_DB}"
-    import redis
-
-    redis.Redis.from_url(broker).flushdb()
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "CELERY_BROKER_URL": broker,
-        "CELERY_VISIBILITY_TIMEOUT": "3",
-        "SEARCH_INDEX_DIR": str(tmp_path / "index"),
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "MTTQ_VAR_DIR": str(tmp_path),
-        "PYTHONPATH": str(REPO),
-        "SEARCH_URL": "",
-        "ES_URL": "",
-        # One unit per transaction: the kill lands between committed chunks.
-        "INCOMING_DELIVERY_CHUNK": "1",
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO,
-                   env=environment, check=True, timeout=300)
-    yield environment
-    redis.Redis.from_url(broker).flushdb()
-
-
-def _worker(env) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo",
-         "--prefetch-multiplier", "1", "--without-gossip", "--without-mingle", "-l", "WARNING"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    # One unit per transaction: the kill lands between committed chunks.
+    with worker_environment(tmp_path, REDIS_DB, INCOMING_DELIVERY_CHUNK="1") as environment:
+        yield environment
 
 
 def _count(db: Path) -> int:
@@ -116,7 +85,7 @@ def test_worker_killed_during_delivery_to_130_units_leaves_exactly_130(env, tmp_
     db = tmp_path / "db.sqlite3"
     assert _count(db) == 0  # nothing delivered in-process: the task is on the broker
 
-    first = _worker(env)
+    first = start_worker(env)
     deadline = time.monotonic() + 180
     try:
         while time.monotonic() < deadline:
@@ -129,7 +98,7 @@ def test_worker_killed_during_delivery_to_130_units_leaves_exactly_130(env, tmp_
     killed_at = _count(db)
     assert 0 < killed_at < 130, f"killed with {killed_at} deliveries: not mid-way"
 
-    second = _worker(env)
+    second = start_worker(env)
     try:
         # What the beat would do every few minutes; the redelivered message may win.
         subprocess.run([sys.executable, "-m", "celery", "-A", "config", "call",

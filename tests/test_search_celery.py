@@ -12,18 +12,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+
+from tests.celery_worker import REPO, start_worker, worker_environment
 
 pytestmark = pytest.mark.celery
 
-REPO = Path(settings.BASE_DIR)
 REDIS_DB = int(os.environ.get("SEARCH_TEST_REDIS_DB", "13"))
 
 CREATE = r"""
@@ -60,49 +59,10 @@ print(json.dumps({"db": indexer.db_versions(), "index": b.versions(), "keys": ke
 """
 
 
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def env(tmp_path):
-    if not _redis_up():
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
-    broker = f"redis://127.0.0.1:6379/{REDIS_DB}"
-    import redis
-
-    redis.Redis.from_url(broker).flushdb()
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "CELERY_BROKER_URL": broker,
-        "CELERY_VISIBILITY_TIMEOUT": "3",
-        "SEARCH_INDEX_DIR": str(tmp_path / "index"),
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "MTTQ_VAR_DIR": str(tmp_path),
-        "PYTHONPATH": str(REPO),
-        "SEARCH_URL": "",
-        "ES_URL": "",
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO,
-                   env=environment, check=True, timeout=300)
-    yield environment
-    redis.Redis.from_url(broker).flushdb()
-
-
-def _worker(env) -> subprocess.Popen:
-    return subprocess.Popen(
-        # One message reserved at a time: the queue length then tracks progress closely.
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo",
-         "--prefetch-multiplier", "1", "--without-gossip", "--without-mingle", "-l", "WARNING"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    with worker_environment(tmp_path, REDIS_DB) as environment:
+        yield environment
 
 
 def _state(env) -> dict:
@@ -124,7 +84,7 @@ def test_worker_killed_mid_batch_leaves_every_document_indexed_once(env):
     queued = _queue_length(env)
     assert queued >= len(ids)  # every change queued a task; nothing indexed in-process
 
-    first = _worker(env)
+    first = start_worker(env)
     index_dir = Path(env["SEARCH_INDEX_DIR"])
     deadline = time.monotonic() + 120
     try:
@@ -139,7 +99,7 @@ def test_worker_killed_mid_batch_leaves_every_document_indexed_once(env):
         first.wait(timeout=30)
     assert index_dir.exists()
 
-    second = _worker(env)
+    second = start_worker(env)
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
