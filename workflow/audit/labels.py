@@ -32,6 +32,12 @@ LABELS = {
     "document.download": gettext_lazy("Downloaded a file"),
     "document.view": gettext_lazy("Viewed the document"),
     "document.delivered": gettext_lazy("Delivered to the recipient units"),
+    "document.recalled": gettext_lazy("Recalled from its recipients"),
+    "document.replaced": gettext_lazy("Replaced by a new document"),
+    "document.replacement_drafted": gettext_lazy("Replacement document drafted"),
+    "document.edxml_exported": gettext_lazy("Exported as an edXML package"),
+    "document.edxml_status": gettext_lazy("Status message from an exchange partner"),
+    "document.reorganised": gettext_lazy("Moved to the successor unit (reorganisation)"),
     "document.resent": gettext_lazy("Sent again to a unit that returned it"),
     # signing
     "signing.signed": gettext_lazy("Digital signature added to the PDF"),
