@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from signing.demo import attach_key, attach_seal
+from tests.csp import watch_csp
 from tests.factories import PASSWORD, advance, draft
+from tests.second_factor import browser_login
 from tests.signing_fixtures import LEADER_NAME
 from workflow.documents import services as doc_services
 from workflow.documents.models import Document, DocumentRecipient
@@ -35,6 +37,7 @@ class Session:
         self.context.set_default_timeout(20_000)
         self.page = self.context.new_page()
         self.errors: list[str] = []
+        watch_csp(self.context, self.errors)  # any Content-Security-Policy violation fails
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         self.shots = 0
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -45,12 +48,9 @@ class Session:
                              full_page=True)
 
     def login(self, username: str) -> None:
-        page = self.page
-        page.goto(self.base + "/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("form.stack button[type=submit]")
-        page.wait_for_url(self.base + "/")
+        # Password, then the authenticator code (every test person has a device here).
+        browser_login(self.page, self.base, username, PASSWORD)
+        self.page.wait_for_url(self.base + "/")
 
     def logout(self) -> None:
         self.page.click(".logout-form button")

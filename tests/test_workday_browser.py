@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.csp import watch_csp
 from tests.factories import PASSWORD, advance, draft
 from tests.meeting_helpers import people, published
+from tests.second_factor import browser_login
 from tests.test_meetings_browser import room_server  # noqa: F401 - fixture
 from workflow.documents import services
 from workflow.documents.models import Document
@@ -43,13 +45,17 @@ OVERFLOW_JS = """() => {
 }"""
 
 
+# Content-Security-Policy violations seen by each logged-in page (checked by _check).
+_CSP_ERRORS: dict[int, list[str]] = {}
+
+
 def _login(context, base, username):
+    errors = watch_csp(context, [])
     page = context.new_page()
-    page.goto(base + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("form.stack button[type=submit]")
+    # Password, then the authenticator code (test people get a device).
+    browser_login(page, base, username, PASSWORD)
     page.wait_for_url(base + "/")
+    _CSP_ERRORS[id(page)] = errors
     return page
 
 
@@ -57,6 +63,7 @@ def _check(page, name: str, width: int) -> None:
     page.wait_for_load_state("networkidle")
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / f"{width}-{name}.png"), full_page=True)
+    assert not _CSP_ERRORS.get(id(page)), _CSP_ERRORS.get(id(page))
     found = page.evaluate(OVERFLOW_JS)
     assert found["scroll"] <= 0 and not found["items"], (name, width, found)
 
