@@ -250,6 +250,10 @@ def _compare_settings(report: RestoreReport, saved: dict) -> None:
             report.warnings.append(_("Setting %(key)s was %(then)s in the backed-up "
                                      "installation and is %(now)s here.")
                                    % {"key": key, "then": saved.get(key), "now": here.get(key)})
+    if saved.get("signing_demo_pki") and _demo_root() is None:
+        report.warnings.append(_("The backed-up installation used its DEMO PKI; there is none "
+                                 "here (restore the keys from a backup made with "
+                                 "--include-keys): its PDFs verify as INDETERMINATE."))
     ours = {r["sha256"] for r in here["signing_trust_roots"]}
     for root in saved.get("signing_trust_roots", []):
         if root.get("sha256") not in ours:
@@ -259,7 +263,7 @@ def _compare_settings(report: RestoreReport, saved: dict) -> None:
 
 
 def restore_backup(src: Path, *, force: bool = False, passphrase: str | None = None,
-                   verify_pdfs: bool = True) -> RestoreReport:
+                   verify_pdfs: bool = True, pdf_sample: int | None = None) -> RestoreReport:
     """Restore ``src`` into this installation and check the result (see the module note)."""
     started = time.monotonic()
     src = Path(src)
@@ -298,10 +302,16 @@ def restore_backup(src: Path, *, force: bool = False, passphrase: str | None = N
     report.files = checks.stored_files()
     if verify_pdfs:
         _forget_demo_material()
-        report.pdfs = checks.issued_pdfs()
+        report.pdfs = checks.issued_pdfs(pdf_sample)
     report.index = checks.rebuild_index()
     report.seconds = time.monotonic() - started
     return report
+
+
+def _demo_root():
+    from signing.validation import demo_root_path
+
+    return demo_root_path()
 
 
 def _forget_demo_material() -> None:

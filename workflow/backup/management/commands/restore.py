@@ -26,6 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--skip-pdf-verification", action="store_true",
                             help="Do not run the verifier over issued PDFs (reported as not "
                                  "checked).")
+        parser.add_argument("--pdf-sample", type=int, metavar="N",
+                            help="Verify a random sample of N issued PDFs instead of all "
+                                 "(the report says N of how many).")
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **opts) -> None:
@@ -34,7 +37,8 @@ class Command(BaseCommand):
                                                  ask=opts["ask_passphrase"])
             report = service.restore_backup(Path(opts["src"]), force=opts["force"],
                                             passphrase=passphrase,
-                                            verify_pdfs=not opts["skip_pdf_verification"])
+                                            verify_pdfs=not opts["skip_pdf_verification"],
+                                            pdf_sample=opts["pdf_sample"])
         except BackupError as exc:
             raise CommandError(exc.message) from None
         if opts["json"]:
@@ -63,10 +67,11 @@ class Command(BaseCommand):
             write(_("Issued PDFs: not verified (--skip-pdf-verification)."))
         else:
             pdfs = report.pdfs
-            write(_("Issued PDFs verified: %(n)d — PASSED %(p)d, FAILED %(f)d, INDETERMINATE "
-                    "%(i)d.") % {"n": pdfs.checked, "p": pdfs.verdicts["PASSED"],
-                                 "f": pdfs.verdicts["FAILED"],
-                                 "i": pdfs.verdicts["INDETERMINATE"]})
+            write(_("Issued PDFs verified: %(n)d of %(total)d — PASSED %(p)d, FAILED %(f)d, "
+                    "INDETERMINATE %(i)d.") % {"n": pdfs.checked, "total": pdfs.total,
+                                               "p": pdfs.verdicts["PASSED"],
+                                               "f": pdfs.verdicts["FAILED"],
+                                               "i": pdfs.verdicts["INDETERMINATE"]})
             for line in pdfs.not_passed[:20]:
                 write("  " + line)
         index = report.index
