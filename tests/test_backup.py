@@ -28,7 +28,7 @@ from django.db import connection
 
 from signing.models import PdfStage, SignedPdf
 from tests.factories import advance, draft, pdf_bytes
-from workflow.backup import archive, secrets, service
+from workflow.backup import archive, secrets, service, tasks
 from workflow.backup.archive import BackupError
 from workflow.documents import services
 from workflow.documents.models import Document, FileVersion
@@ -173,15 +173,19 @@ def _check_restored(report: dict, target: Target, originals: dict[str, str],
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_round_trip_into_a_fresh_installation(installation, target, tmp_path):
+def test_round_trip_into_a_fresh_installation(installation, target, tmp_path, settings):
     originals = _stored_hashes()
     documents = Document.objects.count()
     issued = SignedPdf.objects.filter(stage=PdfStage.ISSUED).count()
     assert issued == 1 and FileVersion.objects.exists()
-    result = service.create_backup(tmp_path / "backups")
-    assert result.path.name.startswith("mttq-backup-") and result.path.suffix == ".tar"
-    assert oct(result.path.stat().st_mode & 0o777) == "0o600"
-    with tarfile.open(result.path) as tar:
+    # Through the scheduled task (what beat runs when BACKUP_DIR and BACKUP_SCHEDULE are set).
+    settings.BACKUP_DIR = str(tmp_path / "backups")
+    made = tasks.scheduled_backup()
+    path = Path(made["path"])
+    assert path.name.startswith("mttq-backup-") and path.suffix == ".tar"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert made["media_files"] == len(originals) and made["removed"] == []
+    with tarfile.open(path) as tar:
         names = tar.getnames()
         manifest = json.load(tar.extractfile("manifest.json"))
     assert names[-1] == "manifest.json"
@@ -192,7 +196,7 @@ def test_round_trip_into_a_fresh_installation(installation, target, tmp_path):
     assert all(not n.startswith("media/signing/keys/") for n in names)  # keys: only if asked
     # The fresh installation trusts the same (DEMO) root, as a real one configures its roots.
     shutil.copytree(settings.SIGNING_PKI_DIR, target.var / "signing-pki")
-    code, report, stderr = target.restore(result.path)
+    code, report, stderr = target.restore(path)
     assert code == 0, stderr
     _check_restored(report, target, originals, issued, documents)
     assert report["secrets_restored"] == []
@@ -213,7 +217,7 @@ def test_encrypted_secrets_and_keys_round_trip(installation, target, tmp_path):
     wrong = tmp_path / "wrong"
     wrong.write_text("not the passphrase at all\n")
     code, _report, stderr = target.restore(result.path, "--passphrase-file", str(wrong))
-    assert code != 0 and ("passphrase is wrong" in stderr or "cụm mật khẩu sai" in stderr)
+    assert code != 0 and ("passphrase is wrong" in stderr or "Cụm mật khẩu sai" in stderr)
     assert not any(target.media.rglob("*.pdf"))  # refused before anything was written
     right = tmp_path / "right"
     right.write_text(PASSPHRASE + "\n")
@@ -357,8 +361,6 @@ def test_secrets_need_a_long_passphrase_and_the_right_one(tmp_path):
 
 
 def test_scheduled_backup_is_off_by_default_and_prunes(tmp_path):
-    from workflow.backup import tasks
-
     assert "backup-scheduled" not in settings.CELERY_BEAT_SCHEDULE
     for stamp in ("20260101-010000", "20260102-010000", "20260103-010000"):
         (tmp_path / f"mttq-backup-{stamp}.tar").write_bytes(b"x")
@@ -367,3 +369,15 @@ def test_scheduled_backup_is_off_by_default_and_prunes(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "mttq-backup-20260102-010000.tar", "mttq-backup-20260103-010000.tar"]
     assert len(removed) == 2
+
+
+def test_scheduled_backup_is_in_beat_when_configured():
+    code = ("from django.conf import settings; "
+            "e = settings.CELERY_BEAT_SCHEDULE['backup-scheduled']; "
+            "print(e['task'], e['schedule'])")
+    env = {**os.environ, "BACKUP_DIR": "/tmp/mttq-backups", "BACKUP_SCHEDULE": "30 1 * * *",
+           "DJANGO_SETTINGS_MODULE": "config.settings"}
+    done = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"],  # noqa: S603
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "backup.scheduled" in done.stdout and "30" in done.stdout

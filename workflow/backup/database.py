@@ -69,11 +69,16 @@ def _run(args: list[str], env: dict[str, str], what: str) -> None:
 
 def dump(target: Path) -> dict[str, int]:
     """Write the database to ``target``; return the row count of every table in it."""
+    if connection.in_atomic_block:
+        # The dump must see committed data only, from its own snapshot.
+        raise BackupError(_("A backup cannot run inside a database transaction."))
     if engine() == "sqlite":
         connection.ensure_connection()
         destination = sqlite3.connect(target)
         try:
             connection.connection.backup(destination)
+            # A copy in rollback-journal mode opens read-only without -wal/-shm files.
+            destination.execute("PRAGMA journal_mode=DELETE")
             return count_rows(destination.cursor(), _tables())
         finally:
             destination.close()
