@@ -138,8 +138,10 @@ def issued_pdfs(sample: int | None = None) -> PdfCheck:
             result.checked += 1
             result.verdicts[report.verdict] = result.verdicts.get(report.verdict, 0) + 1
             if report.verdict != "PASSED":
+                why = next((f"{s.field}: {s.sub_indication} {s.reason}"
+                            for s in report.signatures if s.verdict != "PASSED"), "")
                 result.not_passed.append(f"#{pdf.pk} document {pdf.document_id}: "
-                                         f"{report.verdict} {report.message}")
+                                         f"{report.verdict} {report.message} {why}".strip())
     result.seconds = time.monotonic() - started
     return result
 

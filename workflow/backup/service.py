@@ -67,6 +67,7 @@ def settings_snapshot() -> dict:
         "var_dir": str(settings.VAR_DIR),
         "max_upload_mb": settings.MTTQ_MAX_UPLOAD_BYTES // (1024 * 1024),
         "signing_demo_pki": conf.demo_enabled(),
+        "signing_demo_root_sha256": _demo_root_sha256(),
         "signing_trust_roots": roots,
         "secret_key_source": "file" if _secret_key_from_file() else "environment",
         "signing_kek_source": "environment" if settings.SIGNING_KEK else "file",
@@ -250,8 +251,9 @@ def _compare_settings(report: RestoreReport, saved: dict) -> None:
             report.warnings.append(_("Setting %(key)s was %(then)s in the backed-up "
                                      "installation and is %(now)s here.")
                                    % {"key": key, "then": saved.get(key), "now": here.get(key)})
-    if saved.get("signing_demo_pki") and _demo_root() is None:
-        report.warnings.append(_("The backed-up installation used its DEMO PKI; there is none "
+    if saved.get("signing_demo_root_sha256") and (
+            saved["signing_demo_root_sha256"] != here["signing_demo_root_sha256"]):
+        report.warnings.append(_("The backed-up installation used a DEMO PKI that is not "
                                  "here (restore the keys from a backup made with "
                                  "--include-keys): its PDFs verify as INDETERMINATE."))
     ours = {r["sha256"] for r in here["signing_trust_roots"]}
@@ -308,10 +310,11 @@ def restore_backup(src: Path, *, force: bool = False, passphrase: str | None = N
     return report
 
 
-def _demo_root():
+def _demo_root_sha256() -> str | None:
     from signing.validation import demo_root_path
 
-    return demo_root_path()
+    path = demo_root_path()
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path else None
 
 
 def _forget_demo_material() -> None:
