@@ -22,8 +22,10 @@ import hashlib
 import json
 import os
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from django.utils.translation import gettext as _
 
@@ -264,7 +266,7 @@ def inside(root: Path, relative: PurePosixPath) -> Path:
     return target
 
 
-def iter_members(path: Path):
+def iter_members(path: Path) -> Iterator[tuple[str, IO[bytes]]]:
     """Second pass: ``(name, file object)`` of every member but the manifest."""
     with _open(path) as tar:
         for info in tar:
@@ -272,7 +274,7 @@ def iter_members(path: Path):
                 yield info.name, tar.extractfile(info)
 
 
-def copy_member(handle, target: Path, expected: Member, *, overwrite: bool) -> None:
+def copy_member(handle: IO[bytes], target: Path, expected: Member, *, overwrite: bool) -> None:
     """Write one member to ``target`` (mode 640), checking its SHA-256 again on the way."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".restoring")

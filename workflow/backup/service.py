@@ -288,7 +288,11 @@ def restore_backup(src: Path, *, force: bool = False, passphrase: str | None = N
                 report.media_files += 1
             else:
                 continue
-            archive.copy_member(handle, target, expected, overwrite=force)
+            try:
+                archive.copy_member(handle, target, expected, overwrite=force)
+            except OSError as exc:
+                raise BackupError(_("%(name)s cannot be written: %(error)s")
+                                  % {"name": name, "error": exc}) from None
         database.load(Path(tmp) / archive.DATABASE_MEMBERS[kind])
     if bundle:
         report.secrets = secrets.restore(
