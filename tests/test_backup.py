@@ -171,9 +171,25 @@ def _check_restored(report: dict, target: Target, originals: dict[str, str],
 # --- the round trips ---------------------------------------------------------------------
 
 
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
 @pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="DATABASE_URL does not point at PostgreSQL")
 @pytest.mark.django_db(transaction=True)
-def test_round_trip_into_a_fresh_installation(installation, target, tmp_path, settings):
+def test_round_trip_on_postgresql(installation, target, tmp_path, settings):
+    _round_trip(target, tmp_path, settings)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(ON_POSTGRES, reason="the SQLite round trip runs without DATABASE_URL")
+@pytest.mark.django_db(transaction=True)
+def test_round_trip_on_sqlite(installation, target, tmp_path, settings):
+    _round_trip(target, tmp_path, settings)
+
+
+def _round_trip(target: Target, tmp_path: Path, settings) -> None:
     originals = _stored_hashes()
     documents = Document.objects.count()
     issued = SignedPdf.objects.filter(stage=PdfStage.ISSUED).count()
