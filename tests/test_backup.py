@@ -230,11 +230,11 @@ def test_encrypted_secrets_and_keys_round_trip(installation, target, tmp_path):
     assert "secret_key" in result.secrets and "signing-kek" in result.secrets
     assert any(n.startswith("signing-pki/") for n in result.secrets)
     assert any(n.startswith("media/signing/keys/") for n in result.secrets)
-    wrong = tmp_path / "wrong"
-    wrong.write_text("not the passphrase at all\n")
-    code, _report, stderr = target.restore(result.path, "--passphrase-file", str(wrong))
-    assert code != 0 and ("passphrase is wrong" in stderr or "Cụm mật khẩu sai" in stderr)
-    assert not any(target.media.rglob("*.pdf"))  # refused before anything was written
+    # A wrong passphrase stops the restore before anything is looked at or written.
+    before = Document.objects.count()
+    with pytest.raises(BackupError, match="passphrase is wrong"):
+        service.restore_backup(result.path, passphrase="not the passphrase at all")
+    assert Document.objects.count() == before
     right = tmp_path / "right"
     right.write_text(PASSPHRASE + "\n")
     code, report, stderr = target.restore(result.path, "--passphrase-file", str(right))

@@ -270,10 +270,10 @@ def restore_backup(src: Path, *, force: bool = False, passphrase: str | None = N
     started = time.monotonic()
     src = Path(src)
     validated = archive.validate(src, limits())
-    _check_target(validated, force=force)
     manifest = validated.manifest
     report = RestoreReport(archive=str(src), created_at=manifest.get("created_at", ""))
     bundle = _open_secrets(src, validated, passphrase, report)
+    _check_target(validated, force=force)
     media_root = Path(settings.MEDIA_ROOT)
     kind = manifest["database"]["engine"]
     tmp_parent = _existing_parent(Path(settings.VAR_DIR))
