@@ -397,3 +397,24 @@ def test_scheduled_backup_is_in_beat_when_configured():
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "backup.scheduled" in done.stdout and "30" in done.stdout
+
+
+def test_commands_turn_refusals_into_clear_errors(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="at least 12 characters"):
+        call_command("backup", str(tmp_path), "--include-secrets")
+    with pytest.raises(CommandError, match="No backup file"):
+        call_command("restore", str(tmp_path / "missing.tar"))
+    short = tmp_path / "short"
+    short.write_text("too short\n")
+    with pytest.raises(CommandError, match="at least 12 characters"):
+        call_command("backup", str(tmp_path), "--include-keys", "--passphrase-file", str(short))
+    assert list(tmp_path.glob("*.tar*")) == []
+
+
+@pytest.mark.django_db
+def test_backup_refuses_to_run_inside_a_transaction(tmp_path):
+    with pytest.raises(BackupError, match="inside a database transaction"):
+        service.create_backup(tmp_path)
+    assert list(tmp_path.glob("*.tar*")) == []
