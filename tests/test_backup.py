@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -98,8 +99,9 @@ class Target:
             self._admin(f'DROP DATABASE IF EXISTS "{self.pg_name}"')
             self._admin(f'CREATE DATABASE "{self.pg_name}"')
             params = connection.settings_dict
-            self.url = (f"postgres://{params['USER']}@{params['HOST'] or '127.0.0.1'}:"
-                        f"{params['PORT'] or 5432}/{self.pg_name}")
+            password = f":{quote(params['PASSWORD'], safe='')}" if params["PASSWORD"] else ""
+            self.url = (f"postgres://{params['USER']}{password}@"
+                        f"{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{self.pg_name}")
         else:
             self.url = f"sqlite:///{self.var / 'db.sqlite3'}"
 
@@ -138,6 +140,7 @@ class Target:
             params = connection.settings_dict
             with psycopg.connect(host=params["HOST"] or "127.0.0.1",
                                  port=params["PORT"] or 5432, user=params["USER"],
+                                 password=params["PASSWORD"] or None,
                                  dbname=self.pg_name) as conn:
                 return conn.execute(sql).fetchall()
         with sqlite3.connect(self.var / "db.sqlite3") as conn:
