@@ -421,3 +421,15 @@ def test_backup_refuses_to_run_inside_a_transaction(tmp_path):
     with pytest.raises(BackupError, match="inside a database transaction"):
         service.create_backup(tmp_path)
     assert list(tmp_path.glob("*.tar*")) == []
+
+
+def test_stray_links_and_names_in_media_are_left_out(tmp_path):
+    media = tmp_path / "media"
+    (media / "documents").mkdir(parents=True)
+    (media / "documents" / "a.pdf").write_bytes(b"%PDF")
+    (media / "documents" / "link.pdf").symlink_to("/etc/passwd")
+    (media / "documents" / "odd\\name.pdf").write_bytes(b"x")
+    (media / "signing" / "keys").mkdir(parents=True)
+    (media / "signing" / "keys" / "k.p12").write_bytes(b"secret")
+    files, skipped = service.media_files(media)
+    assert [p.name for p in files] == ["a.pdf"] and skipped == 2

@@ -79,7 +79,11 @@ def _secret_key_from_file() -> bool:
 
 
 def media_files(media_root: Path) -> tuple[list[Path], int]:
-    """Every stored file under MEDIA_ROOT but signing keys; and how many symlinks were left."""
+    """Every stored file under MEDIA_ROOT but signing keys; and how many were left out.
+
+    Left out: symbolic links and special files, and names a restore would refuse (a
+    backslash, say): the application never writes those, so they are strays.
+    """
     files, skipped = [], 0
     keys = media_root / secrets.KEY_MEDIA
     for directory, dirnames, names in os.walk(media_root):
@@ -90,7 +94,9 @@ def media_files(media_root: Path) -> tuple[list[Path], int]:
         dirnames.sort()
         for name in sorted(names):
             path = here / name
-            if path.is_symlink() or not path.is_file():
+            relative = path.relative_to(media_root).as_posix()
+            if (path.is_symlink() or not path.is_file()
+                    or not archive.allowed_name(archive.MEDIA_PREFIX + relative)):
                 skipped += 1
             elif not name.endswith(".restoring"):
                 files.append(path)
@@ -106,12 +112,12 @@ class BackupResult:
     tables: int
     rows: int
     secrets: list[str] = field(default_factory=list)
-    skipped_links: int = 0
+    skipped: int = 0
 
     def as_dict(self) -> dict:
         return {"path": str(self.path), "size": self.size, "seconds": round(self.seconds, 2),
                 "media_files": self.media_files, "tables": self.tables, "rows": self.rows,
-                "secrets": self.secrets, "skipped_links": self.skipped_links}
+                "secrets": self.secrets, "skipped": self.skipped}
 
 
 def archive_name(now=None) -> str:

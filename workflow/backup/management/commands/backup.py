@@ -52,6 +52,7 @@ class Command(BaseCommand):
         if result.secrets:
             self.stdout.write(_("Encrypted with the passphrase: %(names)s")
                               % {"names": ", ".join(result.secrets)})
-        if result.skipped_links:
-            self.stdout.write(_("%(n)d symbolic links under MEDIA_ROOT were not followed.")
-                              % {"n": result.skipped_links})
+        if result.skipped:
+            self.stdout.write(_("%(n)d symbolic links, special files or files with names the "
+                                "application never writes under MEDIA_ROOT were left out.")
+                              % {"n": result.skipped})
