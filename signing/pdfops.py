@@ -174,22 +174,23 @@ PERSON_REASON = "Phê duyệt và ký ban hành"
 
 def sign_person(pdf: bytes, signer, ctx: SignContext, *, name: str, title: str,
                 signature_png: bytes | None, when: dt.datetime | None = None,
-                location: str = "") -> bytes:
+                location: str = "", reason: str = PERSON_REASON) -> bytes:
+    """``reason``: also states the signing capacity (signing.capacity.reason)."""
     writer = _writer(pdf)
     style = _person_style(writer, name=name, title=title, signature_png=signature_png, when=when)
     return _sign(writer, signer, ctx, field=render.PERSON_FIELD, style=style,
-                 reason=PERSON_REASON, location=location)
+                 reason=reason, location=location)
 
 
 def person_pdf_signer(pdf: bytes, signer, ctx: SignContext, *, name: str, title: str,
                       signature_png: bytes | None, when: dt.datetime | None = None,
-                      location: str = ""):
+                      location: str = "", reason: str = PERSON_REASON):
     """The same signature as :func:`sign_person`, for two-step (interrupted) signing:
     the pyHanko PdfSigner and the writer it signs through."""
     writer = _writer(pdf)
     style = _person_style(writer, name=name, title=title, signature_png=signature_png, when=when)
     return _pdf_signer(writer, signer, ctx, field=render.PERSON_FIELD, style=style,
-                       reason=PERSON_REASON, location=location), writer
+                       reason=reason, location=location), writer
 
 
 def _text_appearance(writer, text: str, rect, *, italic: bool, size: int = 13):
