@@ -21,7 +21,8 @@ from .models import Capacity
 def _unit(request):
     units = access.delegation_units(request.user)
     number = query.int_value(request.GET.get("unit") or request.POST.get("unit"))
-    unit = (units.filter(pk=number).first() if number else None) or units.first()
+    # A unit asked for by number must be one of the person's: never a silent fallback.
+    unit = units.filter(pk=number).first() if number else units.first()
     if unit is None:
         raise Http404(_("You record signing delegations for no unit."))
     return unit, units

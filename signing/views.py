@@ -371,6 +371,7 @@ def profile(request):
         "expected_name": profiles.signer_name(request.user),
         "max_image_kb": profiles.MAX_IMAGE_BYTES // 1024,
         "min_width": profiles.MIN_WIDTH, "max_width": profiles.MAX_WIDTH,
+        "may_delegate": access.delegation_units(request.user).exists(),
     }, status=status)
 
 
