@@ -252,6 +252,11 @@ class CommentSerializer(serializers.ModelSerializer):
 
 
 class TransitionSerializer(serializers.Serializer):
+    capacity = serializers.ChoiceField(
+        required=False, choices=["TM", "Q", "KT", "TUQ", "TL"], write_only=True,
+        help_text=_("sign: the signing capacity (Decree 30 Art. 13), when you hold more "
+                    "than one; by default the first you hold."),
+    )
     otp = serializers.CharField(
         required=False, allow_blank=True, write_only=True,
         help_text=_("sign and issue: the current code of your authenticator app (or a "
