@@ -188,3 +188,52 @@ def test_verify_page_shows_the_capacity(signing_env, client):
     page = client.get(f"/signing/documents/{doc.pk}/pdfs/{signed.pk}/verify/")
     assert page.status_code == 200
     assert "KT. CHỦ TỊCH / PHÓ CHỦ TỊCH" in page.content.decode()
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def test_delegation_page_records_and_ends(org, client):
+    head = _head(org)
+    unit = org.units["province"]
+    grantee = org.person("province", Role.HEAD)
+    client.force_login(head)
+    page = client.get("/signing/delegations/")
+    assert page.status_code == 200 and unit.name in page.content.decode()
+    bad = client.post("/signing/delegations/", {
+        "unit": unit.pk, "grantor": head.pk, "grantee": grantee.pk, "capacity": "TUQ",
+        "valid_from": "2026-01-01"})
+    assert bad.status_code == 400
+    assert "limited in time" in bad.content.decode() or "giới hạn thời gian" in \
+        bad.content.decode()
+    assert not SigningDelegation.objects.exists()
+    done = client.post("/signing/delegations/", {
+        "unit": unit.pk, "grantor": head.pk, "grantee": grantee.pk, "capacity": "TL",
+        "valid_from": "2026-01-01", "valid_to": "2026-12-31", "note": "Quyết định 12",
+        "document_types": [org.types["cong-van"].pk]})
+    assert done.status_code == 302
+    made = SigningDelegation.objects.get()
+    assert made.capacity == "TL" and list(made.document_types.all()) == [org.types["cong-van"]]
+    listed = client.get("/signing/delegations/").content.decode()
+    assert "Quyết định 12" in listed
+    client.force_login(org.person("district", Role.LEADER))
+    assert client.post(f"/signing/delegations/{made.pk}/end/").status_code == 404
+    client.force_login(head)
+    assert client.post(f"/signing/delegations/{made.pk}/end/").status_code == 302
+    made.refresh_from_db()
+    assert made.ended_at is not None and made.ended_by == head
+
+
+@pytest.mark.slow
+def test_sign_page_offers_a_choice_and_signs_in_the_chosen_capacity(signing_env, client):
+    org, leader = signing_env["org"], signing_env["leader"]
+    _delegate(org, leader, "TUQ")
+    doc = _approved(org)
+    client.force_login(leader)
+    page = client.get(f"/signing/documents/{doc.pk}/sign/").content.decode()
+    assert 'data-testid="capacity-choice"' in page
+    assert 'value="KT"' in page and 'value="TUQ"' in page
+    response = client.post(f"/signing/documents/{doc.pk}/sign/", {"capacity": "TUQ"})
+    assert response.status_code == 302
+    signed = SignedPdf.objects.get(document=doc, stage=PdfStage.SIGNED)
+    assert signed.capacity == "TUQ" and signed.authority == "TUQ. CHỦ TỊCH / PHÓ CHỦ TỊCH"
