@@ -68,9 +68,12 @@ def flowables(layout, column_width: float) -> list[Flowable]:
 
 def recipients_of(document) -> list[str]:
     """In-system recipient units first (in tree order), then the others, no repeats."""
-    names: list[str] = []
-    for recipient in document.recipients.select_related("unit").order_by("unit__path"):
-        names.append(recipient.unit.name)
+    # A register listing prefetched the rows (and units); a single document reads them here.
+    prefetched = "recipients" in getattr(document, "_prefetched_objects_cache", {})
+    found = document.recipients.all() if prefetched else \
+        document.recipients.select_related("unit")
+    rows = sorted(found, key=lambda r: r.unit.path)
+    names: list[str] = [recipient.unit.name for recipient in rows]
     names += [line.strip() for line in document.external_recipients.splitlines()]
     seen: set[str] = set()
     out = []

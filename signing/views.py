@@ -310,7 +310,10 @@ def batch_sign(request):
     return render(request, "signing/batch_sign.html", {
         "documents": pending, "recent": recent,
         "can_sign_at_once": services.can_sign_at_once(request.user),
-        "panel": sign_panel(request.user, pending[0]) if pending else None,
+        # Each document of a batch is signed in the signer's default capacity for it: no
+        # choice is offered here (the signing page of one document offers it).
+        "panel": {**sign_panel(request.user, pending[0]), "capacities": []} if pending
+        else None,
         **stepup.form_context(request, "sign")})
 
 

@@ -114,3 +114,32 @@ def test_printed_register_is_signed_with_the_seal(signing_env, client):
     assert report.signatures and report.signatures[0].intact and report.signatures[0].valid
     assert "Kế hoạch ký sổ" in _pdf_text(response.content)
     assert AuditEntry.objects.filter(action="signing.register.signed").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_printed_incoming_register_is_signed(signing_env, client):
+    from signing.validation import verify_pdf
+    from tests.incoming_helpers import arrived, issue_to
+    from workflow.incoming import services as incoming_services
+
+    org = signing_env["org"]
+    document = issue_to(org, ["commune"], subject="Công văn đến để ký sổ")
+    incoming = arrived(org, document, "commune")
+    clerk = org.person("commune", Role.CLERK)
+    incoming_services.register(clerk, incoming.pk)
+    client.force_login(clerk)
+    start, end = _period()
+    assert client.get(reverse("incoming:export", args=["signed"])).status_code == 404
+    refused = client.post(reverse("incoming:export", args=["signed"]),
+                          {"from": start, "to": end})
+    assert refused.status_code == 302  # the commune has no key: a message, nothing signed
+    from tests.signing_fixtures import attach_seal
+
+    attach_seal(org.units["commune"], signing_env["demo"], "seal")
+    response = client.post(reverse("incoming:export", args=["signed"]),
+                           {"from": start, "to": end})
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    report = verify_pdf(response.content)
+    assert report.signatures[0].intact and report.signatures[0].valid
+    assert "Công văn đến để ký sổ" in _pdf_text(response.content)

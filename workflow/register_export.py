@@ -76,6 +76,47 @@ def pdf(table: RegisterTable, *, footer: list[str] = ()) -> bytes:
     return out.getvalue()
 
 
+def sign_printed(user, unit, data: bytes, *, label: str, reason: str, audit_target,
+                 audit_comment: str) -> bytes:
+    """The printed register with a PAdES signature (Art. 16 §2b, 22 §2b: printed and closed):
+    the clerk's own key, else the unit's seal; audited with the file's SHA-256.
+
+    Signed at the top right of page 1, without image, like an attachment (Appendix I
+    §II.8b), with ``label`` in the appearance."""
+    import hashlib
+
+    from django.db import transaction
+    from django.utils.translation import gettext as _
+
+    from signing import pdfops
+    from signing.models import SealProfile, SignatureProfile
+    from signing.services import SigningRefused, _sign_with_fallback
+    from signing.signers import SignerError, check_certificate, open_signer
+    from workflow.audit.services import record
+
+    profile = SignatureProfile.objects.select_related("key").filter(user=user).first()
+    key, expected = (profile.key, user.full_name or user.username) if profile and profile.key \
+        else (None, "")
+    if key is None:
+        seal = SealProfile.objects.select_related("key").filter(unit=unit).first()
+        key = seal.key if seal else None
+    if key is None:
+        raise SigningRefused(_("Neither you nor the unit has a signing key configured; the "
+                               "register was not signed."))
+    try:
+        with open_signer(key) as signer:
+            check_certificate(signer.signing_cert, expected_name=expected)
+            signed = _sign_with_fallback(lambda ctx: pdfops.sign_attachment(
+                data, signer, ctx, organisation=unit.name, symbol="", label=label,
+                reason=reason))
+    except SignerError as exc:
+        raise SigningRefused(str(exc)) from exc
+    with transaction.atomic():
+        record(audit_target, "signing.register.signed", actor=user,
+               comment=f"{audit_comment}; SHA-256 {hashlib.sha256(signed).hexdigest()}"[:2000])
+    return signed
+
+
 def _escape(text: str) -> str:
     from xml.sax.saxutils import escape
 

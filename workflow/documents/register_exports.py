@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from workflow import access, register_export
-from workflow.audit.services import record
 from workflow.documents.errors import InvalidInput, NotAllowed
 from workflow.register_export import RegisterTable
 
@@ -129,41 +127,11 @@ def pdf(user, unit, series: str, start: dt.date, end: dt.date) -> bytes:
 
 
 def signed_pdf(user, unit, series: str, start: dt.date, end: dt.date) -> bytes:
-    """The printed register with a PAdES signature: the clerk's key, else the unit's seal."""
-    from signing import pdfops
-    from signing.models import SealProfile, SignatureProfile
-    from signing.services import SigningRefused, _sign_with_fallback
-    from signing.signers import SignerError, check_certificate, open_signer
-
+    """The printed register signed by the clerk's key, else the unit's seal."""
     data = pdf(user, unit, series, start, end)
-    profile = SignatureProfile.objects.select_related("key").filter(user=user).first()
-    key, expected = (profile.key, user.full_name or user.username) if profile and profile.key \
-        else (None, "")
-    if key is None:
-        seal = SealProfile.objects.select_related("key").filter(unit=unit).first()
-        key = seal.key if seal else None
-    if key is None:
-        raise SigningRefused(_("Neither you nor the unit has a signing key configured; the "
-                               "register was not signed."))
     label = f"Sổ đăng ký văn bản đi {start:%d/%m/%Y}–{end:%d/%m/%Y}"
-    try:
-        with open_signer(key) as signer:
-            check_certificate(signer.signing_cert, expected_name=expected)
-            signed = _sign_with_fallback(lambda ctx: pdfops.sign_attachment(
-                data, signer, ctx, organisation=unit.name, symbol="", label=label,
-                reason="Đóng sổ đăng ký văn bản đi"))
-    except SignerError as exc:
-        raise SigningRefused(str(exc)) from exc
-    register = OutgoingRegister.objects.filter(unit=unit, series=series,
-                                               year__gte=start.year,
+    register = OutgoingRegister.objects.filter(unit=unit, series=series, year__gte=start.year,
                                                year__lte=end.year).order_by("year").first()
-    with transaction.atomic():
-        record(register or unit, "signing.register.signed", actor=user,
-               comment=f"{label}; {series}; SHA-256 {_sha256(signed)}")
-    return signed
-
-
-def _sha256(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
+    return register_export.sign_printed(
+        user, unit, data, label=label, reason="Đóng sổ đăng ký văn bản đi",
+        audit_target=register or unit, audit_comment=f"{label}; {series}")

@@ -62,3 +62,15 @@ def xlsx(unit, start: dt.date, end: dt.date) -> bytes:
 def pdf(unit, start: dt.date, end: dt.date) -> bytes:
     """A4 landscape with the Decree 30 columns, in the fonts the signing renderer uses."""
     return register_export.pdf(table(unit, start, end))
+
+
+def signed_pdf(user, unit, start: dt.date, end: dt.date) -> bytes:
+    """The printed incoming register signed by the clerk's key, else the unit's seal."""
+    from .models import IncomingRegister
+
+    label = f"Sổ đăng ký văn bản đến {start:%d/%m/%Y}–{end:%d/%m/%Y}"
+    register = IncomingRegister.objects.filter(unit=unit, year__gte=start.year,
+                                               year__lte=end.year).order_by("year").first()
+    return register_export.sign_printed(
+        user, unit, pdf(unit, start, end), label=label, reason="Đóng sổ đăng ký văn bản đến",
+        audit_target=register or unit, audit_comment=label)
