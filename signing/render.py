@@ -145,7 +145,7 @@ class Layout:
     storage_line: str = "Lưu: VT."
     is_official_letter: bool = False
     committee: str = ""  # "BAN THƯỜNG TRỰC" under the issuing body, when it issues
-    urgency: str = ""  # "KHẨN", "THƯỢNG KHẨN", "HỎA TỐC" (signing.marks)
+    urgency: str = ""  # "KHẨN", "THƯỢNG KHẨN", "HOẢ TỐC" (signing.marks)
     secrecy: str = ""  # "MẬT", "TỐI MẬT", "TUYỆT MẬT" (signing.marks)
 
 
