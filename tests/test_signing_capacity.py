@@ -237,3 +237,15 @@ def test_sign_page_offers_a_choice_and_signs_in_the_chosen_capacity(signing_env,
     assert response.status_code == 302
     signed = SignedPdf.objects.get(document=doc, stage=PdfStage.SIGNED)
     assert signed.capacity == "TUQ" and signed.authority == "TUQ. CHỦ TỊCH / PHÓ CHỦ TỊCH"
+
+
+def test_sign_page_explains_a_missing_capacity(org, client):
+    leader = org.person("province", Role.LEADER)
+    _title(leader, org.units["province"], "Ủy viên Thường trực")
+    doc = _approved(org)
+    client.force_login(leader)
+    page = client.get(f"/signing/documents/{doc.pk}/sign/")
+    assert page.status_code == 200
+    refusal = page.content.decode()
+    assert 'data-testid="capacity-refusal"' in refusal
+    assert "capacity-choice" not in refusal
