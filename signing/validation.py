@@ -91,6 +91,7 @@ class SignatureReport:
     sub_indication: str = ""
     reason: str = ""
     signer: str = ""
+    capacity: str = ""  # as the signature's /Reason states it (signing.capacity)
     organisation: str = ""
     certificate: str = ""  # the subject in full (asn1crypto's English labels)
     issuer: str = ""
@@ -789,6 +790,10 @@ def verify_pdf(data: bytes | str | Path, *, fetch: bool = False,
                                      sub_indication="GENERIC",
                                      reason=_("The signature could not be checked because of "
                                               "an error on this server."))
+        if not is_ts:
+            from .capacity import from_reason
+
+            report.capacity = from_reason(emb.sig_object.get("/Reason"))
         logger.info("verified %s %s: %s %s", report.kind, report.field, report.verdict,
                     report.sub_indication)
         reports.append(report)
