@@ -14,8 +14,8 @@ from workflow.audit.models import AuditEntry
 from workflow.meetings import services as meetings
 from workflow.notifications import services as notices
 from workflow.organisation.models import Role
-from workflow.oversight import services as oversight
 from workflow.oversight import targets
+from workflow.oversight.services.recommendations import add_recommendation
 
 pytestmark = pytest.mark.django_db
 
@@ -119,9 +119,9 @@ def test_attendance_speaking_and_one_vote_rule(org):
 def test_cases_and_recommendations_follow_case_rules(org, django_capture_on_commit_callbacks):
     case = critique_to(org, django_capture_on_commit_callbacks, "received", unit="district")
     spec = org.person("district", Role.SPECIALIST)
-    rec = oversight.add_recommendation(spec, unit=org.units["district"], source="voter_meeting",
-                                       topic="Sửa đường liên xã", addressee="UBND huyện",
-                                       raised_on=dt.date(2026, 1, 5))
+    rec = add_recommendation(spec, unit=org.units["district"], source="voter_meeting",
+                             topic="Sửa đường liên xã", addressee="UBND huyện",
+                             raised_on=dt.date(2026, 1, 5))
     mine = api(spec)
     cases = mine.get("/api/oversight/cases/").json()["results"]
     assert [(c["kind"], c["id"]) for c in cases] == [("critique", case.pk)]

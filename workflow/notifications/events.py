@@ -141,7 +141,7 @@ def recommendation_deadline_items(today: dt.date):
     """Recommendations due today. Before and after the day ``oversight.flag_overdue``
     already reminds (REMIND_BEFORE_DAYS) and flags them overdue."""
     from workflow.oversight.models import Recommendation, RecStatus
-    from workflow.oversight.services import _owners
+    from workflow.oversight.services.deadlines import _owners
 
     due_today = (Q(status__in=[RecStatus.NEW, RecStatus.AGGREGATED], forward_due=today)
                  | Q(status__in=[RecStatus.FORWARDED, RecStatus.RESPONDED], due_date=today))

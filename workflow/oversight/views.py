@@ -25,7 +25,7 @@ from workflow.audit.labels import label as audit_label
 from workflow.audit.services import history
 from workflow.documents.errors import NotFound, WorkflowError
 
-from . import conf, services, targets
+from . import conf, targets
 from .models import (
     ActivityKind,
     CaseFile,
@@ -41,6 +41,32 @@ from .models import (
     Source,
     SupervisionCase,
     SupervisionState,
+)
+from .services.casedocs import create_case_document, link_document
+from .services.common import attach_file, get_object
+from .services.critique import (
+    add_opinion,
+    critique_action,
+    critique_actions_for,
+    open_critique,
+    record_opinion,
+)
+from .services.recommendations import (
+    add_recommendation,
+    recommendation_action,
+    recommendation_actions_for,
+)
+from .services.reports import (
+    create_recommendation_report,
+    file_periodic_report,
+    group_recommendations,
+    report_selection,
+)
+from .services.supervision import (
+    add_activity,
+    open_supervision,
+    supervision_action,
+    supervision_actions_for,
 )
 
 # Readable names for the audit actions shown in a case's history.
@@ -390,7 +416,7 @@ def critique_new(request: HttpRequest) -> HttpResponse:
     units = access.case_units(request.user)
     if request.method == "POST":
         try:
-            case = services.open_critique(
+            case = open_critique(
                 request.user, unit=request.POST.get("unit"), title=request.POST.get("title"),
                 agency=request.POST.get("agency"), received_on=request.POST.get("received_on"),
                 self_initiated=request.POST.get("self_initiated") == "on")
@@ -405,12 +431,12 @@ def critique_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def critique_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        case = services.get_object(request.user, CritiqueCase, pk)
+        case = get_object(request.user, CritiqueCase, pk)
     except WorkflowError as exc:
         raise Http404(str(exc.message)) from None
     may_work = access.can_case(request.user, "work", case)
     return render(request, "oversight/critique_detail.html", {
-        "case": case, "actions": services.critique_actions_for(request.user, case),
+        "case": case, "actions": critique_actions_for(request.user, case),
         "may_work": may_work, "forms": CritiqueForm.choices, "file_kinds": FileKind.choices,
         "opinions": case.opinions.all(), "files": case.files.all(),
         "recommendations": case.recommendations.all(),
@@ -425,15 +451,15 @@ def critique_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _doc_and_file_ops(request, case, op: str) -> None:
     """Operations shared by both case kinds: documents and files."""
     if op == "create_document":
-        services.create_case_document(request.user, case, request.POST.get("role", ""))
+        create_case_document(request.user, case, request.POST.get("role", ""))
         messages.success(request, _("The document was drafted; complete it and submit it."))
     elif op == "link_document":
-        services.link_document(request.user, case, request.POST.get("role", ""),
-                               request.POST.get("document_id"))
+        link_document(request.user, case, request.POST.get("role", ""),
+                      request.POST.get("document_id"))
         messages.success(request, _("The document was linked."))
     elif op == "upload":
-        services.attach_file(request.user, case, upload=request.FILES.get("file"),
-                             kind=request.POST.get("kind", FileKind.OTHER))
+        attach_file(request.user, case, upload=request.FILES.get("file"),
+                    kind=request.POST.get("kind", FileKind.OTHER))
         messages.success(request, _("The file was attached."))
 
 
@@ -443,17 +469,17 @@ def critique_act(request: HttpRequest, pk: int) -> HttpResponse:
     to = reverse("oversight:critique_detail", args=[pk])
     op = request.POST.get("op", "")
     try:
-        case = services.get_object(request.user, CritiqueCase, pk)
+        case = get_object(request.user, CritiqueCase, pk)
         if op in ("create_document", "link_document", "upload"):
             _doc_and_file_ops(request, case, op)
         elif op == "add_opinion":
-            services.add_opinion(request.user, pk, name=request.POST.get("name"),
-                                 deadline=request.POST.get("deadline"))
+            add_opinion(request.user, pk, name=request.POST.get("name"),
+                        deadline=request.POST.get("deadline"))
         elif op == "record_opinion":
-            services.record_opinion(request.user, request.POST.get("opinion"),
-                                    text=request.POST.get("text"))
+            record_opinion(request.user, request.POST.get("opinion"),
+                           text=request.POST.get("text"))
         else:
-            services.critique_action(
+            critique_action(
                 request.user, pk, op, expected_state=request.POST.get("expected_state"),
                 **{k: request.POST.get(k) for k in ("form", "meeting", "on", "reply_days",
                                                      "accepted", "explained", "comment")})
@@ -484,7 +510,7 @@ def supervision_new(request: HttpRequest) -> HttpResponse:
     units = access.case_units(request.user)
     if request.method == "POST":
         try:
-            case = services.open_supervision(
+            case = open_supervision(
                 request.user, unit=request.POST.get("unit"), title=request.POST.get("title"),
                 supervised_body=request.POST.get("supervised_body"),
                 planned_start=request.POST.get("planned_start"),
@@ -500,11 +526,11 @@ def supervision_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def supervision_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        case = services.get_object(request.user, SupervisionCase, pk)
+        case = get_object(request.user, SupervisionCase, pk)
     except WorkflowError as exc:
         raise Http404(str(exc.message)) from None
     return render(request, "oversight/supervision_detail.html", {
-        "case": case, "actions": services.supervision_actions_for(request.user, case),
+        "case": case, "actions": supervision_actions_for(request.user, case),
         "may_work": access.can_case(request.user, "work", case),
         "activities": case.activities.prefetch_related("files"),
         "activity_kinds": ActivityKind.choices, "file_kinds": FileKind.choices,
@@ -520,25 +546,25 @@ def supervision_act(request: HttpRequest, pk: int) -> HttpResponse:
     to = reverse("oversight:supervision_detail", args=[pk])
     op = request.POST.get("op", "")
     try:
-        case = services.get_object(request.user, SupervisionCase, pk)
+        case = get_object(request.user, SupervisionCase, pk)
         if op in ("create_document", "link_document", "upload"):
             _doc_and_file_ops(request, case, op)
         elif op == "add_activity":
-            services.add_activity(request.user, pk, kind=request.POST.get("kind"),
-                                  on=request.POST.get("on"), place=request.POST.get("place"),
-                                  description=request.POST.get("description"))
+            add_activity(request.user, pk, kind=request.POST.get("kind"),
+                         on=request.POST.get("on"), place=request.POST.get("place"),
+                         description=request.POST.get("description"))
         elif op == "add_recommendation":
-            services.add_recommendation(
+            add_recommendation(
                 request.user, unit=None, source=Source.SUPERVISION, supervision=case,
                 topic=request.POST.get("topic"), addressee=request.POST.get("addressee"),
                 content=request.POST.get("content"),
                 field=request.POST.get("field") or RecField.OTHER,
                 due_date=request.POST.get("due_date"))
         else:
-            services.supervision_action(request.user, pk, op,
-                                        expected_state=request.POST.get("expected_state"),
-                                        on=request.POST.get("on"),
-                                        comment=request.POST.get("comment"))
+            supervision_action(request.user, pk, op,
+                               expected_state=request.POST.get("expected_state"),
+                               on=request.POST.get("on"),
+                               comment=request.POST.get("comment"))
             messages.success(request, _("Done."))
     except WorkflowError as exc:
         return _fail(request, exc, to)
@@ -585,7 +611,7 @@ def recommendation_new(request: HttpRequest) -> HttpResponse:
     sources = [c for c in Source.choices if c[0] != Source.SUPERVISION]
     if request.method == "POST":
         try:
-            rec = services.add_recommendation(
+            rec = add_recommendation(
                 request.user, unit=request.POST.get("unit"), source=request.POST.get("source"),
                 topic=request.POST.get("topic"), addressee=request.POST.get("addressee"),
                 content=request.POST.get("content"),
@@ -604,11 +630,11 @@ def recommendation_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def recommendation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        rec = services.get_object(request.user, Recommendation, pk)
+        rec = get_object(request.user, Recommendation, pk)
     except WorkflowError as exc:
         raise Http404(str(exc.message)) from None
     return render(request, "oversight/recommendation_detail.html", {
-        "rec": rec, "actions": services.recommendation_actions_for(request.user, rec),
+        "rec": rec, "actions": recommendation_actions_for(request.user, rec),
         "may_work": access.can_case(request.user, "work", rec), "files": rec.files.all(),
         "file_kinds": FileKind.choices, "history": _history(rec, RecStatus.choices),
     })
@@ -621,11 +647,11 @@ def recommendation_act(request: HttpRequest, pk: int) -> HttpResponse:
     op = request.POST.get("op", "")
     try:
         if op == "upload":
-            rec = services.get_object(request.user, Recommendation, pk)
-            services.attach_file(request.user, rec, upload=request.FILES.get("file"),
-                                 kind=FileKind.REPLY)
+            rec = get_object(request.user, Recommendation, pk)
+            attach_file(request.user, rec, upload=request.FILES.get("file"),
+                        kind=FileKind.REPLY)
         else:
-            services.recommendation_action(
+            recommendation_action(
                 request.user, pk, op, expected_state=request.POST.get("expected_state"),
                 on=request.POST.get("on"), text=request.POST.get("text"),
                 value=request.POST.get("value") == "1", comment=request.POST.get("comment"))
@@ -652,7 +678,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
     groups, count = [], 0
     if request.method == "POST":
         try:
-            report = services.create_recommendation_report(
+            report = create_recommendation_report(
                 request.user, title=data.get("title", ""), **params)
         except WorkflowError as exc:
             messages.error(request, exc.message)
@@ -661,9 +687,9 @@ def report_page(request: HttpRequest) -> HttpResponse:
             return redirect("documents:detail", pk=report.document_id)
     elif params["unit"] is not None:
         try:
-            _unit, _s, _e, qs = services.report_selection(request.user, **params)
+            _unit, _s, _e, qs = report_selection(request.user, **params)
             recs = list(qs[:2000])
-            groups, count = services.group_recommendations(recs), len(recs)
+            groups, count = group_recommendations(recs), len(recs)
         except WorkflowError as exc:
             messages.error(request, exc.message)
     reports = RecommendationReport.objects.filter(
@@ -679,7 +705,7 @@ def periodic_page(request: HttpRequest) -> HttpResponse:
     units = access.case_units(request.user)
     if request.method == "POST":
         try:
-            services.file_periodic_report(
+            file_periodic_report(
                 request.user, unit=request.POST.get("unit"), year=request.POST.get("year"),
                 period=request.POST.get("period"), filed_on=request.POST.get("filed_on"),
                 document_id=request.POST.get("document_id"))
