@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
+from tests.exchange_helpers import coded  # noqa: F401 - fixture
 from tests.factories import make_org
 from tests.signing_fixtures import (  # noqa: F401 - fixtures
     csc_service,
