@@ -139,7 +139,7 @@ def test_cases_and_recommendations_follow_case_rules(org, django_capture_on_comm
 
 def test_targets_equal_the_dashboard(org, client):
     from workflow import access
-    from workflow.oversight.views import _board
+    from workflow.oversight.views.board import _board
 
     leader = org.person("province", Role.LEADER)
     body = api(leader).get("/api/oversight/targets/").json()
