@@ -1,100 +1,46 @@
-"""Browser views for meetings: thin wrappers around :mod:`workflow.meetings.services`."""
+"""The meeting pages outside the room: the list, creating a meeting, the meeting page (agenda,
+papers, participants, minutes, tasks, history, the buttons ``access`` allows), every form post of
+that page (one ``_op_*`` per operation, dispatched by ``meeting_op``), and the follow-up pages
+(tasks, notices, the paperless report). It may call the meetings services, :mod:`workflow.access`
+and :mod:`.common`.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import (
-    FileResponse,
     HttpRequest,
     HttpResponse,
-    HttpResponseNotModified,
-    JsonResponse,
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import (
     require_GET,
     require_http_methods,
     require_POST,
-    require_safe,
 )
 
 from workflow import access, query
 from workflow.access import MeetingAction as A
-from workflow.audit import access_log
 from workflow.documents.errors import InvalidInput, NotFound, WorkflowError
 from workflow.documents.models import DocumentType
 from workflow.notifications.services import unread_count
-from workflow.organisation.models import Membership, User
-from workflow.viewer import viewer_strings
+from workflow.organisation.models import User
 
-from . import services
-from .models import (
+from .. import services
+from ..models import (
     Kind,
     Meeting,
     MeetingState,
     ParticipantRole,
     TaskState,
 )
-
-# --- helpers ---------------------------------------------------------------------------------
-
-
-def _json_error(exc: WorkflowError) -> JsonResponse:
-    return JsonResponse({"error": exc.code, "message": str(exc.message)}, status=exc.status)
-
-
-def json_view(func: Callable) -> Callable:
-    """Turn domain errors and malformed bodies into JSON with a readable message."""
-
-    @wraps(func)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return func(request, *args, **kwargs)
-        except WorkflowError as exc:
-            return _json_error(exc)
-
-    return wrapper
-
-
-def _body(request: HttpRequest) -> dict:
-    if request.content_type == "application/json":
-        try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidInput(_("The request could not be read.")) from None
-        if not isinstance(data, dict):
-            raise InvalidInput(_("The request could not be read."))
-        return data
-    return request.POST.dict()
-
-
-def _people_choices(meeting_or_unit) -> list[User]:
-    unit_id = getattr(meeting_or_unit, "unit_id", None) or meeting_or_unit.pk
-    ids = Membership.objects.filter(unit_id=unit_id, is_active=True).values("user_id")
-    return list(User.objects.filter(pk__in=ids, is_active=True).order_by("full_name",
-                                                                         "username"))
-
-
-def _back(request: HttpRequest, fallback: str) -> HttpResponse:
-    target = request.POST.get("next") or fallback
-    if not target.startswith("/") or target.startswith("//"):
-        target = fallback
-    return redirect(target)
-
-
-# --- list, create, detail --------------------------------------------------------------------
+from .common import _back, _people_choices
 
 
 @login_required
@@ -385,251 +331,6 @@ def meeting_op(request: HttpRequest, pk: int, op: str) -> HttpResponse:
     return _back(request, fallback)
 
 
-# --- the meeting room ------------------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def room(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        loaded, seen = services.load_room(request.user, pk)
-        # The quick decision of load_room is enough to view; anything else asks access.
-        meeting = loaded if seen else services.get_meeting(request.user, pk, loaded=loaded)
-    except NotFound as exc:
-        return render(request, "meetings/not_found.html", {"message": exc.message}, status=404)
-    state = services.room_state(request.user, meeting, request.session.session_key)
-    return render(request, "meetings/room.html", {
-        "meeting": meeting, "state": state, "state_json": state,
-        # The chair opens the session from the room itself ("Khai mạc").
-        "can_start": access.can_meeting(request.user, A.START, meeting),
-        "not_started": meeting.state == MeetingState.PUBLISHED,
-        "poll_ms": 1000,
-        "search_url": "/search/",
-        "i18n": _room_strings(),
-    })
-
-
-def _room_strings() -> dict:
-    """Every text the room's script shows, translated on the server."""
-    return {
-        **viewer_strings(),
-        "live": _("Live"),
-        "reconnecting": _("Connection lost, reconnecting…"),
-        "current": _("Now"),
-        "make_current": _("Make current"),
-        "no_papers": _("No paper for this item."),
-        "open_full": _("Open full screen"),
-        "download": _("Download"),
-        "render_failed": _("This paper could not be displayed here. Use the download link."),
-        "no_pdf_viewer": _("Your browser cannot show PDF files inside the page."),
-        "not_pdf": _("This file cannot be shown in the browser; download it to read it."),
-        "checked_in": _("%(n)s of %(total)s checked in"),
-        "yes": _("In favour"),
-        "no": _("Against"),
-        "abstain": _("Abstain"),
-        "you_voted": _("You voted"),
-        "voted": _("Your ballot is counted."),
-        "close_vote": _("Close the vote"),
-        "secret": _("secret ballot"),
-        "named": _("named vote"),
-        "ballots": _("ballots"),
-        "result": _("Result"),
-        "open_vote": _("Voting is open"),
-        "saving": _("Saving…"),
-        "saved": _("Saved at"),
-        "save_failed": _("The note could not be saved; it will be retried."),
-        "speaking": _("speaking"),
-        "waiting": _("waiting"),
-        "you": _("(you)"),
-        "no_speakers": _("Nobody has asked to speak."),
-        "no_votes": _("No vote yet."),
-        "changed": _("changed after publication"),
-        "pages": _("pages"),
-        "error": _("The action failed."),
-        "your_attendance": _("You:"),
-        "vote_alert": _("A vote is open: %(question)s"),
-        "go_to_vote": _("Vote now"),
-    }
-
-
-def _not_modified(token: str) -> HttpResponse:
-    response = HttpResponseNotModified()
-    response["ETag"] = f'W/"{token}"'
-    patch_cache_control(response, private=True, no_cache=True)
-    return response
-
-
-def _poll_token(request: HttpRequest) -> str:
-    token = request.GET.get("v") or ""
-    if not token:
-        match = request.headers.get("If-None-Match", "")
-        token = match.removeprefix("W/").strip('"')
-    return token
-
-
-@require_GET
-def room_state(request: HttpRequest, pk: int) -> HttpResponse:
-    """The poll: 304 while the room version is unchanged, else the full state for this person.
-
-    "Unchanged" is answered from the session and the cached room version alone, when
-    the poll carries the token of the person's last state (``services.room_poll_token``):
-    no user, seat or meeting query for the 150 polls a second of a full room. A
-    delegate who reconnects has an old version, so gets everything at once.
-    """
-    token = _poll_token(request)
-    if token and services.room_token_current(pk, token, request.session.get(SESSION_KEY),
-                                             request.session.session_key):
-        return _not_modified(token)
-    return _room_state_checked(request, pk, token)
-
-
-@login_required
-@json_view
-def _room_state_checked(request: HttpRequest, pk: int, token: str) -> HttpResponse:
-    loaded, seen = services.load_room(request.user, pk)
-    session_key = request.session.session_key
-    if seen and token and services.room_token_current(
-            pk, token, request.user.pk, session_key, version=loaded.room_version):
-        # Still the person's token for this version, access and period: keep it.
-        return _not_modified(token)
-    # The quick decision of load_room is enough to view; anything else asks access.
-    meeting = loaded if seen else services.get_meeting(request.user, pk, loaded=loaded)
-    state = services.room_state(request.user, meeting, session_key)
-    response = JsonResponse(state)
-    response["ETag"] = f'W/"{state["v"]}"'
-    patch_cache_control(response, private=True, no_cache=True)
-    return response
-
-
-def _room_op(request, pk, op: str, data: dict):
-    user = request.user
-    match op:
-        case "check_in":
-            services.check_in(user, pk)
-        case "speak":
-            services.request_to_speak(user, pk)
-        case "withdraw_speak":
-            services.withdraw_speak_request(user, pk)
-        case "next_speaker":
-            services.next_speaker(user, pk)
-        case "set_item":
-            services.set_current_item(user, pk, data.get("item"))
-        case "next_item":
-            services.step_item(user, pk, forward=True)
-        case "previous_item":
-            services.step_item(user, pk, forward=False)
-        case "open_vote":
-            services.open_vote(user, pk, question=data.get("question", ""),
-                               secret=data.get("secret") in (True, "true", "on", "1"))
-        case "close_vote":
-            _vote_of(pk, data)
-            services.close_vote(user, data.get("vote"))
-        case "ballot":
-            _vote_of(pk, data)
-            services.cast_ballot(user, data.get("vote"), str(data.get("choice", "")))
-        case _:
-            raise InvalidInput(_("Unknown action."))
-
-
-def _vote_of(pk: int, data: dict) -> None:
-    """The vote must belong to the meeting of the URL."""
-    from .models import Vote
-
-    raw = str(data.get("vote", "")).strip()
-    if not raw.isdigit() or not Vote.objects.filter(pk=raw, meeting_id=pk).exists():
-        raise NotFound(_("This vote does not exist."))
-
-
-@login_required
-@require_POST
-@json_view
-def room_op(request: HttpRequest, pk: int, op: str) -> HttpResponse:
-    _room_op(request, pk, op, _body(request))
-    meeting = services.get_meeting(request.user, pk)
-    return JsonResponse(services.room_state(request.user, meeting, request.session.session_key))
-
-
-# --- papers ----------------------------------------------------------------------------------
-
-
-@require_safe
-def paper_file(request: HttpRequest, paper_id: int) -> HttpResponse:
-    """Stream a paper's file to someone who may read it: inline for the viewer, or download.
-
-    A link from the room state carries a token that already says so for this session
-    (``services.paper_link_version``); it is served without touching the session or
-    the user, which is what keeps 150 delegates opening one paper at once fast.
-    Anything else goes through the full check.
-    """
-    token = request.GET.get("t")
-    if token and "version" not in request.GET:
-        version = services.paper_link_version(token, paper_id, request.session.session_key)
-        if version is not None:
-            # The token names the reader (under its MAC): logged with no session query.
-            access_log.record_paper_read(
-                version.link_reader_id, version.link_document_id, name=version.original_name,
-                paper_id=paper_id, download=request.GET.get("download") == "1")
-            return _file_response(request, version)
-    return _paper_file_checked(request, paper_id)
-
-
-@login_required
-def _paper_file_checked(request: HttpRequest, paper_id: int) -> HttpResponse:
-    try:
-        paper = services.get_paper(request.user, paper_id)
-    except NotFound as exc:
-        return HttpResponse(exc.message, status=404, content_type="text/plain; charset=utf-8")
-    version = services.paper_file_version(paper, request.GET.get("version"))
-    if version is None:
-        return HttpResponse(_("This paper has no file."), status=404,
-                            content_type="text/plain; charset=utf-8")
-    access_log.record_paper_read(request.user.pk, version.file.document_id,
-                                 name=version.original_name, paper_id=paper.pk,
-                                 download=request.GET.get("download") == "1")
-    return _file_response(request, version)
-
-
-def _file_response(request: HttpRequest, version) -> HttpResponse:
-    try:
-        handle = version.blob.open("rb")
-    except OSError:
-        return HttpResponse(_("The file could not be read from storage."), status=503,
-                            content_type="text/plain; charset=utf-8")
-    download = request.GET.get("download") == "1" or version.content_type != "application/pdf"
-    response = FileResponse(handle, content_type=version.content_type, as_attachment=download,
-                            filename=version.original_name)
-    response["ETag"] = f'"{version.sha256}"'
-    patch_cache_control(response, private=True, max_age=300)
-    return response
-
-
-@login_required
-@require_GET
-def paper_body(request: HttpRequest, paper_id: int) -> HttpResponse:
-    """A paper drafted as text (no file): its body, to show in the viewer frame."""
-    try:
-        paper = services.get_paper(request.user, paper_id)
-    except NotFound as exc:
-        return render(request, "meetings/not_found.html", {"message": exc.message}, status=404)
-    return render(request, "meetings/paper_body.html", {
-        "paper": paper, "document": paper.document, "versions": services.paper_versions(paper)})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-@json_view
-def paper_note(request: HttpRequest, paper_id: int) -> HttpResponse:
-    if request.method == "POST":
-        note = services.save_note(request.user, paper_id, text=str(_body(request).get("text",
-                                                                                      "")))
-        return JsonResponse({"saved": True,
-                             "at": timezone.localtime(note.updated_at).strftime("%H:%M:%S")})
-    return JsonResponse({"text": services.get_note(request.user, paper_id)})
-
-
-# --- tasks, notices, report ------------------------------------------------------------------
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def tasks(request: HttpRequest) -> HttpResponse:
@@ -663,4 +364,3 @@ def paperless_report(request: HttpRequest) -> HttpResponse:
         "rows": rows, "summary": services.level_summary(rows), "year": year_value or "",
         "targets": services.paperless_targets(),
     })
-
