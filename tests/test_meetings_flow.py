@@ -10,6 +10,7 @@ from tests.meeting_helpers import in_session, people, prepared, published, sched
 from workflow import access
 from workflow.audit.services import history
 from workflow.documents.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from workflow.documents.models import Document
 from workflow.meetings import services
 from workflow.meetings.models import (
     Attendance,
@@ -335,3 +336,23 @@ def test_confidential_document_cannot_be_a_paper(org):
     doc = draft(org, subject="Mật", confidential=True)
     with pytest.raises(InvalidInput, match="confidential"):
         services.attach_paper(cast["secretary"], item.pk, document=doc)
+
+
+def test_room_link_binding_follows_replacement_and_confidentiality(org):
+    """The room link's check (SQL written once) serves the paper's current and previous
+    documents, never another document, and never a confidential one."""
+    cast = people(org)
+    meeting = published(org)
+    paper = meeting.papers.order_by("pk").first()
+    old_doc = paper.document_id
+    other = meeting.papers.exclude(pk=paper.pk).first().document_id
+    new = advance(org, draft(org, type_code="bao-cao", subject="Báo cáo (sửa)"), "approved")
+    services.replace_paper(cast["secretary"], paper.pk, document=new)
+    assert services._paper_serves(paper.pk, new.pk)
+    assert services._paper_serves(paper.pk, old_doc)
+    assert not services._paper_serves(paper.pk, other)
+    assert not services._paper_serves(10**9, new.pk)
+    Document.objects.filter(pk=old_doc).update(confidential=True)
+    assert not services._paper_serves(paper.pk, old_doc)
+    Document.objects.filter(pk=new.pk).update(confidential=True)
+    assert not services._paper_serves(paper.pk, new.pk)
