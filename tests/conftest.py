@@ -38,7 +38,7 @@ def _fresh_caches():
     # (a meeting room's state, a paper's file row) may outlive its test.
     from django.core.cache import cache
 
-    from workflow.meetings.services import forget_process_caches
+    from workflow.meetings.services.room import forget_process_caches
 
     cache.clear()
     forget_process_caches()

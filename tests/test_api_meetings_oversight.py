@@ -11,7 +11,9 @@ from tests.meeting_helpers import in_session, people, published
 from tests.oversight_helpers import critique_to
 from workflow.audit import access_log
 from workflow.audit.models import AuditEntry
-from workflow.meetings import services as meetings
+from workflow.meetings.services.attendance import check_in
+from workflow.meetings.services.papers import restrict_paper
+from workflow.meetings.services.votes import open_vote
 from workflow.notifications import services as notices
 from workflow.organisation.models import Role
 from workflow.oversight import targets
@@ -74,7 +76,7 @@ def test_signed_paper_link_opens_for_its_person_only_and_is_logged(org):
     assert_error(APIClient().get(link.replace(f"/papers/{papers[0]['id']}/",
                                               f"/papers/{other}/")), 404)
     # A paper restricted away from the person after the link was made: refused.
-    meetings.restrict_paper(cast["secretary"], papers[0]["id"], user_ids=[cast["delegate2"].pk])
+    restrict_paper(cast["secretary"], papers[0]["id"], user_ids=[cast["delegate2"].pk])
     assert_error(APIClient().get(link), 404)
 
 
@@ -93,8 +95,8 @@ def test_attendance_speaking_and_one_vote_rule(org):
     assert spoke.status_code == 200 and spoke.json()["position"] == 1
     assert delegate.delete(f"/api/meetings/{meeting.pk}/speak/").status_code == 204
 
-    meetings.check_in(cast["chair"], meeting.pk)
-    vote = meetings.open_vote(cast["chair"], meeting.pk, question="Thông qua báo cáo?")
+    check_in(cast["chair"], meeting.pk)
+    vote = open_vote(cast["chair"], meeting.pk, question="Thông qua báo cáo?")
     first = delegate.post(f"/api/meetings/votes/{vote.pk}/ballot/", {"choice": "yes"},
                           format="json")
     assert first.status_code == 201 and first.json()["my_ballot"] is True

@@ -164,7 +164,7 @@ def remind_all(today: dt.date | None = None) -> int:
 def meetings_starting_soon(now: dt.datetime | None = None) -> int:
     """Participants of published meetings starting within the lead time; once per start time."""
     from workflow.meetings.models import Meeting, MeetingState
-    from workflow.meetings.services import meeting_url
+    from workflow.meetings.services.common import meeting_url
 
     now = now or timezone.now()
     lead = dt.timedelta(minutes=getattr(settings, "NOTIFICATIONS_MEETING_LEAD_MINUTES", 60))

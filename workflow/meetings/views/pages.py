@@ -32,7 +32,6 @@ from workflow.documents.models import DocumentType
 from workflow.notifications.services import unread_count
 from workflow.organisation.models import User
 
-from .. import services
 from ..models import (
     Kind,
     Meeting,
@@ -40,6 +39,40 @@ from ..models import (
     ParticipantRole,
     TaskState,
 )
+from ..services import paperless
+from ..services.agenda import add_agenda_item, move_agenda_item, remove_agenda_item
+from ..services.attendance import check_in, decide_delegation, respond, set_deputies
+from ..services.common import get_meeting, visible_meetings_for
+from ..services.paperless import level_summary, paperless_targets
+from ..services.papers import (
+    attach_paper,
+    detach_paper,
+    draft_paper,
+    readiness,
+    restrict_paper,
+    send_papers_for_approval,
+)
+from ..services.records import (
+    add_task,
+    conclude_meeting,
+    draft_conclusion,
+    draft_minutes,
+    set_task_state,
+    tasks_for,
+)
+from ..services.room import readable_papers
+from ..services.schedule import (
+    add_participant,
+    cancel_meeting,
+    postpone_meeting,
+    publish_meeting,
+    remove_participant,
+    reschedule_meeting,
+    schedule_meeting,
+    update_meeting,
+)
+from ..services.session import close_meeting, start_meeting
+from ..services.votes import vote_result
 from .common import _back, _people_choices
 
 
@@ -49,13 +82,13 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
     params = query.parse(request.GET, {"q": query.text_field(200), "state": query.text_field(30)})
     q = (params["q"] or "").strip()
     state = params["state"] or ""
-    qs = services.visible_meetings_for(request.user, q=q, state=state)
+    qs = visible_meetings_for(request.user, q=q, state=state)
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     return render(request, "meetings/list.html", {
         "page": page, "q": q, "state": state, "states": MeetingState.choices,
         "can_schedule": access.scheduling_units(request.user).exists(),
         "unread": unread_count(request.user),
-        "open_tasks": services.tasks_for(request.user).filter(state=TaskState.OPEN).count(),
+        "open_tasks": tasks_for(request.user).filter(state=TaskState.OPEN).count(),
     })
 
 
@@ -73,7 +106,7 @@ def meeting_create(request: HttpRequest) -> HttpResponse:
                                                  "place", "online_link", "chair", "secretary")}
         data["wants_invitation"] = request.POST.get("wants_invitation") == "on"
         try:
-            meeting = services.schedule_meeting(
+            meeting = schedule_meeting(
                 request.user, unit=unit, data=data,
                 participant_ids=request.POST.getlist("participants"),
                 guests=(request.POST.get("guests") or "").splitlines())
@@ -92,18 +125,18 @@ def meeting_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        meeting = services.get_meeting(request.user, pk)
+        meeting = get_meeting(request.user, pk)
     except NotFound as exc:
         return render(request, "meetings/not_found.html", {"message": exc.message}, status=404)
     user = request.user
     can = {a.value: access.can_meeting(user, a, meeting) for a in A}
-    readable = {p.pk for p in services.readable_papers(user, meeting)}
+    readable = {p.pk for p in readable_papers(user, meeting)}
     items = list(meeting.items.select_related("presenter").prefetch_related(
         "papers__document", "papers__restricted_to"))
     seats = list(meeting.participants.select_related("user", "delegated_to",
                                                      "delegation_requested")
                  .prefetch_related("deputies"))
-    ready = services.readiness(meeting)
+    ready = readiness(meeting)
     return render(request, "meetings/detail.html", {
         "meeting": meeting, "can": can, "items": items, "seats": seats, "readable": readable,
         "ready": ready, "seat": access.meeting_seat(user, meeting),
@@ -114,7 +147,7 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "attachable": _attachable_documents(user, meeting) if can["edit"] else [],
         "types": DocumentType.objects.filter(is_active=True),
         "history": _history(meeting) if can["edit"] or can["record"] or can["publish"] else [],
-        "votes": [(v, services.vote_result(v)) for v in meeting.votes.all()]
+        "votes": [(v, vote_result(v)) for v in meeting.votes.all()]
         if meeting.state in (MeetingState.CLOSED, MeetingState.CONCLUDED) else [],
     })
 
@@ -138,7 +171,7 @@ def _op_update(request, pk):
             if k in request.POST}
     if "wants_invitation_present" in request.POST:
         data["wants_invitation"] = request.POST.get("wants_invitation") == "on"
-    services.update_meeting(request.user, pk, data=data)
+    update_meeting(request.user, pk, data=data)
     return _("Saved.")
 
 
@@ -150,112 +183,112 @@ def _op_add_participant(request, pk):
         if found is None:
             raise InvalidInput(_("There is no user named “%(name)s”.") % {"name": username})
         person = found.pk
-    services.add_participant(request.user, pk, person=person,
-                             guest_name=request.POST.get("guest_name", ""),
-                             role=request.POST.get("role") or ParticipantRole.DELEGATE)
+    add_participant(request.user, pk, person=person,
+                    guest_name=request.POST.get("guest_name", ""),
+                    role=request.POST.get("role") or ParticipantRole.DELEGATE)
     return _("Participant added.")
 
 
 def _op_remove_participant(request, pk):
-    services.remove_participant(request.user, request.POST.get("participant"))
+    remove_participant(request.user, request.POST.get("participant"))
     return _("Participant removed.")
 
 
 def _op_add_item(request, pk):
-    services.add_agenda_item(request.user, pk, data={
+    add_agenda_item(request.user, pk, data={
         k: request.POST.get(k) for k in ("title", "presenter", "presenter_name", "starts_at",
                                          "ends_at")})
     return _("Agenda item added.")
 
 
 def _op_remove_item(request, pk):
-    services.remove_agenda_item(request.user, request.POST.get("item"))
+    remove_agenda_item(request.user, request.POST.get("item"))
     return _("Agenda item removed.")
 
 
 def _op_move_item(request, pk):
-    services.move_agenda_item(request.user, request.POST.get("item"),
-                              up=request.POST.get("direction") == "up")
+    move_agenda_item(request.user, request.POST.get("item"),
+                     up=request.POST.get("direction") == "up")
     return ""
 
 
 def _op_attach(request, pk):
-    services.attach_paper(request.user, request.POST.get("item"),
-                          document=request.POST.get("document"),
-                          restricted_to=request.POST.getlist("restricted_to"))
+    attach_paper(request.user, request.POST.get("item"),
+                 document=request.POST.get("document"),
+                 restricted_to=request.POST.getlist("restricted_to"))
     return _("Paper attached.")
 
 
 def _op_draft_paper(request, pk):
     dtype = DocumentType.objects.filter(pk=request.POST.get("document_type") or 0,
                                         is_active=True).first()
-    paper = services.draft_paper(request.user, request.POST.get("item"),
-                                 subject=request.POST.get("subject", ""), document_type=dtype,
-                                 body=request.POST.get("body", ""),
-                                 upload=request.FILES.get("file"))
+    paper = draft_paper(request.user, request.POST.get("item"),
+                        subject=request.POST.get("subject", ""), document_type=dtype,
+                        body=request.POST.get("body", ""),
+                        upload=request.FILES.get("file"))
     return _("Paper drafted as document “%(subject)s”; it goes through approval.") % {
         "subject": paper.document.subject}
 
 
 def _op_detach(request, pk):
-    services.detach_paper(request.user, request.POST.get("paper"))
+    detach_paper(request.user, request.POST.get("paper"))
     return _("Paper detached.")
 
 
 def _op_restrict(request, pk):
-    services.restrict_paper(request.user, request.POST.get("paper"),
-                            user_ids=request.POST.getlist("restricted_to"))
+    restrict_paper(request.user, request.POST.get("paper"),
+                   user_ids=request.POST.getlist("restricted_to"))
     return _("Saved.")
 
 
 def _op_send(request, pk):
-    services.send_papers_for_approval(request.user, pk)
+    send_papers_for_approval(request.user, pk)
     return _("The papers are sent for approval.")
 
 
 def _op_publish(request, pk):
-    services.publish_meeting(request.user, pk, expected_state=request.POST.get("expected_state"))
+    publish_meeting(request.user, pk, expected_state=request.POST.get("expected_state"))
     return _("The meeting is published; participants are notified.")
 
 
 def _op_start(request, pk):
-    services.start_meeting(request.user, pk, expected_state=request.POST.get("expected_state"))
+    start_meeting(request.user, pk, expected_state=request.POST.get("expected_state"))
     return _("The meeting is in session.")
 
 
 def _op_close(request, pk):
-    services.close_meeting(request.user, pk, paperless=request.POST.get("paperless") == "yes",
-                           reason=request.POST.get("reason", ""),
-                           expected_state=request.POST.get("expected_state"))
+    close_meeting(request.user, pk, paperless=request.POST.get("paperless") == "yes",
+                  reason=request.POST.get("reason", ""),
+                  expected_state=request.POST.get("expected_state"))
     return _("The meeting is closed.")
 
 
 def _op_cancel(request, pk):
-    services.cancel_meeting(request.user, pk, reason=request.POST.get("reason", ""))
+    cancel_meeting(request.user, pk, reason=request.POST.get("reason", ""))
     return _("The meeting is cancelled.")
 
 
 def _op_postpone(request, pk):
-    services.postpone_meeting(request.user, pk, reason=request.POST.get("reason", ""))
+    postpone_meeting(request.user, pk, reason=request.POST.get("reason", ""))
     return _("The meeting is postponed.")
 
 
 def _op_reschedule(request, pk):
-    services.reschedule_meeting(request.user, pk, starts_at=request.POST.get("starts_at"),
-                                ends_at=request.POST.get("ends_at") or None)
+    reschedule_meeting(request.user, pk, starts_at=request.POST.get("starts_at"),
+                       ends_at=request.POST.get("ends_at") or None)
     return _("The meeting is back in preparation with its new time.")
 
 
 def _op_respond(request, pk):
-    services.respond(request.user, pk, answer=request.POST.get("answer", ""),
-                     delegate_to=request.POST.get("delegate_to") or None)
+    respond(request.user, pk, answer=request.POST.get("answer", ""),
+            delegate_to=request.POST.get("delegate_to") or None)
     return _("Your answer is recorded.")
 
 
 def _op_delegation(request, pk):
     approve = request.POST.get("approve") == "1"
-    services.decide_delegation(request.user, pk, request.POST.get("participant"),
-                               approve=approve)
+    decide_delegation(request.user, pk, request.POST.get("participant"),
+                      approve=approve)
     return _("Delegation confirmed.") if approve else _("Delegation refused.")
 
 
@@ -266,34 +299,34 @@ def _op_deputies(request, pk):
     missing = [n for n in names if n not in found]
     if missing:
         raise InvalidInput(_("There is no user named “%(name)s”.") % {"name": missing[0]})
-    services.set_deputies(request.user, request.POST.get("participant"),
-                          user_ids=found.values())
+    set_deputies(request.user, request.POST.get("participant"),
+                 user_ids=found.values())
     return _("Deputies saved.")
 
 
 def _op_check_in(request, pk):
-    services.check_in(request.user, pk, participant_id=request.POST.get("participant") or None)
+    check_in(request.user, pk, participant_id=request.POST.get("participant") or None)
     return _("Checked in.")
 
 
 def _op_minutes(request, pk):
-    services.draft_minutes(request.user, pk)
+    draft_minutes(request.user, pk)
     return _("The minutes are drafted from the record; review them and submit.")
 
 
 def _op_add_task(request, pk):
-    services.add_task(request.user, pk, title=request.POST.get("title", ""),
-                      owner=request.POST.get("owner"), due_date=request.POST.get("due_date", ""))
+    add_task(request.user, pk, title=request.POST.get("title", ""),
+             owner=request.POST.get("owner"), due_date=request.POST.get("due_date", ""))
     return _("Task added.")
 
 
 def _op_conclusion(request, pk):
-    services.draft_conclusion(request.user, pk, text=request.POST.get("text", ""))
+    draft_conclusion(request.user, pk, text=request.POST.get("text", ""))
     return _("The conclusion notice is drafted; review it and submit.")
 
 
 def _op_conclude(request, pk):
-    services.conclude_meeting(request.user, pk)
+    conclude_meeting(request.user, pk)
     return _("The meeting is concluded.")
 
 
@@ -336,15 +369,15 @@ def meeting_op(request: HttpRequest, pk: int, op: str) -> HttpResponse:
 def tasks(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
-            services.set_task_state(request.user, request.POST.get("task"),
-                                    done=request.POST.get("done") == "1")
+            set_task_state(request.user, request.POST.get("task"),
+                           done=request.POST.get("done") == "1")
         except WorkflowError as exc:
             messages.error(request, exc.message)
         else:
             messages.success(request, _("Task updated."))
         return _back(request, reverse("meetings:tasks"))
     return render(request, "meetings/tasks.html", {
-        "tasks": services.tasks_for(request.user).order_by("state", "due_date", "pk"),
+        "tasks": tasks_for(request.user).order_by("state", "due_date", "pk"),
         "today": timezone.localdate(),
     })
 
@@ -359,8 +392,8 @@ def notifications(request: HttpRequest) -> HttpResponse:
 @require_GET
 def paperless_report(request: HttpRequest) -> HttpResponse:
     year_value = query.parse(request.GET, {"year": query.year_field()})["year"]
-    rows = services.paperless_report(request.user, year=year_value)
+    rows = paperless.paperless_report(request.user, year=year_value)
     return render(request, "meetings/report.html", {
-        "rows": rows, "summary": services.level_summary(rows), "year": year_value or "",
-        "targets": services.paperless_targets(),
+        "rows": rows, "summary": level_summary(rows), "year": year_value or "",
+        "targets": paperless_targets(),
     })

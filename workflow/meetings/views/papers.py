@@ -26,7 +26,8 @@ from django.views.decorators.http import (
 from workflow.audit import access_log
 from workflow.documents.errors import NotFound
 
-from .. import services
+from ..services.links import paper_file_version, paper_link_version, paper_versions
+from ..services.notes import get_note, get_paper, save_note
 from .common import _body, json_view
 
 
@@ -35,13 +36,13 @@ def paper_file(request: HttpRequest, paper_id: int) -> HttpResponse:
     """Stream a paper's file to someone who may read it: inline for the viewer, or download.
 
     A link from the room state carries a token that already says so for this session
-    (``services.paper_link_version``); it is served without touching the session or
+    (``paper_link_version``); it is served without touching the session or
     the user, which is what keeps 150 delegates opening one paper at once fast.
     Anything else goes through the full check.
     """
     token = request.GET.get("t")
     if token and "version" not in request.GET:
-        version = services.paper_link_version(token, paper_id, request.session.session_key)
+        version = paper_link_version(token, paper_id, request.session.session_key)
         if version is not None:
             # The token names the reader (under its MAC): logged with no session query.
             access_log.record_paper_read(
@@ -54,10 +55,10 @@ def paper_file(request: HttpRequest, paper_id: int) -> HttpResponse:
 @login_required
 def _paper_file_checked(request: HttpRequest, paper_id: int) -> HttpResponse:
     try:
-        paper = services.get_paper(request.user, paper_id)
+        paper = get_paper(request.user, paper_id)
     except NotFound as exc:
         return HttpResponse(exc.message, status=404, content_type="text/plain; charset=utf-8")
-    version = services.paper_file_version(paper, request.GET.get("version"))
+    version = paper_file_version(paper, request.GET.get("version"))
     if version is None:
         return HttpResponse(_("This paper has no file."), status=404,
                             content_type="text/plain; charset=utf-8")
@@ -86,11 +87,11 @@ def _file_response(request: HttpRequest, version) -> HttpResponse:
 def paper_body(request: HttpRequest, paper_id: int) -> HttpResponse:
     """A paper drafted as text (no file): its body, to show in the viewer frame."""
     try:
-        paper = services.get_paper(request.user, paper_id)
+        paper = get_paper(request.user, paper_id)
     except NotFound as exc:
         return render(request, "meetings/not_found.html", {"message": exc.message}, status=404)
     return render(request, "meetings/paper_body.html", {
-        "paper": paper, "document": paper.document, "versions": services.paper_versions(paper)})
+        "paper": paper, "document": paper.document, "versions": paper_versions(paper)})
 
 
 @login_required
@@ -98,8 +99,8 @@ def paper_body(request: HttpRequest, paper_id: int) -> HttpResponse:
 @json_view
 def paper_note(request: HttpRequest, paper_id: int) -> HttpResponse:
     if request.method == "POST":
-        note = services.save_note(request.user, paper_id, text=str(_body(request).get("text",
+        note = save_note(request.user, paper_id, text=str(_body(request).get("text",
                                                                                       "")))
         return JsonResponse({"saved": True,
                              "at": timezone.localtime(note.updated_at).strftime("%H:%M:%S")})
-    return JsonResponse({"text": services.get_note(request.user, paper_id)})
+    return JsonResponse({"text": get_note(request.user, paper_id)})

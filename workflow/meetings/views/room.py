@@ -28,10 +28,22 @@ from workflow.access import MeetingAction as A
 from workflow.documents.errors import InvalidInput, NotFound
 from workflow.viewer import viewer_strings
 
-from .. import services
 from ..models import (
     MeetingState,
 )
+from ..services import room as meeting_room
+from ..services.attendance import check_in
+from ..services.common import get_meeting
+from ..services.poll import room_token_current
+from ..services.room import load_room
+from ..services.session import (
+    next_speaker,
+    request_to_speak,
+    set_current_item,
+    step_item,
+    withdraw_speak_request,
+)
+from ..services.votes import cast_ballot, close_vote, open_vote
 from .common import _body, json_view
 
 
@@ -39,12 +51,12 @@ from .common import _body, json_view
 @require_GET
 def room(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        loaded, seen = services.load_room(request.user, pk)
+        loaded, seen = load_room(request.user, pk)
         # The quick decision of load_room is enough to view; anything else asks access.
-        meeting = loaded if seen else services.get_meeting(request.user, pk, loaded=loaded)
+        meeting = loaded if seen else get_meeting(request.user, pk, loaded=loaded)
     except NotFound as exc:
         return render(request, "meetings/not_found.html", {"message": exc.message}, status=404)
-    state = services.room_state(request.user, meeting, request.session.session_key)
+    state = meeting_room.room_state(request.user, meeting, request.session.session_key)
     return render(request, "meetings/room.html", {
         "meeting": meeting, "state": state, "state_json": state,
         # The chair opens the session from the room itself ("Khai mạc").
@@ -119,13 +131,13 @@ def room_state(request: HttpRequest, pk: int) -> HttpResponse:
     """The poll: 304 while the room version is unchanged, else the full state for this person.
 
     "Unchanged" is answered from the session and the cached room version alone, when
-    the poll carries the token of the person's last state (``services.room_poll_token``):
+    the poll carries the token of the person's last state (``room_poll_token``):
     no user, seat or meeting query for the 150 polls a second of a full room. A
     delegate who reconnects has an old version, so gets everything at once.
     """
     token = _poll_token(request)
-    if token and services.room_token_current(pk, token, request.session.get(SESSION_KEY),
-                                             request.session.session_key):
+    if token and room_token_current(pk, token, request.session.get(SESSION_KEY),
+                                    request.session.session_key):
         return _not_modified(token)
     return _room_state_checked(request, pk, token)
 
@@ -133,15 +145,15 @@ def room_state(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @json_view
 def _room_state_checked(request: HttpRequest, pk: int, token: str) -> HttpResponse:
-    loaded, seen = services.load_room(request.user, pk)
+    loaded, seen = load_room(request.user, pk)
     session_key = request.session.session_key
-    if seen and token and services.room_token_current(
+    if seen and token and room_token_current(
             pk, token, request.user.pk, session_key, version=loaded.room_version):
         # Still the person's token for this version, access and period: keep it.
         return _not_modified(token)
     # The quick decision of load_room is enough to view; anything else asks access.
-    meeting = loaded if seen else services.get_meeting(request.user, pk, loaded=loaded)
-    state = services.room_state(request.user, meeting, session_key)
+    meeting = loaded if seen else get_meeting(request.user, pk, loaded=loaded)
+    state = meeting_room.room_state(request.user, meeting, session_key)
     response = JsonResponse(state)
     response["ETag"] = f'W/"{state["v"]}"'
     patch_cache_control(response, private=True, no_cache=True)
@@ -152,28 +164,28 @@ def _room_op(request, pk, op: str, data: dict):
     user = request.user
     match op:
         case "check_in":
-            services.check_in(user, pk)
+            check_in(user, pk)
         case "speak":
-            services.request_to_speak(user, pk)
+            request_to_speak(user, pk)
         case "withdraw_speak":
-            services.withdraw_speak_request(user, pk)
+            withdraw_speak_request(user, pk)
         case "next_speaker":
-            services.next_speaker(user, pk)
+            next_speaker(user, pk)
         case "set_item":
-            services.set_current_item(user, pk, data.get("item"))
+            set_current_item(user, pk, data.get("item"))
         case "next_item":
-            services.step_item(user, pk, forward=True)
+            step_item(user, pk, forward=True)
         case "previous_item":
-            services.step_item(user, pk, forward=False)
+            step_item(user, pk, forward=False)
         case "open_vote":
-            services.open_vote(user, pk, question=data.get("question", ""),
-                               secret=data.get("secret") in (True, "true", "on", "1"))
+            open_vote(user, pk, question=data.get("question", ""),
+                      secret=data.get("secret") in (True, "true", "on", "1"))
         case "close_vote":
             _vote_of(pk, data)
-            services.close_vote(user, data.get("vote"))
+            close_vote(user, data.get("vote"))
         case "ballot":
             _vote_of(pk, data)
-            services.cast_ballot(user, data.get("vote"), str(data.get("choice", "")))
+            cast_ballot(user, data.get("vote"), str(data.get("choice", "")))
         case _:
             raise InvalidInput(_("Unknown action."))
 
@@ -192,5 +204,5 @@ def _vote_of(pk: int, data: dict) -> None:
 @json_view
 def room_op(request: HttpRequest, pk: int, op: str) -> HttpResponse:
     _room_op(request, pk, op, _body(request))
-    meeting = services.get_meeting(request.user, pk)
-    return JsonResponse(services.room_state(request.user, meeting, request.session.session_key))
+    meeting = get_meeting(request.user, pk)
+    return JsonResponse(meeting_room.room_state(request.user, meeting, request.session.session_key))
