@@ -70,9 +70,12 @@ def build():
 
     from tests.factories import advance, make_org
     from workflow.documents import services as documents
-    from workflow.meetings import services
     from workflow.meetings.models import Meeting
     from workflow.meetings.pdfs import paper_pdf
+    from workflow.meetings.services.agenda import add_agenda_item
+    from workflow.meetings.services.papers import attach_paper
+    from workflow.meetings.services.schedule import publish_meeting, schedule_meeting
+    from workflow.meetings.services.session import start_meeting
     from workflow.organisation.models import Membership, Role, User
 
     meeting = Meeting.objects.filter(title=TITLE).first()
@@ -89,13 +92,13 @@ def build():
                                             full_name=f"Đại biểu {n:03d}")
             Membership.objects.create(user=user, unit=province, role=Role.MEMBER)
             delegates.append(user)
-        meeting = services.schedule_meeting(
+        meeting = schedule_meeting(
             secretary, unit=province,
             data={"title": TITLE, "starts_at": "2030-01-01T08:00", "chair": chair,
                   "secretary": secretary, "place": "Hội trường"},
             participant_ids=[u.pk for u in delegates])
-        items = [services.add_agenda_item(secretary, meeting.pk,
-                                          data={"title": f"Nội dung {i + 1}"})
+        items = [add_agenda_item(secretary, meeting.pk,
+                                 data={"title": f"Nội dung {i + 1}"})
                  for i in range(10)]
         for n in range(PAPERS):
             pages = BIG_PAPER_PAGES if n == 0 else 2
@@ -106,9 +109,9 @@ def build():
             documents.add_file(secretary, doc.pk, kind="main", upload=SimpleUploadedFile(
                 f"tai-lieu-{n + 1}.pdf", paper_pdf(f"Tài liệu họp số {n + 1}", pages)))
             advance(org, doc, "approved")
-            services.attach_paper(secretary, items[n % len(items)].pk, document=doc)
-        services.publish_meeting(chair, meeting.pk)
-        services.start_meeting(secretary, meeting.pk)
+            attach_paper(secretary, items[n % len(items)].pk, document=doc)
+        publish_meeting(chair, meeting.pk)
+        start_meeting(secretary, meeting.pk)
         print(f"  built in {time.perf_counter() - t0:.1f} s", flush=True)
     meeting = Meeting.objects.get(title=TITLE)
     delegates = [p.user for p in meeting.participants.select_related("user")
@@ -237,7 +240,7 @@ def poll_phase(port: int, meeting_id: int, secretary, cookies: list[str], stats:
                duration: float, period: float = 1.0, move_every: float = 5.0) -> int:
     import json
 
-    from workflow.meetings import services
+    from workflow.meetings.services.session import set_current_item
 
     stop = threading.Event()
     path = f"/meetings/{meeting_id}/room/state/"
@@ -299,7 +302,7 @@ def poll_phase(port: int, meeting_id: int, secretary, cookies: list[str], stats:
         current = Meeting.objects.values_list("current_item_id", flat=True).get(pk=meeting_id)
         following = item_ids[(item_ids.index(current) + 1) % len(item_ids)
                              if current in item_ids else 0]
-        services.set_current_item(secretary, meeting_id, following)
+        set_current_item(secretary, meeting_id, following)
         moves += 1
     stop.set()
     loop_thread.join(timeout=60)

@@ -59,8 +59,8 @@ def main() -> None:
     from django.core.management import call_command
     from django.test import Client
 
-    from workflow.meetings import services
     from workflow.meetings.models import Meeting
+    from workflow.meetings.services.common import bump_room_version
 
     call_command("migrate", verbosity=0)
     meeting, secretary, delegates = bench.build()
@@ -71,7 +71,7 @@ def main() -> None:
     big = meeting.papers.order_by("pk").first()
 
     def bump() -> None:
-        services.bump_room_version(pk)
+        bump_room_version(pk)
 
     def version() -> int:
         return Meeting.objects.values_list("room_version", flat=True).get(pk=pk)

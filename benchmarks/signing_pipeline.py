@@ -128,7 +128,7 @@ def bare_once(pdf: bytes, person_key, seal_key) -> tuple[float, float]:
     from pyhanko.sign.timestamps import HTTPTimeStamper
 
     from signing.signers import decrypt_secret
-    from signing.validation import validation_context
+    from signing.trust import validation_context
 
     if _bare_tsa is None:
         _bare_tsa = HTTPTimeStamper(settings.SIGNING_TSA_URL, timeout=10)

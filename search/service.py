@@ -370,7 +370,7 @@ def meeting_document_ids(user, meeting: int | str | None) -> list[int] | None:
         return []
     if meeting_id <= 0 or not apps.is_installed("workflow.meetings"):
         return []
-    from workflow.meetings.services import paper_document_ids
+    from workflow.meetings.services.room import paper_document_ids
 
     return sorted({int(i) for i in paper_document_ids(user, meeting_id) if i})
 

@@ -26,7 +26,7 @@ from workflow.api.views import ApiView
 from workflow.documents import uploads
 from workflow.documents.errors import InvalidInput
 
-from . import remote, validation
+from . import remote, validation, verdicts
 from .models import PendingSignature
 
 
@@ -161,14 +161,14 @@ class VerifyRequestSerializer(serializers.Serializer):
 class EvidenceSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="ocsp or crl")
     source = serializers.ChoiceField(choices=[
-        validation.SOURCE_DSS, validation.SOURCE_SIGNATURE, validation.SOURCE_FETCHED,
-        validation.SOURCE_DEMO])
+        verdicts.SOURCE_DSS, verdicts.SOURCE_SIGNATURE, verdicts.SOURCE_FETCHED,
+        verdicts.SOURCE_DEMO])
     time = serializers.DateTimeField(allow_null=True)
     status = serializers.CharField(help_text="What it said: good or revoked.")
     description = serializers.CharField()
 
 
-VERDICTS = [validation.PASSED, validation.INDETERMINATE, validation.FAILED]
+VERDICTS = [verdicts.PASSED, verdicts.INDETERMINATE, verdicts.FAILED]
 
 
 class SignatureVerdictSerializer(serializers.Serializer):
@@ -194,8 +194,8 @@ class SignatureVerdictSerializer(serializers.Serializer):
     trust_anchor = serializers.CharField()
     trust_anchor_kind = serializers.ChoiceField(choices=["", "configured", "demo", "request"])
     revocation = serializers.ChoiceField(choices=[
-        validation.REVOCATION_GOOD, validation.REVOCATION_REVOKED,
-        validation.REVOCATION_NOT_CHECKED])
+        verdicts.REVOCATION_GOOD, verdicts.REVOCATION_REVOKED,
+        verdicts.REVOCATION_NOT_CHECKED])
     revocation_time = serializers.DateTimeField(allow_null=True)
     revocation_evidence = EvidenceSerializer(many=True)
     validation_time = serializers.DateTimeField(allow_null=True)

@@ -194,7 +194,7 @@ def prepare_remote_signature(user, pk, *, certificate: str | bytes | None = None
         document = approved_for_signing(user, pk)
         cert, extra, profile = _signer_certificate(user, sent)
         name = user.full_name or user.get_full_name() or user.username
-        from .validation import validation_context
+        from .trust import validation_context
 
         vc = validation_context(fetch=True)
         check_certificate(cert, expected_name=name, validation_context=vc)
@@ -363,7 +363,7 @@ def _add_revocation_data(data: bytes) -> bytes:
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import add_validation_info
 
-    from .validation import validation_context
+    from .trust import validation_context
 
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)

@@ -101,7 +101,7 @@ def timestamper():
 def sign_context(*, ltv: bool = True, vc=None) -> pdfops.SignContext:
     """``vc``: the validation context the certificate check already filled (revocation
     answers, fetched certificates), so nothing is fetched twice."""
-    from .validation import validation_context
+    from .trust import validation_context
 
     return pdfops.SignContext(timestamper=timestamper(),
                               validation_context=vc or validation_context(fetch=True),
@@ -305,7 +305,7 @@ def sign_document(user, pk, action: str = "sign", *, comment: str = "",
         name = user.full_name or user.get_full_name() or user.username
         image = _image(profile.image)
         with open_signer(profile.key) as signer:
-            from .validation import validation_context
+            from .trust import validation_context
 
             # Dates, usage and name here; the path (trust, revocation) is validated by
             # pyHanko before it signs, with the same context, and refused as here.
@@ -391,7 +391,7 @@ def issue_document(user, pk, action: str = "issue", *, comment: str = "",
         })
         image = _image(seal.image)
         with open_signer(seal.key) as signer:
-            from .validation import validation_context
+            from .trust import validation_context
 
             check_certificate(signer.signing_cert, expected_name="")  # path: see above
             vc = validation_context(fetch=True)

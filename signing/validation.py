@@ -2,267 +2,41 @@
 
 Trust roots are configuration: ``SIGNING_TRUST_ROOTS`` lists PEM/DER files
 (VGCA, public CAs); in demo mode the local DEMO root is added, and reports
-say so.
+say so. This module judges (integrity, certificate path, revocation at the proven time,
+modifications after signing) and owns the entry points ``verify_pdf`` and ``verify_upload``; it
+may call :mod:`signing.revinfo` (the evidence), :mod:`signing.trust` (roots) and
+:mod:`signing.verdicts` (the report and its words).
 """
 
 from __future__ import annotations
 
 import io
 import logging
-from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
-from . import conf
+from .revinfo import _evidence_for, _Inputs, _inputs, _signature_revinfo
+from .trust import load_certificates
+from .verdicts import (
+    _SEVERITY,
+    FAILED,
+    INDETERMINATE,
+    PASSED,
+    REVOCATION_GOOD,
+    REVOCATION_NOT_CHECKED,
+    REVOCATION_REVOKED,
+    SOURCE_DSS,
+    SOURCE_SIGNATURE,
+    PdfReport,
+    SignatureReport,
+    TrustRootError,
+    local_time,
+    modification_label,
+)
 
 logger = logging.getLogger(__name__)
-
-
-# Verdicts of ETSI EN 319 102-1 (§ 5.1.3), worst last: a file is as good as its worst
-# signature.
-PASSED = "PASSED"
-INDETERMINATE = "INDETERMINATE"
-FAILED = "FAILED"
-_SEVERITY = {PASSED: 0, INDETERMINATE: 1, FAILED: 2}
-
-# Exit codes of ``manage.py verify_pdf`` (documented in docs/signing.md). 1 stays for a file
-# or trust root that cannot be read (CommandError) and 2 for a usage error (argparse).
-EXIT_CODES = {PASSED: 0, INDETERMINATE: 3, FAILED: 4}
-
-# Revocation status of the signing certificate, only from evidence actually checked.
-REVOCATION_GOOD = "good"
-REVOCATION_REVOKED = "revoked"
-REVOCATION_NOT_CHECKED = "not_checked"
-
-# Where a piece of revocation evidence came from.
-SOURCE_DSS = "embedded_dss"  # the document security store (DSS/VRI) of the PDF
-SOURCE_SIGNATURE = "embedded_signature"  # adbe-revocation-info-archival signed attribute
-SOURCE_FETCHED = "fetched"  # downloaded now because the caller asked (--fetch)
-SOURCE_DEMO = "demo_local"  # CRL made on this server by the DEMO CA (demo mode only)
-
-
-class TrustRootError(ValueError):
-    """An extra trust root given with the request is not a certificate."""
-
-
-@dataclass
-class Evidence:
-    """One OCSP response or CRL that answered for the signing certificate."""
-
-    kind: str  # "ocsp" or "crl"
-    source: str  # SOURCE_*
-    time: datetime | None  # OCSP producedAt / CRL thisUpdate
-    status: str  # "good" or "revoked"
-
-    def describe(self) -> str:
-        what = _("OCSP response") if self.kind == "ocsp" else _("CRL")
-        where = {
-            SOURCE_DSS: _("embedded in the file (DSS)"),
-            SOURCE_SIGNATURE: _("embedded in the signature"),
-            SOURCE_FETCHED: _("fetched from the issuer now"),
-            SOURCE_DEMO: _("made by the DEMO CA of this server"),
-        }.get(self.source, self.source)
-        return _("%(what)s %(where)s, issued %(time)s: %(status)s") % {
-            "what": what, "where": where, "status": revocation_label(self.status),
-            "time": local_time(self.time)}
-
-    def as_dict(self) -> dict:
-        return {"kind": self.kind, "source": self.source,
-                "time": self.time.isoformat() if self.time else None, "status": self.status,
-                "description": self.describe()}
-
-
-@dataclass
-class SignatureReport:
-    """What was checked for one signature or document timestamp, and the verdict.
-
-    ``intact``: the signed bytes hash to the signed digest. ``valid``: intact AND the
-    signature value verifies with the certificate's key (so never ``valid`` without
-    ``intact``). ``trusted``: a path to a trust root was built (says nothing about
-    revocation, see ``revocation``).
-    """
-
-    field: str
-    kind: str  # "signature" or "timestamp"
-    verdict: str = INDETERMINATE
-    sub_indication: str = ""
-    reason: str = ""
-    signer: str = ""
-    capacity: str = ""  # as the signature's /Reason states it (signing.capacity)
-    organisation: str = ""
-    certificate: str = ""  # the subject in full (asn1crypto's English labels)
-    issuer: str = ""
-    issuer_name: str = ""
-    serial: str = ""
-    signing_time: datetime | None = None  # claimed by the signer: not proof
-    timestamp_time: datetime | None = None
-    timestamp_authority: str = ""
-    intact: bool = False
-    valid: bool = False
-    trusted: bool = False
-    trust_anchor: str = ""
-    trust_anchor_kind: str = ""  # "configured", "demo" (the DEMO root) or "request"
-    revocation: str = REVOCATION_NOT_CHECKED
-    revocation_time: datetime | None = None
-    revocation_evidence: list[Evidence] = field(default_factory=list)
-    validation_time: datetime | None = None  # the moment the certificate path was judged at
-    level: str = ""
-    modification: str = ""
-    modification_allowed: bool | None = None
-    coverage: str = ""
-
-    @property
-    def demo_root(self) -> bool:
-        return self.trust_anchor_kind == "demo"
-
-    def as_dict(self) -> dict:
-        data = {}
-        for key, value in asdict(self).items():
-            if isinstance(value, datetime):
-                value = value.isoformat()
-            data[key] = value
-        data["revocation_evidence"] = [e.as_dict() for e in self.revocation_evidence]
-        return data
-
-
-@dataclass
-class PdfReport:
-    """The whole file: ``verdict`` is the worst of its signatures' verdicts.
-
-    The one report the rest of the project stores or shows (``verdict`` is the string
-    ``PASSED``, ``FAILED`` or ``INDETERMINATE``); ``ok`` only when it is PASSED.
-    """
-
-    verdict: str
-    message: str
-    signatures: list[SignatureReport] = field(default_factory=list)
-    sub_indication: str = ""
-    fetched: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.verdict == PASSED
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_CODES[self.verdict]
-
-    def as_dict(self) -> dict:
-        return {"verdict": self.verdict, "sub_indication": self.sub_indication, "ok": self.ok,
-                "exit_code": self.exit_code, "message": self.message,
-                "fetched": self.fetched,
-                "signatures": [s.as_dict() for s in self.signatures]}
-
-
-def verdict_label(verdict: str) -> str:
-    return {PASSED: pgettext("verdict", "Passed"), FAILED: pgettext("verdict", "Failed"),
-            INDETERMINATE: pgettext("verdict", "Indeterminate")}.get(verdict, verdict)
-
-
-def revocation_label(status: str) -> str:
-    return {REVOCATION_GOOD: _("not revoked"), REVOCATION_REVOKED: _("revoked"),
-            REVOCATION_NOT_CHECKED: _("not checked")}.get(status, status)
-
-
-def modification_label(level: str) -> str:
-    """pyHanko's modification levels in words (ModificationLevel names)."""
-    return {
-        "NONE": _("no change"),
-        "LTA_UPDATES": _("only validation data and timestamps added"),
-        "FORM_FILLING": _("only form fields filled in or signatures added"),
-        "ANNOTATIONS": _("form filling and annotations"),
-        "OTHER": _("other changes"),
-    }.get(level, level or "-")
-
-def load_certificates(data: bytes) -> list:
-    """Certificates in a PEM (one or more) or DER blob; TrustRootError if there are none."""
-    from asn1crypto import pem, x509
-
-    try:
-        blobs = [der for _t, _h, der in pem.unarmor(data, multiple=True)] \
-            if pem.detect(data) else [data]
-        certs = [x509.Certificate.load(der) for der in blobs]
-        for cert in certs:
-            cert.native  # noqa: B018 - parses the whole structure now, not later in pyHanko
-    except Exception as exc:  # noqa: BLE001 - asn1crypto raises many kinds
-        raise TrustRootError(_("The trust root is not a PEM or DER certificate.")) from exc
-    if not certs:
-        raise TrustRootError(_("The trust root is not a PEM or DER certificate."))
-    return certs
-
-
-def trust_roots() -> list:
-    roots = []
-    paths = conf.trust_root_files()
-    demo = demo_root_path()
-    if demo is not None:
-        paths.append(demo)
-    for path in paths:
-        try:
-            roots += load_certificates(path.read_bytes())
-        except (OSError, TrustRootError):
-            logger.warning("trust root %s cannot be read", path)
-    return roots
-
-
-def demo_root_path() -> Path | None:
-    if not conf.demo_enabled():
-        return None
-    path = conf.pki_dir() / "demo-root-UNTRUSTED.pem"
-    return path if path.exists() else None
-
-
-_demo_crl_cache: dict = {}
-
-
-def demo_crls() -> list:
-    """The DEMO PKI's CRLs, made in-process: the demo needs no OCSP/CRL server."""
-    return _demo_material()[0]
-
-
-def demo_ca_certs() -> list:
-    """The DEMO intermediate CA, so paths build without fetching it."""
-    return _demo_material()[1]
-
-
-def _demo_material() -> tuple[list, list]:
-    """Cached for ten minutes per PKI directory (each CRL costs a signature)."""
-    if not conf.demo_enabled():
-        return [], []
-    import time
-
-    from . import pki
-
-    directory = conf.pki_dir()
-    key = (str(directory), int(time.time() // 600))
-    if key not in _demo_crl_cache:
-        demo = pki.load(directory)
-        try:
-            material = (demo.crls(), [demo.cert("interm")]) if demo is not None else ([], [])
-        except Exception as exc:  # noqa: BLE001 - a broken demo PKI only loses revocation data
-            logger.warning("demo CRLs unavailable: %s", exc)
-            material = ([], [])
-        _demo_crl_cache.clear()
-        _demo_crl_cache[key] = material
-    return _demo_crl_cache[key]
-
-
-def validation_context(*, fetch: bool = True, extra_roots=()):
-    from pyhanko_certvalidator import ValidationContext
-
-    backend = None
-    if fetch:
-        # The requests backend holds no event-loop-bound HTTP session, so nothing is
-        # left unclosed when pyHanko's synchronous calls end their own event loops.
-        from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
-
-        backend = RequestsFetcherBackend(per_request_timeout=10)
-    return ValidationContext(trust_roots=trust_roots() + list(extra_roots), allow_fetching=fetch,
-                             fetcher_backend=backend, crls=demo_crls(),
-                             other_certs=demo_ca_certs(), revocation_mode="soft-fail")
 
 
 def _name(cert) -> str:
@@ -270,15 +44,6 @@ def _name(cert) -> str:
         return cert.subject.native.get("common_name") or cert.subject.human_friendly
     except Exception:  # noqa: BLE001 - a strange certificate still gets a report
         return ""
-
-
-def local_time(moment: datetime | None) -> str:
-    """dd/mm/yyyy HH:mm in the active time zone (the user's), as the pages show times."""
-    if moment is None:
-        return "-"
-    from django.utils import timezone
-
-    return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M")
 
 
 def _level(has_ts: bool, has_revinfo: bool, later_doc_ts: bool) -> str:
@@ -290,170 +55,6 @@ def _level(has_ts: bool, has_revinfo: bool, later_doc_ts: bool) -> str:
             if later_doc_ts:
                 level = "B-LTA"
     return level
-
-
-@dataclass
-class _Inputs:
-    """What every signature of one file is checked against."""
-
-    roots: list
-    demo_root: object | None
-    request_roots: list
-    other_certs: list
-    crls: list  # asn1crypto CertificateList, from the DSS and the DEMO CA
-    ocsps: list
-    sources: dict  # DER bytes of a CRL/OCSP response -> SOURCE_*
-    fetchers: object | None  # shared by every context of this request: one download each
-
-    def context(self, *, mode: str, crls=(), ocsps=(), certs=(), moment=None):
-        from pyhanko_certvalidator import ValidationContext
-
-        kwargs: dict = {"trust_roots": self.roots, "other_certs": self.other_certs + list(certs),
-                        "crls": self.crls + list(crls), "ocsps": self.ocsps + list(ocsps),
-                        "revocation_mode": mode}
-        if self.fetchers is not None:
-            kwargs.update(allow_fetching=True, fetchers=self.fetchers)
-        if moment is not None:
-            # Validation at the time a timestamp proves: revocation data issued later may
-            # show the certificate was not revoked then (that is what B-LT data is for).
-            kwargs.update(moment=moment, retroactive_revinfo=True)
-        return ValidationContext(**kwargs)
-
-
-def _stream_blobs(container, key: str) -> list[bytes]:
-    blobs = []
-    try:
-        refs = container[key]
-    except (KeyError, TypeError):
-        return blobs
-    for ref in refs:
-        try:
-            blobs.append(ref.get_object().data)
-        except Exception:  # noqa: BLE001 - one unreadable stream does not spoil the others
-            logger.info("unreadable DSS entry under %s", key)
-    return blobs
-
-
-def _dss_material(reader) -> tuple[list[bytes], list[bytes], list[bytes]]:
-    """Certificates, OCSP responses and CRLs of the DSS, its VRI entries included."""
-    certs: list[bytes] = []
-    ocsps: list[bytes] = []
-    crls: list[bytes] = []
-    try:
-        if "/DSS" not in reader.root:
-            return certs, ocsps, crls
-        dss = reader.root["/DSS"].get_object()
-        certs, ocsps, crls = (_stream_blobs(dss, "/Certs"), _stream_blobs(dss, "/OCSPs"),
-                              _stream_blobs(dss, "/CRLs"))
-        vri = dss["/VRI"].get_object() if "/VRI" in dss else {}
-        for entry in vri.values():
-            entry = entry.get_object()
-            certs += _stream_blobs(entry, "/Cert")
-            ocsps += _stream_blobs(entry, "/OCSP")
-            crls += _stream_blobs(entry, "/CRL")
-    except Exception as exc:  # noqa: BLE001 - a malformed DSS only loses its evidence
-        logger.info("malformed DSS: %s", exc)
-    return certs, ocsps, crls
-
-
-def _parse_all(blobs: list[bytes], loader) -> list:
-    parsed, seen = [], set()
-    for blob in blobs:
-        if blob in seen:
-            continue
-        seen.add(blob)
-        try:
-            item = loader(blob)
-            item.native  # noqa: B018 - parse now; a broken entry is skipped, not fatal later
-            parsed.append(item)
-        except Exception:  # noqa: BLE001
-            logger.info("unparseable revocation or certificate entry skipped")
-    return parsed
-
-
-def _inputs(reader, *, fetch: bool, extra_roots) -> _Inputs:
-    from asn1crypto import crl as asn1_crl
-    from asn1crypto import ocsp as asn1_ocsp
-    from asn1crypto import x509
-
-    roots = trust_roots()
-    demo_root = None
-    demo_path = demo_root_path()
-    if demo_path is not None:
-        try:
-            demo_root = load_certificates(demo_path.read_bytes())[0]
-        except (OSError, TrustRootError):
-            demo_root = None
-    request_roots = list(extra_roots)
-    cert_blobs, ocsp_blobs, crl_blobs = _dss_material(reader)
-    ocsps = _parse_all(ocsp_blobs, asn1_ocsp.OCSPResponse.load)
-    crls = _parse_all(crl_blobs, asn1_crl.CertificateList.load)
-    sources = {item.dump(): SOURCE_DSS for item in ocsps + crls}
-    for item in demo_crls():
-        if item.dump() not in sources:  # the same CRL may already be in the file
-            sources[item.dump()] = SOURCE_DEMO
-            crls.append(item)
-    fetchers = None
-    if fetch:
-        # The requests backend holds no event-loop-bound HTTP session, so nothing is left
-        # unclosed when pyHanko's synchronous calls end their own event loops.
-        from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
-
-        fetchers = RequestsFetcherBackend(per_request_timeout=10).get_fetchers()
-    return _Inputs(roots=roots + request_roots, demo_root=demo_root,
-                   request_roots=request_roots,
-                   other_certs=_parse_all(cert_blobs, x509.Certificate.load) + demo_ca_certs(),
-                   crls=crls, ocsps=ocsps, sources=sources, fetchers=fetchers)
-
-
-def _signature_revinfo(emb) -> tuple[list, list]:
-    """CRLs and OCSP responses in the signature's adbe-revocation-info-archival attribute."""
-    from pyhanko.sign.general import find_unique_cms_attribute
-
-    try:
-        archival = find_unique_cms_attribute(emb.signer_info["signed_attrs"],
-                                             "adobe_revocation_info_archival")
-    except Exception:  # noqa: BLE001 - absent (the usual case) or malformed
-        return [], []
-    crls = list(archival["crl"]) if archival["crl"].native is not None else []
-    ocsps = list(archival["ocsp"]) if archival["ocsp"].native is not None else []
-    return crls, ocsps
-
-
-def _evidence_for(cert, vc, sources: dict) -> list[Evidence]:
-    """The OCSP responses and CRLs the context holds (given or fetched) about ``cert``."""
-    found = []
-    for response in vc.ocsps:
-        try:
-            basic = response["response_bytes"]["response"].parsed
-            data = basic["tbs_response_data"]
-            for single in data["responses"]:
-                if single["cert_id"]["serial_number"].native != cert.serial_number:
-                    continue
-                status = single["cert_status"].name
-                found.append(Evidence(
-                    "ocsp", sources.get(response.dump(), SOURCE_FETCHED),
-                    data["produced_at"].native,
-                    REVOCATION_REVOKED if status == "revoked" else REVOCATION_GOOD))
-        except Exception:  # noqa: BLE001, S112 - an odd response is simply not named
-            continue
-    for crl in vc.crls:
-        try:
-            tbs = crl["tbs_cert_list"]
-            if tbs["issuer"] != cert.issuer:
-                continue
-            revoked = any(entry["user_certificate"].native == cert.serial_number
-                          for entry in (tbs["revoked_certificates"] or []))
-            found.append(Evidence("crl", sources.get(crl.dump(), SOURCE_FETCHED),
-                                  tbs["this_update"].native,
-                                  REVOCATION_REVOKED if revoked else REVOCATION_GOOD))
-        except Exception:  # noqa: BLE001, S112 - an odd CRL is simply not named
-            continue
-    unique: list[Evidence] = []
-    for item in found:  # one CRL may sit in the DSS and in a VRI entry, or be given twice
-        if item not in unique:
-            unique.append(item)
-    return unique
 
 
 def _anchor(report: SignatureReport, path, inputs: _Inputs) -> None:

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
+from tests.exchange_helpers import coded  # noqa: F401 - fixture
 from tests.factories import make_org
 from tests.signing_fixtures import (  # noqa: F401 - fixtures
     csc_service,
@@ -37,7 +38,7 @@ def _fresh_caches():
     # (a meeting room's state, a paper's file row) may outlive its test.
     from django.core.cache import cache
 
-    from workflow.meetings.services import forget_process_caches
+    from workflow.meetings.services.room import forget_process_caches
 
     cache.clear()
     forget_process_caches()

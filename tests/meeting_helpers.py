@@ -8,9 +8,12 @@ from django.utils import timezone
 
 from tests.factories import Org, advance, draft, upload
 from workflow.documents import services as documents
-from workflow.meetings import services
 from workflow.meetings.models import Meeting
 from workflow.meetings.pdfs import paper_pdf
+from workflow.meetings.services.agenda import add_agenda_item
+from workflow.meetings.services.papers import attach_paper
+from workflow.meetings.services.schedule import publish_meeting, schedule_meeting
+from workflow.meetings.services.session import start_meeting
 from workflow.organisation.models import Role
 
 
@@ -38,7 +41,7 @@ def schedule(org: Org, unit: str = "province", **extra) -> Meeting:
         "secretary": cast["secretary"],
         **extra,
     }
-    return services.schedule_meeting(
+    return schedule_meeting(
         cast["secretary"], unit=org.units[unit], data=data,
         participant_ids=[cast["delegate"].pk, cast["delegate2"].pk,
                          cast["commune_delegate"].pk],
@@ -51,27 +54,27 @@ def prepared(org: Org, *, papers: int = 2, unit: str = "province") -> Meeting:
     cast = people(org, unit)
     meeting = schedule(org, unit)
     secretary = cast["secretary"]
-    item1 = services.add_agenda_item(secretary, meeting.pk,
-                                     data={"title": "Báo cáo tình hình", "starts_at": "08:00",
+    item1 = add_agenda_item(secretary, meeting.pk,
+                            data={"title": "Báo cáo tình hình", "starts_at": "08:00",
                                            "ends_at": "09:00", "presenter": cast["chair"].pk})
-    item2 = services.add_agenda_item(secretary, meeting.pk, data={"title": "Thảo luận"})
+    item2 = add_agenda_item(secretary, meeting.pk, data={"title": "Thảo luận"})
     for n in range(papers):
         doc = draft(org, unit, type_code="bao-cao", subject=f"Báo cáo số {n + 1}")
         documents.add_file(doc.drafter, doc.pk, upload=upload(f"bc{n + 1}.pdf",
                                                               paper_pdf(f"Báo cáo {n + 1}", 2)),
                            kind="main")
         advance(org, doc, "approved")
-        services.attach_paper(secretary, (item1 if n % 2 == 0 else item2).pk, document=doc)
+        attach_paper(secretary, (item1 if n % 2 == 0 else item2).pk, document=doc)
     meeting.refresh_from_db()
     return meeting
 
 
 def published(org: Org, **kw) -> Meeting:
     meeting = prepared(org, **kw)
-    return services.publish_meeting(meeting.chair, meeting.pk)
+    return publish_meeting(meeting.chair, meeting.pk)
 
 
 def in_session(org: Org, **kw) -> Meeting:
     meeting = published(org, **kw)
-    meeting = services.start_meeting(meeting.secretary, meeting.pk)
+    meeting = start_meeting(meeting.secretary, meeting.pk)
     return meeting

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from workflow.documents.models import DocumentType
 from workflow.organisation.models import Role
-from workflow.oversight import services
 from workflow.oversight.models import CritiqueCase, SupervisionCase
+from workflow.oversight.services.casedocs import create_case_document
+from workflow.oversight.services.critique import critique_action, open_critique
+from workflow.oversight.services.recommendations import add_recommendation
+from workflow.oversight.services.supervision import (
+    add_activity,
+    open_supervision,
+    supervision_action,
+)
 
 
 def ensure_types() -> None:
@@ -28,9 +35,9 @@ def critique_to(org, capture, target: str, unit: str = "province") -> CritiqueCa
     """Drive a critique case up to ``target`` with the right people at each step."""
     spec = org.person(unit, Role.SPECIALIST)
     leader = org.person(unit, Role.LEADER)
-    case = services.open_critique(spec, unit=org.units[unit], title="Dự thảo Nghị quyết đất đai",
-                                  agency="Sở Tài nguyên và Môi trường",
-                                  received_on="2025-03-01")
+    case = open_critique(spec, unit=org.units[unit], title="Dự thảo Nghị quyết đất đai",
+                         agency="Sở Tài nguyên và Môi trường",
+                         received_on="2025-03-01")
     order = ["received", "planned", "in_progress", "conclusion_drafted", "approved", "issued",
              "awaiting_reply", "reply_received", "closed"]
 
@@ -40,31 +47,31 @@ def critique_to(org, capture, target: str, unit: str = "province") -> CritiqueCa
 
     if reached():
         return case
-    plan = services.create_case_document(spec, case, "plan")
+    plan = create_case_document(spec, case, "plan")
     issue_doc(org, plan, capture, "approved")
     if reached():
         return case
-    services.critique_action(spec, case.pk, "start", form="conference")
+    critique_action(spec, case.pk, "start", form="conference")
     if reached():
         return case
-    conclusion = services.create_case_document(spec, case, "conclusion")
-    services.critique_action(spec, case.pk, "draft_conclusion")
+    conclusion = create_case_document(spec, case, "conclusion")
+    critique_action(spec, case.pk, "draft_conclusion")
     if reached():
         return case
-    services.critique_action(leader, case.pk, "approve")
+    critique_action(leader, case.pk, "approve")
     if reached():
         return case
     issue_doc(org, conclusion, capture)
     if reached():
         return case
-    services.critique_action(spec, case.pk, "send", on="2025-04-01")
+    critique_action(spec, case.pk, "send", on="2025-04-01")
     if reached():
         return case
-    services.critique_action(spec, case.pk, "receive_reply", on="2025-04-20",
-                             accepted="Điểm 1, 2", explained="Điểm 3")
+    critique_action(spec, case.pk, "receive_reply", on="2025-04-20",
+                    accepted="Điểm 1, 2", explained="Điểm 3")
     if reached():
         return case
-    services.critique_action(leader, case.pk, "close", on="2025-04-25")
+    critique_action(leader, case.pk, "close", on="2025-04-25")
     case.refresh_from_db()
     return case
 
@@ -73,8 +80,8 @@ def supervision_to(org, capture, target: str, unit: str = "province") -> Supervi
     ensure_types()
     spec = org.person(unit, Role.SPECIALIST)
     leader = org.person(unit, Role.LEADER)
-    case = services.open_supervision(spec, unit=org.units[unit], title="Giám sát bồi thường",
-                                     supervised_body="UBND huyện Nam Đàn")
+    case = open_supervision(spec, unit=org.units[unit], title="Giám sát bồi thường",
+                            supervised_body="UBND huyện Nam Đàn")
     order = ["planned", "team_formed", "in_progress", "reported", "following_up", "closed"]
 
     def reached() -> bool:
@@ -83,24 +90,24 @@ def supervision_to(org, capture, target: str, unit: str = "province") -> Supervi
 
     if reached():
         return case
-    decision = services.create_case_document(spec, case, "decision")
+    decision = create_case_document(spec, case, "decision")
     issue_doc(org, decision, capture)
     if reached():
         return case
-    services.supervision_action(spec, case.pk, "start")
-    services.add_activity(spec, case.pk, kind="visit", on="2025-05-02", place="Xã Kim Liên")
+    supervision_action(spec, case.pk, "start")
+    add_activity(spec, case.pk, kind="visit", on="2025-05-02", place="Xã Kim Liên")
     if reached():
         return case
-    services.add_recommendation(spec, unit=None, source="supervision", supervision=case,
-                                topic="Chi trả bồi thường chậm", addressee="UBND huyện Nam Đàn",
-                                raised_on="2025-05-10", due_date="2025-07-10")
-    report = services.create_case_document(spec, case, "report")
-    services.supervision_action(spec, case.pk, "report")
+    add_recommendation(spec, unit=None, source="supervision", supervision=case,
+                       topic="Chi trả bồi thường chậm", addressee="UBND huyện Nam Đàn",
+                       raised_on="2025-05-10", due_date="2025-07-10")
+    report = create_case_document(spec, case, "report")
+    supervision_action(spec, case.pk, "report")
     if reached():
         return case
     issue_doc(org, report, capture)
     if reached():
         return case
-    services.supervision_action(leader, case.pk, "close", on="2025-08-01")
+    supervision_action(leader, case.pk, "close", on="2025-08-01")
     case.refresh_from_db()
     return case

@@ -11,11 +11,13 @@ from tests.meeting_helpers import in_session, people, published
 from tests.oversight_helpers import critique_to
 from workflow.audit import access_log
 from workflow.audit.models import AuditEntry
-from workflow.meetings import services as meetings
+from workflow.meetings.services.attendance import check_in
+from workflow.meetings.services.papers import restrict_paper
+from workflow.meetings.services.votes import open_vote
 from workflow.notifications import services as notices
 from workflow.organisation.models import Role
-from workflow.oversight import services as oversight
 from workflow.oversight import targets
+from workflow.oversight.services.recommendations import add_recommendation
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +76,7 @@ def test_signed_paper_link_opens_for_its_person_only_and_is_logged(org):
     assert_error(APIClient().get(link.replace(f"/papers/{papers[0]['id']}/",
                                               f"/papers/{other}/")), 404)
     # A paper restricted away from the person after the link was made: refused.
-    meetings.restrict_paper(cast["secretary"], papers[0]["id"], user_ids=[cast["delegate2"].pk])
+    restrict_paper(cast["secretary"], papers[0]["id"], user_ids=[cast["delegate2"].pk])
     assert_error(APIClient().get(link), 404)
 
 
@@ -93,8 +95,8 @@ def test_attendance_speaking_and_one_vote_rule(org):
     assert spoke.status_code == 200 and spoke.json()["position"] == 1
     assert delegate.delete(f"/api/meetings/{meeting.pk}/speak/").status_code == 204
 
-    meetings.check_in(cast["chair"], meeting.pk)
-    vote = meetings.open_vote(cast["chair"], meeting.pk, question="Thông qua báo cáo?")
+    check_in(cast["chair"], meeting.pk)
+    vote = open_vote(cast["chair"], meeting.pk, question="Thông qua báo cáo?")
     first = delegate.post(f"/api/meetings/votes/{vote.pk}/ballot/", {"choice": "yes"},
                           format="json")
     assert first.status_code == 201 and first.json()["my_ballot"] is True
@@ -119,9 +121,9 @@ def test_attendance_speaking_and_one_vote_rule(org):
 def test_cases_and_recommendations_follow_case_rules(org, django_capture_on_commit_callbacks):
     case = critique_to(org, django_capture_on_commit_callbacks, "received", unit="district")
     spec = org.person("district", Role.SPECIALIST)
-    rec = oversight.add_recommendation(spec, unit=org.units["district"], source="voter_meeting",
-                                       topic="Sửa đường liên xã", addressee="UBND huyện",
-                                       raised_on=dt.date(2026, 1, 5))
+    rec = add_recommendation(spec, unit=org.units["district"], source="voter_meeting",
+                             topic="Sửa đường liên xã", addressee="UBND huyện",
+                             raised_on=dt.date(2026, 1, 5))
     mine = api(spec)
     cases = mine.get("/api/oversight/cases/").json()["results"]
     assert [(c["kind"], c["id"]) for c in cases] == [("critique", case.pk)]
@@ -139,7 +141,7 @@ def test_cases_and_recommendations_follow_case_rules(org, django_capture_on_comm
 
 def test_targets_equal_the_dashboard(org, client):
     from workflow import access
-    from workflow.oversight.views import _board
+    from workflow.oversight.views.board import _board
 
     leader = org.person("province", Role.LEADER)
     body = api(leader).get("/api/oversight/targets/").json()

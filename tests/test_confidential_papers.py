@@ -20,7 +20,8 @@ from search import service
 from tests.meeting_helpers import people, published
 from workflow import access
 from workflow.documents.models import Document
-from workflow.meetings import services as meetings
+from workflow.meetings.models import Paper
+from workflow.meetings.services.room import readable_papers
 
 # who (tests.meeting_helpers.people) → reads the confidential paper?
 # chair = province leader (own rights: a leader of the unit), secretary = the province
@@ -66,7 +67,7 @@ def confidential_paper(org, django_capture_on_commit_callbacks):
         document.save()
     for user in cast.values():
         access.forget(user)
-    paper = meetings.Paper.objects.select_related("meeting", "document").get(pk=paper.pk)
+    paper = Paper.objects.select_related("meeting", "document").get(pk=paper.pk)
     return {"meeting": meeting, "paper": paper, "document": document, "cast": cast,
             "links": links}
 
@@ -109,7 +110,7 @@ def _channel(env, who: str, channel: str) -> bool:
         state = client.get(reverse("meetings:room_state", args=[env["meeting"].pk])).json()
         shown = [p["id"] for i in state["items"] for p in i["papers"]]
         return paper.pk in shown or paper.pk in [
-            p.pk for p in meetings.readable_papers(user, env["meeting"])]
+            p.pk for p in readable_papers(user, env["meeting"])]
     if channel == "search":
         return _found(user, document.pk)
     raise AssertionError(channel)
@@ -140,5 +141,5 @@ def test_lifting_confidentiality_restores_meeting_reading(confidential_paper,
         env["document"].confidential = False
         env["document"].save()
     access.forget(commune)
-    assert access.can_read_paper(commune, meetings.Paper.objects.get(pk=env["paper"].pk))
+    assert access.can_read_paper(commune, Paper.objects.get(pk=env["paper"].pk))
     assert _found(commune, env["document"].pk)

@@ -6,8 +6,16 @@ import pytest
 
 from tests.meeting_helpers import in_session, people, prepared, published
 from workflow import access
-from workflow.meetings import services
 from workflow.meetings.models import MeetingState
+from workflow.meetings.services.papers import attach_paper
+from workflow.meetings.services.room import room_state
+from workflow.meetings.services.schedule import publish_meeting, update_meeting
+from workflow.meetings.services.session import (
+    close_meeting,
+    next_speaker,
+    request_to_speak,
+    set_current_item,
+)
 
 WHO = ["chair", "secretary", "delegate", "commune_delegate", "outsider", "other_unit"]
 
@@ -64,7 +72,7 @@ def _meeting_in(org, state):
         return published(org)
     meeting = in_session(org)
     if state == MeetingState.CLOSED:
-        meeting = services.close_meeting(meeting.secretary, meeting.pk, paperless=True)
+        meeting = close_meeting(meeting.secretary, meeting.pk, paperless=True)
     return meeting
 
 
@@ -99,7 +107,7 @@ def test_participant_from_other_unit_reads_papers_only_once_published(org):
     commune = cast["commune_delegate"]
     assert not access.can_read_paper(commune, paper)
     assert not access.can(commune, "view", doc)
-    services.publish_meeting(cast["chair"], meeting.pk)
+    publish_meeting(cast["chair"], meeting.pk)
     paper.refresh_from_db()
     access.forget(commune)
     assert access.can_read_paper(commune, paper)
@@ -120,10 +128,10 @@ def test_drafted_paper_not_yet_approved_is_hidden_from_participants(org):
     meeting = published(org)
     item = meeting.items.first()
     doc = draft(org, subject="Dự thảo chưa duyệt")
-    paper = services.attach_paper(cast["secretary"], item.pk, document=doc)
+    paper = attach_paper(cast["secretary"], item.pk, document=doc)
     assert not access.can_read_paper(cast["commune_delegate"], paper)
     assert not access.can(cast["commune_delegate"], "view", doc)
-    state = services.room_state(cast["commune_delegate"], meeting)
+    state = room_state(cast["commune_delegate"], meeting)
     titles = [p["title"] for i in state["items"] for p in i["papers"]]
     assert "Dự thảo chưa duyệt" not in titles
 
@@ -135,12 +143,12 @@ def test_services_refuse_by_matrix(org):
     cast = people(org)
     meeting = in_session(org)
     with pytest.raises(NotFound):
-        services.set_current_item(cast["other_unit"], meeting.pk, meeting.items.first().pk)
+        set_current_item(cast["other_unit"], meeting.pk, meeting.items.first().pk)
     with pytest.raises(NotFound):
-        services.request_to_speak(cast["outsider"], meeting.pk)
+        request_to_speak(cast["outsider"], meeting.pk)
     with pytest.raises(NotAllowed):
-        services.next_speaker(cast["delegate"], meeting.pk)
+        next_speaker(cast["delegate"], meeting.pk)
     with pytest.raises(NotAllowed):
-        services.close_meeting(cast["delegate"], meeting.pk, paperless=True)
+        close_meeting(cast["delegate"], meeting.pk, paperless=True)
     with pytest.raises(NotAllowed):
-        services.update_meeting(cast["chair"], meeting.pk, data={"title": "x"})
+        update_meeting(cast["chair"], meeting.pk, data={"title": "x"})

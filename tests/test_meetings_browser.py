@@ -20,8 +20,8 @@ from tests.conftest import PDFJS_BUILT
 from tests.csp import watch_csp
 from tests.factories import make_org
 from tests.meeting_helpers import in_session, people
-from workflow.meetings import services
 from workflow.meetings.models import Ballot, PrivateNote, Vote
+from workflow.meetings.services.links import paper_file_version
 
 pytestmark = pytest.mark.browser
 
@@ -183,7 +183,7 @@ def test_meeting_room_three_browsers(room_server, transactional_db, browser):
 
     # 6. A paper whose file is gone shows a clear message and the download link.
     paper = meeting.papers.order_by("pk").first()
-    version = services.paper_file_version(paper)
+    version = paper_file_version(paper)
     version.blob.storage.delete(version.blob.name)
     secretary.page.locator("#items .room-item", has_text=paper.item.title).locator(
         ".item-button").click()

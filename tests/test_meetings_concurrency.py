@@ -15,8 +15,9 @@ from django.db import connection, connections
 
 from tests.meeting_helpers import in_session, people
 from workflow.documents.errors import WorkflowError
-from workflow.meetings import services
 from workflow.meetings.models import Ballot, Vote
+from workflow.meetings.services.attendance import check_in
+from workflow.meetings.services.votes import cast_ballot, close_vote, open_vote
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,8 +58,8 @@ def _setup(org):
     meeting = in_session(org)
     voters = [cast["delegate"], cast["delegate2"], cast["commune_delegate"], cast["chair"]]
     for person in voters:
-        services.check_in(person, meeting.pk)
-    vote = services.open_vote(cast["chair"], meeting.pk, question="Thông qua nghị quyết?")
+        check_in(person, meeting.pk)
+    vote = open_vote(cast["chair"], meeting.pk, question="Thông qua nghị quyết?")
     return cast, meeting, vote, voters
 
 
@@ -66,7 +67,7 @@ def _one_ballot_each(org):
     cast, meeting, vote, voters = _setup(org)
     # Every voter clicks three times at once (double clicks, two tabs).
     calls = [
-        (lambda p=person, c=choice: services.cast_ballot(p, vote.pk, c))
+        (lambda p=person, c=choice: cast_ballot(p, vote.pk, c))
         for person in voters for choice in ("yes", "yes", "no")
     ]
     results = _race(calls)
@@ -82,8 +83,8 @@ def _one_ballot_each(org):
 
 def _close_races_ballots(org):
     cast, meeting, vote, voters = _setup(org)
-    calls = [lambda p=person: services.cast_ballot(p, vote.pk, "yes") for person in voters]
-    calls.append(lambda: services.close_vote(cast["chair"], vote.pk))
+    calls = [lambda p=person: cast_ballot(p, vote.pk, "yes") for person in voters]
+    calls.append(lambda: close_vote(cast["chair"], vote.pk))
     results = _race(calls)
     ballots = results[:-1]
     assert isinstance(results[-1], Vote), results[-1]
@@ -98,7 +99,7 @@ def _close_races_ballots(org):
     assert all("closed" in str(r.message) for r in refused)
     # And nothing can be added afterwards.
     with pytest.raises(WorkflowError):
-        services.cast_ballot(cast["delegate"], vote.pk, "no")
+        cast_ballot(cast["delegate"], vote.pk, "no")
 
 
 def _is_postgres() -> bool:

@@ -6,9 +6,10 @@ from django.urls import reverse
 
 from tests.factories import PASSWORD
 from workflow import access
-from workflow.meetings import services
 from workflow.meetings.demo import PUBLISHED_TITLE, published_demo_meeting, seed_meetings
 from workflow.meetings.models import Meeting
+from workflow.meetings.services.paperless import paperless_report
+from workflow.meetings.services.room import room_state
 from workflow.organisation.models import Role
 
 
@@ -23,7 +24,7 @@ def test_seed_is_idempotent_and_room_opens(client, org):
     # A district leader invited to the province meeting reads every paper in the room.
     guest = org.person("district", Role.LEADER)
     assert access.can_meeting(guest, "view", meeting)
-    state = services.room_state(guest, meeting)
+    state = room_state(guest, meeting)
     assert sum(len(i["papers"]) for i in state["items"]) == meeting.papers.count()
     assert client.login(username=guest.username, password=PASSWORD)
     page = client.get(reverse("meetings:room", args=[meeting.pk]))
@@ -33,5 +34,5 @@ def test_seed_is_idempotent_and_room_opens(client, org):
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"%PDF")
     # The paperless report already has figures for the province and the district.
-    rows = services.paperless_report(org.person("province", Role.LEADER))
+    rows = paperless_report(org.person("province", Role.LEADER))
     assert {(r.unit.pk, r.paperless, r.held) for r in rows} >= {(units["province"].pk, 1, 1)}

@@ -17,8 +17,22 @@ from django.urls import reverse
 
 from tests.factories import PASSWORD, advance, draft
 from tests.meeting_helpers import in_session, people, published
-from workflow.meetings import services
 from workflow.meetings.models import Meeting
+from workflow.meetings.services import poll as meeting_poll
+from workflow.meetings.services.attendance import check_in
+from workflow.meetings.services.common import get_meeting
+from workflow.meetings.services.links import _file_version, paper_file_version
+from workflow.meetings.services.notes import get_note, save_note
+from workflow.meetings.services.papers import attach_paper, replace_paper, restrict_paper
+from workflow.meetings.services.poll import (
+    POLL_TOKEN_SECONDS,
+    _poll_period,
+    _version_key,
+    current_room_version,
+)
+from workflow.meetings.services.room import _shared_key, load_room, room_state
+from workflow.meetings.services.session import start_meeting, step_item
+from workflow.meetings.services.votes import cast_ballot, close_vote, open_vote
 from workflow.organisation.models import Membership, Role
 
 PUBLIC_PAPER_KEYS = {"id", "title", "symbol", "type", "state", "changed", "file", "pages",
@@ -39,8 +53,8 @@ def poll(client: Client, meeting: Meeting, token=None):
 
 
 def state_for(user, meeting: Meeting) -> dict:
-    fresh = services.get_meeting(user, meeting.pk)
-    return services.room_state(user, fresh, "s" * 32)
+    fresh = get_meeting(user, meeting.pk)
+    return room_state(user, fresh, "s" * 32)
 
 
 def titles(state: dict) -> list[str]:
@@ -55,7 +69,7 @@ def test_every_delegate_follows_a_move_through_the_cache(org):
     other = poll(commune, meeting).json()
     assert first["current_item"] == other["current_item"]
     assert poll(delegate, meeting, first["v"]).status_code == 304
-    services.step_item(cast["secretary"], meeting.pk)
+    step_item(cast["secretary"], meeting.pk)
     moved = poll(delegate, meeting, first["v"])
     assert moved.status_code == 200
     assert moved.json()["current_item"] != first["current_item"]
@@ -99,12 +113,12 @@ def test_unchanged_answer_needs_no_user_meeting_or_seat_query(
 def test_room_version_is_forgotten_on_commit(org, django_capture_on_commit_callbacks):
     cast = people(org)
     meeting = in_session(org)
-    version = services.current_room_version(meeting.pk)
-    assert cache.get(services._version_key(meeting.pk)) == version
+    version = current_room_version(meeting.pk)
+    assert cache.get(_version_key(meeting.pk)) == version
     with django_capture_on_commit_callbacks(execute=True):
-        services.step_item(cast["secretary"], meeting.pk)
-    assert cache.get(services._version_key(meeting.pk)) is None
-    assert services.current_room_version(meeting.pk) > version
+        step_item(cast["secretary"], meeting.pk)
+    assert cache.get(_version_key(meeting.pk)) is None
+    assert current_room_version(meeting.pk) > version
 
 
 def test_restricted_paper_stays_with_its_readers_in_the_shared_state(org):
@@ -112,7 +126,7 @@ def test_restricted_paper_stays_with_its_readers_in_the_shared_state(org):
     meeting = published(org)  # papers change while the meeting may be edited
     paper = meeting.papers.order_by("pk").first()
     title = paper.document.subject
-    services.restrict_paper(cast["secretary"], paper.pk, user_ids=[cast["delegate2"].pk])
+    restrict_paper(cast["secretary"], paper.pk, user_ids=[cast["delegate2"].pk])
     # The allowed delegate builds the shared state first; the others read the same one.
     assert title in titles(state_for(cast["delegate2"], meeting))
     hidden = state_for(cast["delegate"], meeting)
@@ -128,7 +142,7 @@ def test_restricted_paper_stays_with_its_readers_in_the_shared_state(org):
     assert title not in titles(poll(client, meeting).json())
     assert client.get(reverse("meetings:paper_file", args=[paper.pk])).status_code == 404
     # Lifting the restriction shows it at once, although the delegate's pass is cached.
-    services.restrict_paper(cast["secretary"], paper.pk, user_ids=[])
+    restrict_paper(cast["secretary"], paper.pk, user_ids=[])
     assert title in titles(state_for(cast["delegate"], meeting))
 
 
@@ -138,7 +152,7 @@ def test_restriction_added_later_reaches_a_cached_pass(org):
     paper = meeting.papers.order_by("pk").first()
     title = paper.document.subject
     assert title in titles(state_for(cast["delegate"], meeting))
-    services.restrict_paper(cast["secretary"], paper.pk, user_ids=[cast["delegate2"].pk])
+    restrict_paper(cast["secretary"], paper.pk, user_ids=[cast["delegate2"].pk])
     assert title not in titles(state_for(cast["delegate"], meeting))
     assert title in titles(state_for(cast["delegate2"], meeting))
 
@@ -147,7 +161,7 @@ def test_late_paper_appears_when_approved(org, django_capture_on_commit_callback
     cast = people(org)
     meeting = published(org)  # papers change while the meeting may be edited
     doc = draft(org, type_code="bao-cao", subject="Tờ trình bổ sung")
-    services.attach_paper(cast["secretary"], meeting.items.first().pk, document=doc)
+    attach_paper(cast["secretary"], meeting.items.first().pk, document=doc)
     assert "Tờ trình bổ sung" not in titles(state_for(cast["delegate"], meeting))
     # The drafter (here the secretary) reads the draft through their document rights.
     assert doc.drafter == cast["secretary"]
@@ -164,7 +178,7 @@ def test_replaced_paper_shows_on_the_next_state(org):
     before = titles(state_for(cast["delegate"], meeting))
     doc = draft(org, type_code="bao-cao", subject="Báo cáo đã sửa")
     advance(org, doc, "approved")
-    services.replace_paper(cast["secretary"], paper.pk, document=doc)
+    replace_paper(cast["secretary"], paper.pk, document=doc)
     after = state_for(cast["delegate"], meeting)
     assert "Báo cáo đã sửa" in titles(after) and paper.document.subject in before
     shown = next(p for i in after["items"] for p in i["papers"] if p["id"] == paper.pk)
@@ -173,22 +187,22 @@ def test_replaced_paper_shows_on_the_next_state(org):
 
 def _checked_in(cast, meeting):
     for who in ("delegate", "delegate2"):
-        services.check_in(cast[who], meeting.pk)
+        check_in(cast[who], meeting.pk)
 
 
 def test_named_vote_each_sees_only_their_own_ballot(org):
     cast = people(org)
     meeting = in_session(org)
     _checked_in(cast, meeting)
-    vote = services.open_vote(cast["chair"], meeting.pk, question="Thông qua?")
+    vote = open_vote(cast["chair"], meeting.pk, question="Thông qua?")
     assert state_for(cast["delegate2"], meeting)["votes"][0]["state"] == "open"
-    services.cast_ballot(cast["delegate"], vote.pk, "yes")
+    cast_ballot(cast["delegate"], vote.pk, "yes")
     mine = state_for(cast["delegate"], meeting)["votes"][0]
     theirs = state_for(cast["delegate2"], meeting)["votes"][0]
     assert (mine["voted"], mine["my_choice"], mine["cast"]) == (True, "yes", 1)
     assert (theirs["voted"], theirs["my_choice"], theirs["cast"]) == (False, "", 1)
     assert "result" not in theirs and set(theirs) == PUBLIC_VOTE_KEYS
-    services.close_vote(cast["chair"], vote.pk)
+    close_vote(cast["chair"], vote.pk)
     closed = state_for(cast["delegate2"], meeting)["votes"][0]
     assert closed["state"] == "closed" and closed["result"] == {"yes": 1, "no": 0,
                                                                 "abstain": 0}
@@ -198,9 +212,9 @@ def test_secret_vote_never_tells_who_voted_what(org):
     cast = people(org)
     meeting = in_session(org)
     _checked_in(cast, meeting)
-    vote = services.open_vote(cast["chair"], meeting.pk, question="Bầu kín?", secret=True)
-    services.cast_ballot(cast["delegate"], vote.pk, "no")
-    services.cast_ballot(cast["delegate2"], vote.pk, "yes")
+    vote = open_vote(cast["chair"], meeting.pk, question="Bầu kín?", secret=True)
+    cast_ballot(cast["delegate"], vote.pk, "no")
+    cast_ballot(cast["delegate2"], vote.pk, "yes")
     for who in ("delegate", "delegate2", "chair", "secretary"):
         shown = state_for(cast[who], meeting)["votes"][0]
         assert shown["my_choice"] == "" and set(shown) == PUBLIC_VOTE_KEYS
@@ -208,7 +222,7 @@ def test_secret_vote_never_tells_who_voted_what(org):
     assert not state_for(cast["chair"], meeting)["votes"][0]["voted"]
     # Not even the server-side cache holds a choice for a secret ballot.
     fresh = Meeting.objects.get(pk=meeting.pk)
-    shared = cache.get(services._shared_key(fresh))
+    shared = cache.get(_shared_key(fresh))
     assert set(shared["votes"][0]["_ballots"].values()) == {""}
 
 
@@ -216,21 +230,21 @@ def test_private_note_is_in_nobody_s_state(org):
     cast = people(org)
     meeting = in_session(org)
     paper = meeting.papers.order_by("pk").first()
-    services.save_note(cast["delegate"], paper.pk, text="Ghi chú riêng rất bí mật")
+    save_note(cast["delegate"], paper.pk, text="Ghi chú riêng rất bí mật")
     for who in ("delegate", "delegate2", "chair"):
         assert "rất bí mật" not in json.dumps(state_for(cast[who], meeting))
-    assert services.get_note(cast["delegate2"], paper.pk) == ""
+    assert get_note(cast["delegate2"], paper.pk) == ""
 
 
 def test_second_state_at_one_version_costs_no_query(org, django_assert_num_queries):
     cast = people(org)
     meeting = in_session(org)
     state_for(cast["delegate"], meeting)
-    fresh, seen = services.load_room(cast["delegate"], meeting.pk)
+    fresh, seen = load_room(cast["delegate"], meeting.pk)
     assert seen
     # Shared part and the person's pass are cached; seat and meeting came with load_room.
     with django_assert_num_queries(0):
-        services.room_state(cast["delegate"], fresh, "s" * 32)
+        room_state(cast["delegate"], fresh, "s" * 32)
 
 
 def test_cached_file_version_rows_are_never_shared_between_requests(org):
@@ -238,9 +252,9 @@ def test_cached_file_version_rows_are_never_shared_between_requests(org):
     # each get their own, or they read through each other's file position.
     meeting = in_session(org)
     paper = meeting.papers.order_by("pk").first()
-    version = services.paper_file_version(paper)
-    (first, doc1), (second, doc2) = (services._file_version(version.pk),
-                                     services._file_version(version.pk))
+    version = paper_file_version(paper)
+    (first, doc1), (second, doc2) = (_file_version(version.pk),
+                                     _file_version(version.pk))
     assert doc1 == doc2 == paper.document_id
     assert first is not second and first.blob is not second.blob
     assert (first.blob.name, first.sha256) == (version.blob.name, version.sha256)
@@ -253,8 +267,8 @@ def test_load_room_reads_meeting_and_seat_as_the_orm_does(org):
 
     cast = people(org)
     meeting = in_session(org)
-    services.check_in(cast["delegate"], meeting.pk)
-    loaded, seen = services.load_room(cast["delegate"], meeting.pk)
+    check_in(cast["delegate"], meeting.pk)
+    loaded, seen = load_room(cast["delegate"], meeting.pk)
     fresh = Meeting.objects.get(pk=meeting.pk)
     assert seen
     for field in Meeting._meta.concrete_fields:
@@ -262,10 +276,10 @@ def test_load_room_reads_meeting_and_seat_as_the_orm_does(org):
     seat = access.meeting_seat(cast["delegate"], loaded)
     assert (seat.role, seat.attendance) == ("delegate", "checked_in")
     assert seat.checked_in_at is not None  # not read by the poll: loaded on first use
-    outsider, seen = services.load_room(cast["outsider"], meeting.pk)
+    outsider, seen = load_room(cast["outsider"], meeting.pk)
     assert outsider.pk == meeting.pk and not seen
     assert access.meeting_seat(cast["outsider"], outsider) is None
-    assert services.load_room(cast["delegate"], 10**9) == (None, False)
+    assert load_room(cast["delegate"], 10**9) == (None, False)
 
 
 def test_a_role_taken_away_shows_on_the_next_full_poll(org, django_capture_on_commit_callbacks):
@@ -273,8 +287,8 @@ def test_a_role_taken_away_shows_on_the_next_full_poll(org, django_capture_on_co
     meeting = published(org)  # papers change while the meeting may be edited
     paper = meeting.papers.order_by("pk").first()
     title = paper.document.subject
-    services.restrict_paper(cast["secretary"], paper.pk, user_ids=[cast["delegate2"].pk])
-    meeting = services.start_meeting(cast["secretary"], meeting.pk)
+    restrict_paper(cast["secretary"], paper.pk, user_ids=[cast["delegate2"].pk])
+    meeting = start_meeting(cast["secretary"], meeting.pk)
     # A seated delegate who is also the unit's secretary organises: they see every paper.
     grant = Membership.objects.create(user=cast["delegate"], unit=org.units["province"],
                                       role=Role.SECRETARY)
@@ -288,7 +302,7 @@ def test_a_role_taken_away_shows_on_the_next_full_poll(org, django_capture_on_co
     # (the token carried the old access), and without the paper.
     again = poll(delegate, meeting, seen["v"])
     assert again.status_code == 200 and title not in titles(again.json())
-    services.step_item(cast["secretary"], meeting.pk)
+    step_item(cast["secretary"], meeting.pk)
     assert title not in titles(poll(delegate, meeting, again.json()["v"]).json())
 
 
@@ -327,12 +341,12 @@ def test_a_poll_token_lasts_at_most_two_periods(org, monkeypatch):
     meeting = in_session(org)
     delegate = login(cast["delegate"])
     token = poll(delegate, meeting).json()["v"]
-    period = services._poll_period
-    later = services.POLL_TOKEN_SECONDS
-    monkeypatch.setattr(services, "_poll_period",
+    period = _poll_period
+    later = POLL_TOKEN_SECONDS
+    monkeypatch.setattr(meeting_poll, "_poll_period",
                         lambda user_id, now=None: period(user_id, time.time() + later))
     assert poll(delegate, meeting, token).status_code == 304  # the next period: still good
-    monkeypatch.setattr(services, "_poll_period",
+    monkeypatch.setattr(meeting_poll, "_poll_period",
                         lambda user_id, now=None: period(user_id, time.time() + 2 * later))
     fresh = poll(delegate, meeting, token)
     assert fresh.status_code == 200 and fresh.json()["v"] != token

@@ -9,8 +9,13 @@ from django.urls import reverse
 
 from tests.factories import PASSWORD
 from tests.meeting_helpers import in_session, people, prepared, published
-from workflow.meetings import services
 from workflow.meetings.models import MeetingState, PrivateNote, Vote
+from workflow.meetings.services import links
+from workflow.meetings.services.attendance import check_in
+from workflow.meetings.services.common import visible_meetings_for
+from workflow.meetings.services.links import paper_file_version, paper_link_version
+from workflow.meetings.services.session import step_item
+from workflow.meetings.services.votes import open_vote
 
 
 def login(client, user):
@@ -49,7 +54,7 @@ def test_secretary_builds_meeting_through_pages(client, org):
         "starts_at": "2031-05-01T08:00", "chair": cast["chair"].pk,
         "secretary": cast["secretary"].pk, "participants": [cast["delegate"].pk]})
     assert response.status_code == 302
-    meeting = services.visible_meetings_for(cast["secretary"]).get(title="Họp Ban Thường trực")
+    meeting = visible_meetings_for(cast["secretary"]).get(title="Họp Ban Thường trực")
     op = lambda name: reverse("meetings:op", args=[meeting.pk, name])  # noqa: E731
     client.post(op("add_item"), {"title": "Mục một", "starts_at": "08:00", "ends_at": "09:00"})
     item = meeting.items.get()
@@ -79,7 +84,7 @@ def test_poll_returns_304_until_the_room_changes(client, org):
     etag = first["ETag"]
     assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
     assert client.get(url, {"v": data["v"]}).status_code == 304
-    services.step_item(cast["secretary"], meeting.pk)
+    step_item(cast["secretary"], meeting.pk)
     changed = client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200
     assert changed.json()["current_item"] != data["current_item"]
@@ -102,7 +107,7 @@ def test_room_actions_over_json(client, org):
     assert post_json(client, op("bogus"), {}).status_code == 400
     bad = client.post(op("speak"), data="{not json", content_type="application/json")
     assert bad.status_code == 400
-    vote = services.open_vote(cast["chair"], meeting.pk, question="Đồng ý?")
+    vote = open_vote(cast["chair"], meeting.pk, question="Đồng ý?")
     assert post_json(client, op("ballot"), {"vote": vote.pk, "choice": "maybe"}).status_code == 400
     assert post_json(client, op("ballot"), {"vote": "abc", "choice": "yes"}).status_code == 404
     state = post_json(client, op("ballot"), {"vote": vote.pk, "choice": "yes"}).json()
@@ -117,8 +122,8 @@ def test_vote_of_another_meeting_is_not_reachable(client, org):
     cast = people(org)
     meeting = in_session(org)
     other = in_session(org)
-    vote = services.open_vote(cast["chair"], other.pk, question="Khác?")
-    services.check_in(cast["delegate"], meeting.pk)
+    vote = open_vote(cast["chair"], other.pk, question="Khác?")
+    check_in(cast["delegate"], meeting.pk)
     login(client, cast["delegate"])
     url = reverse("meetings:room_op", args=[meeting.pk, "ballot"])
     assert post_json(client, url, {"vote": vote.pk, "choice": "yes"}).status_code == 404
@@ -150,7 +155,7 @@ def test_paper_file_missing_on_disk_gives_clear_error(client, org):
     cast = people(org)
     meeting = published(org)
     paper = meeting.papers.first()
-    version = services.paper_file_version(paper)
+    version = paper_file_version(paper)
     version.blob.storage.delete(version.blob.name)
     login(client, cast["delegate"])
     response = client.get(reverse("meetings:paper_file", args=[paper.pk]))
@@ -241,10 +246,10 @@ def test_paper_link_is_bound_to_the_session_and_lapses(client, org, monkeypatch)
     second = meeting.papers.order_by("-pk").first()
     assert client.get(reverse("meetings:paper_file", args=[second.pk]) + "?t=" + token
                       ).status_code == 200  # full check: the delegate may read it
-    assert services.paper_link_version(token, second.pk, client.session.session_key) is None
+    assert paper_link_version(token, second.pk, client.session.session_key) is None
     # A lapsed token grants nothing by itself.
-    monkeypatch.setattr(services, "PAPER_LINK_SECONDS", -5)
-    assert services.paper_link_version(token, int(path.split("/")[-3]),
-                                       client.session.session_key) is None
+    monkeypatch.setattr(links, "PAPER_LINK_SECONDS", -5)
+    assert paper_link_version(token, int(path.split("/")[-3]),
+                              client.session.session_key) is None
     client.logout()
     assert client.get(url).status_code == 302

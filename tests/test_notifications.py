@@ -13,8 +13,9 @@ from tests.factories import PASSWORD, advance, draft
 from tests.meeting_helpers import published
 from workflow.documents import services as documents
 from workflow.documents.models import DocumentRecipient
-from workflow.meetings import services as meetings
 from workflow.meetings.models import FollowUpTask
+from workflow.meetings.services.records import add_task
+from workflow.meetings.services.session import close_meeting, start_meeting
 from workflow.notifications import events, services
 from workflow.notifications.models import Mail, Mode, Notification, Preference
 from workflow.organisation.models import Role
@@ -172,9 +173,9 @@ def test_meeting_events_and_starting_soon(org):
     assert events.meetings_starting_soon(meeting.starts_at - dt.timedelta(minutes=20)) == 0
     assert events.meetings_starting_soon(meeting.starts_at - dt.timedelta(days=1)) == 0
     assert "meeting.starting_soon" in events_of(delegate)
-    meeting = meetings.start_meeting(meeting.secretary, meeting.pk)
-    meetings.close_meeting(meeting.secretary, meeting.pk, paperless=True)
-    meetings.add_task(meeting.secretary, meeting.pk, title="Báo cáo", owner=delegate)
+    meeting = start_meeting(meeting.secretary, meeting.pk)
+    close_meeting(meeting.secretary, meeting.pk, paperless=True)
+    add_task(meeting.secretary, meeting.pk, title="Báo cáo", owner=delegate)
     assert "task.assigned" in events_of(delegate)
 
 

@@ -9,12 +9,12 @@ import pytest
 from django.urls import reverse
 
 from workflow.organisation.models import Role
-from workflow.oversight import views
+from workflow.oversight.views import board
 
 
 @pytest.mark.django_db
 def test_unit_table_pages_and_sorts(client, org, monkeypatch):
-    monkeypatch.setattr(views, "UNIT_PAGE_SIZE", 2)
+    monkeypatch.setattr(board, "UNIT_PAGE_SIZE", 2)
     client.force_login(org.person("province", Role.LEADER))
     url = reverse("oversight:dashboard") + "?year=2025"
     html = client.get(url).content.decode()

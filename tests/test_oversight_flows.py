@@ -12,8 +12,17 @@ from workflow.audit.services import history
 from workflow.documents.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from workflow.documents.models import Document
 from workflow.organisation.models import Role
-from workflow.oversight import services
 from workflow.oversight.models import CritiqueCase, Recommendation, RecStatus
+from workflow.oversight.services.common import get_object
+from workflow.oversight.services.critique import (
+    add_opinion,
+    critique_action,
+    open_critique,
+    record_opinion,
+)
+from workflow.oversight.services.recommendations import add_recommendation, recommendation_action
+from workflow.oversight.services.reports import create_recommendation_report
+from workflow.oversight.services.supervision import supervision_action
 
 
 @pytest.fixture
@@ -97,12 +106,12 @@ def test_critique_permission_matrix(org, capture, action, state, table):
         user = (org.people[tuple(who.split("-"))] if "-" in who
                 else org.person("district", who))
         if allowed:
-            services.critique_action(user, case.pk, action, **data)
+            critique_action(user, case.pk, action, **data)
             case.refresh_from_db()
             assert case.state != state
             break
         with pytest.raises((NotAllowed, NotFound)):
-            services.critique_action(user, case.pk, action, **data)
+            critique_action(user, case.pk, action, **data)
         case.refresh_from_db()
         assert case.state == state
 
@@ -117,7 +126,7 @@ def test_visibility_rules(org, capture):
         assert not access.can_case(outsider, "view", case)
         assert not CritiqueCase.objects.filter(access.visible_cases_q(outsider)).exists()
         with pytest.raises(NotFound):
-            services.get_object(outsider, CritiqueCase, case.pk)
+            get_object(outsider, CritiqueCase, case.pk)
     province_leader = org.person("province", Role.LEADER)
     assert access.can_case(province_leader, "view", case)
     assert not access.can_case(province_leader, "work", case)
@@ -135,30 +144,30 @@ def test_visibility_rules(org, capture):
 def test_double_click_is_refused(org, capture):
     case = critique_to(org, capture, "planned")
     spec = org.person("province", Role.SPECIALIST)
-    services.critique_action(spec, case.pk, "start", form="dialogue", expected_state="planned")
+    critique_action(spec, case.pk, "start", form="dialogue", expected_state="planned")
     with pytest.raises(Conflict):
-        services.critique_action(spec, case.pk, "start", form="dialogue",
-                                 expected_state="planned")
+        critique_action(spec, case.pk, "start", form="dialogue",
+                        expected_state="planned")
 
 
 @pytest.mark.django_db
 def test_bad_input_is_a_clear_error(org):
     spec = org.person("province", Role.SPECIALIST)
     with pytest.raises(InvalidInput):
-        services.open_critique(spec, unit=org.units["province"], title="", agency="X",
-                               received_on="2025-01-01")
+        open_critique(spec, unit=org.units["province"], title="", agency="X",
+                      received_on="2025-01-01")
     with pytest.raises(InvalidInput):
-        services.open_critique(spec, unit=org.units["province"], title="T", agency="X",
-                               received_on="not a date")
+        open_critique(spec, unit=org.units["province"], title="T", agency="X",
+                      received_on="not a date")
     with pytest.raises(NotAllowed):
-        services.open_critique(spec, unit=org.units["district"], title="T", agency="X",
-                               received_on="2025-01-01")
-    case = services.open_critique(spec, unit=org.units["province"], title="T",
-                                  self_initiated=True)
+        open_critique(spec, unit=org.units["district"], title="T", agency="X",
+                      received_on="2025-01-01")
+    case = open_critique(spec, unit=org.units["province"], title="T",
+                         self_initiated=True)
     with pytest.raises(InvalidInput):
-        services.critique_action(spec, case.pk, "plan")
+        critique_action(spec, case.pk, "plan")
     with pytest.raises(InvalidInput):
-        services.critique_action(spec, case.pk, "fly")
+        critique_action(spec, case.pk, "fly")
 
 
 @pytest.mark.django_db
@@ -166,13 +175,13 @@ def test_written_opinions(org, capture):
     case = critique_to(org, capture, "in_progress")
     spec = org.person("province", Role.SPECIALIST)
     expert = org.person("province", Role.MEMBER)
-    opinion = services.add_opinion(spec, case.pk, name="TS. Nguyễn Văn A", deadline="2025-03-20",
-                                   person=expert)
-    services.record_opinion(expert, opinion.pk, text="Đồng ý với dự thảo")
+    opinion = add_opinion(spec, case.pk, name="TS. Nguyễn Văn A", deadline="2025-03-20",
+                          person=expert)
+    record_opinion(expert, opinion.pk, text="Đồng ý với dự thảo")
     opinion.refresh_from_db()
     assert opinion.received_on is not None
     with pytest.raises(NotAllowed):
-        services.record_opinion(org.person("province", Role.CLERK), opinion.pk, text="x")
+        record_opinion(org.person("province", Role.CLERK), opinion.pk, text="x")
 
 
 SUPERVISION_STATES = ["planned", "team_formed", "in_progress", "reported", "following_up",
@@ -194,8 +203,8 @@ def test_supervision_reaches_every_state(org, capture, target):
 def test_supervision_close_needs_leader(org, capture):
     case = supervision_to(org, capture, "following_up")
     with pytest.raises(NotAllowed):
-        services.supervision_action(org.person("province", Role.SPECIALIST), case.pk, "close")
-    services.supervision_action(org.person("province", Role.LEADER), case.pk, "close")
+        supervision_action(org.person("province", Role.SPECIALIST), case.pk, "close")
+    supervision_action(org.person("province", Role.LEADER), case.pk, "close")
 
 
 @pytest.mark.django_db
@@ -203,9 +212,9 @@ def test_recommendation_flow_and_report(org, capture):
     ensure_types()
     spec = org.person("district", Role.SPECIALIST)
     recs = [
-        services.add_recommendation(spec, unit=org.units["district"], source=source,
-                                    topic=f"Kiến nghị {i}", addressee=addressee, field=field,
-                                    raised_on=f"2025-02-0{i + 1}")
+        add_recommendation(spec, unit=org.units["district"], source=source,
+                           topic=f"Kiến nghị {i}", addressee=addressee, field=field,
+                           raised_on=f"2025-02-0{i + 1}")
         for i, (source, addressee, field) in enumerate([
             ("voter_meeting", "UBND huyện", "land"),
             ("voter_meeting", "UBND huyện", "social"),
@@ -213,7 +222,7 @@ def test_recommendation_flow_and_report(org, capture):
             ("dialogue", "UBND huyện", "land"),
         ])
     ]
-    report = services.create_recommendation_report(
+    report = create_recommendation_report(
         spec, unit=org.units["district"], period_start="2025-02-01", period_end="2025-02-28",
         sources=["voter_meeting"])
     assert report.items.count() == 3
@@ -223,7 +232,7 @@ def test_recommendation_flow_and_report(org, capture):
         rec.refresh_from_db()
         assert rec.status == RecStatus.AGGREGATED
     with pytest.raises(InvalidInput):
-        services.create_recommendation_report(
+        create_recommendation_report(
             spec, unit=org.units["district"], period_start="2025-02-01",
             period_end="2025-02-28", sources=["voter_meeting"])
     from tests.oversight_helpers import issue_doc
@@ -233,15 +242,15 @@ def test_recommendation_flow_and_report(org, capture):
     assert report.forwarded_on is not None
     rec = Recommendation.objects.get(pk=recs[0].pk)
     assert rec.status == RecStatus.FORWARDED
-    services.recommendation_action(spec, rec.pk, "respond", text="Đã trả lời", on="2025-03-10")
-    services.recommendation_action(spec, rec.pk, "resolve", on="2025-03-20")
+    recommendation_action(spec, rec.pk, "respond", text="Đã trả lời", on="2025-03-10")
+    recommendation_action(spec, rec.pk, "resolve", on="2025-03-20")
     rec.refresh_from_db()
     assert rec.status == RecStatus.RESOLVED and rec.resolved_on_time
     with pytest.raises(Conflict):
-        services.recommendation_action(spec, recs[3].pk, "respond", text="x")
+        recommendation_action(spec, recs[3].pk, "respond", text="x")
     with pytest.raises(NotAllowed):
-        services.recommendation_action(org.person("district", Role.CLERK), recs[3].pk,
-                                       "forward")
+        recommendation_action(org.person("district", Role.CLERK), recs[3].pk,
+                              "forward")
 
 
 @pytest.mark.django_db
@@ -261,10 +270,10 @@ def test_conference_links_a_meeting_the_person_can_see(org, capture):
                                      secretary=other_leader, created_by=other_leader)
     case = critique_to(org, capture, "planned")
     with pytest.raises(InvalidInput):
-        services.critique_action(spec, case.pk, "start", form="conference", meeting=foreign.pk)
+        critique_action(spec, case.pk, "start", form="conference", meeting=foreign.pk)
     with pytest.raises(InvalidInput):
-        services.critique_action(spec, case.pk, "start", form="conference", meeting="x")
-    services.critique_action(spec, case.pk, "start", form="conference", meeting=own.pk)
+        critique_action(spec, case.pk, "start", form="conference", meeting="x")
+    critique_action(spec, case.pk, "start", form="conference", meeting=own.pk)
     case.refresh_from_db()
     assert case.meeting == own
 
@@ -281,12 +290,12 @@ WORKERS = {("district", "specialist"): True, ("district", "head"): True,
 @pytest.mark.parametrize("who,allowed", list(WORKERS.items()), ids=lambda v: str(v))
 def test_recommendation_and_supervision_matrix(org, capture, who, allowed):
     spec = org.person("district", Role.SPECIALIST)
-    rec = services.add_recommendation(spec, unit=org.units["district"], source="dialogue",
-                                      topic="Đường", addressee="UBND huyện")
+    rec = add_recommendation(spec, unit=org.units["district"], source="dialogue",
+                             topic="Đường", addressee="UBND huyện")
     case = supervision_to(org, capture, "team_formed", unit="district")
     user = org.people[who]
-    for call in (lambda: services.recommendation_action(user, rec.pk, "forward"),
-                 lambda: services.supervision_action(user, case.pk, "start")):
+    for call in (lambda: recommendation_action(user, rec.pk, "forward"),
+                 lambda: supervision_action(user, case.pk, "start")):
         if allowed:
             call()
         else:

@@ -13,8 +13,10 @@ from django.utils import timezone
 from tests.oversight_helpers import critique_to
 from workflow.notifications.models import Notification
 from workflow.organisation.models import Role
-from workflow.oversight import services, tasks
+from workflow.oversight import tasks
 from workflow.oversight.models import Recommendation, RecStatus
+from workflow.oversight.services.deadlines import flag_overdue
+from workflow.oversight.services.recommendations import add_recommendation, recommendation_action
 
 
 @pytest.fixture
@@ -34,12 +36,12 @@ def test_critique_reply_overdue_at_frozen_clock(org, capture):
     owner.save()
     # Three days before: a reminder, nothing overdue.
     with capture(execute=True):
-        counts = services.flag_overdue(now=at(dt.date(2025, 4, 28)))
+        counts = flag_overdue(now=at(dt.date(2025, 4, 28)))
     assert counts["critique_reminders"] == 1 and counts["critique_overdue"] == 0
     # On the due date it is not yet late.
-    assert services.flag_overdue(now=at(dt.date(2025, 5, 1)))["critique_overdue"] == 0
+    assert flag_overdue(now=at(dt.date(2025, 5, 1)))["critique_overdue"] == 0
     with capture(execute=True):
-        counts = services.flag_overdue(now=at(dt.date(2025, 5, 2)))
+        counts = flag_overdue(now=at(dt.date(2025, 5, 2)))
     assert counts["critique_overdue"] == 1
     notices = Notification.objects.filter(recipient=owner, kind="deadline")
     assert notices.count() == 2
@@ -47,7 +49,7 @@ def test_critique_reply_overdue_at_frozen_clock(org, capture):
     assert len(mail.outbox) == 2 and mail.outbox[-1].to == ["owner@example.org"]
     # Running again tells nobody twice.
     with capture(execute=True):
-        assert services.flag_overdue(now=at(dt.date(2025, 5, 3)))["critique_overdue"] == 0
+        assert flag_overdue(now=at(dt.date(2025, 5, 3)))["critique_overdue"] == 0
     assert len(mail.outbox) == 2
 
 
@@ -55,18 +57,18 @@ def test_critique_reply_overdue_at_frozen_clock(org, capture):
 def test_recommendations_overdue_and_escalation_notice(org, settings):
     settings.OVERSIGHT_ESCALATE_NOTICE_AFTER_DAYS = 10
     spec = org.person("commune", Role.SPECIALIST)
-    late_forward = services.add_recommendation(
+    late_forward = add_recommendation(
         spec, unit=org.units["commune"], source="voter_meeting", topic="Điện chiếu sáng",
         addressee="UBND xã", raised_on="2025-01-01")  # forward by 2025-01-16
-    resolved = services.add_recommendation(
+    resolved = add_recommendation(
         spec, unit=org.units["commune"], source="dialogue", topic="Nước sạch",
         addressee="UBND xã", raised_on="2025-01-01", due_date="2025-02-01")
-    services.recommendation_action(spec, resolved.pk, "forward", on="2025-01-05")
-    services.recommendation_action(spec, resolved.pk, "resolve", on="2025-01-20")
-    forwarded = services.add_recommendation(
+    recommendation_action(spec, resolved.pk, "forward", on="2025-01-05")
+    recommendation_action(spec, resolved.pk, "resolve", on="2025-01-20")
+    forwarded = add_recommendation(
         spec, unit=org.units["commune"], source="dialogue", topic="Đường làng",
         addressee="UBND xã", raised_on="2025-01-01", due_date="2025-02-01")
-    services.recommendation_action(spec, forwarded.pk, "forward", on="2025-01-05")
+    recommendation_action(spec, forwarded.pk, "forward", on="2025-01-05")
 
     # The clock is frozen through django.utils.timezone.now, as the beat task sees it.
     with mock.patch("django.utils.timezone.now", return_value=at(dt.date(2025, 1, 20))):
@@ -92,13 +94,13 @@ def test_recommendations_overdue_and_escalation_notice(org, settings):
     with mock.patch("django.utils.timezone.now", return_value=at(dt.date(2025, 2, 17))):
         assert tasks.flag_overdue()["escalation_notices"] == 0
     # The owner escalates and then records the answer: the item leaves "overdue".
-    services.recommendation_action(spec, forwarded.pk, "escalate", on="2025-02-16")
+    recommendation_action(spec, forwarded.pk, "escalate", on="2025-02-16")
     commune_parent_leader = org.person("district", Role.LEADER)
     assert Notification.objects.filter(
         recipient=commune_parent_leader,
         dedup_key=f"oversight:rec:{forwarded.pk}:escalate").count() == 1
-    services.recommendation_action(spec, late_forward.pk, "escalate", on="2025-02-16")
-    services.recommendation_action(spec, late_forward.pk, "forward", on="2025-02-17")
+    recommendation_action(spec, late_forward.pk, "escalate", on="2025-02-16")
+    recommendation_action(spec, late_forward.pk, "forward", on="2025-02-17")
     assert Recommendation.objects.get(pk=late_forward.pk).status == RecStatus.FORWARDED
 
 
@@ -106,7 +108,7 @@ def test_recommendations_overdue_and_escalation_notice(org, settings):
 def test_rules_are_configuration(org, capture, settings):
     settings.OVERSIGHT_REMIND_BEFORE_DAYS = 0
     critique_to(org, capture, "awaiting_reply")
-    assert services.flag_overdue(now=at(dt.date(2025, 4, 30)))["critique_reminders"] == 0
+    assert flag_overdue(now=at(dt.date(2025, 4, 30)))["critique_reminders"] == 0
 
 
 def test_beat_schedule_is_registered():

@@ -102,12 +102,12 @@ def _confidential(org):
 def _meeting_papers(org):
     """A published meeting (one paper restricted to one delegate) and one still in draft."""
     from tests.meeting_helpers import people, prepared, published
-    from workflow.meetings import services as meetings
+    from workflow.meetings.services.papers import restrict_paper
 
     meeting = published(org)
     papers = list(meeting.papers.order_by("pk"))
     cast = people(org)
-    meetings.restrict_paper(cast["secretary"], papers[0].pk, user_ids=[cast["delegate"].pk])
+    restrict_paper(cast["secretary"], papers[0].pk, user_ids=[cast["delegate"].pk])
     prepared(org, unit="district")
     # A published district meeting whose paper is marked confidential afterwards (as the
     # admin does): participants no longer read it through the meeting (issue #23).
@@ -286,8 +286,9 @@ def test_moving_a_unit_reindexes_its_documents(org, django_capture_on_commit_cal
 @pytest.mark.django_db
 def test_meeting_changes_reindex_papers(org, django_capture_on_commit_callbacks):
     from tests.meeting_helpers import people, prepared
-    from workflow.meetings import services as meetings
     from workflow.meetings.models import Participant
+    from workflow.meetings.services.papers import restrict_paper
+    from workflow.meetings.services.schedule import publish_meeting, remove_participant
 
     cast = people(org)
     delegate = cast["commune_delegate"]
@@ -296,16 +297,16 @@ def test_meeting_changes_reindex_papers(org, django_capture_on_commit_callbacks)
     # Not published yet: the commune delegate cannot read the paper.
     assert service.search(delegate, "bao cao so 1").total == 0
     with django_capture_on_commit_callbacks(execute=True):
-        meetings.publish_meeting(meeting.chair, meeting.pk)
+        publish_meeting(meeting.chair, meeting.pk)
     assert service.search(delegate, "bao cao so 1").total == 1
     paper = meeting.papers.get()
     with django_capture_on_commit_callbacks(execute=True):
-        meetings.restrict_paper(cast["secretary"], paper.pk, user_ids=[cast["delegate"].pk])
+        restrict_paper(cast["secretary"], paper.pk, user_ids=[cast["delegate"].pk])
     assert service.search(delegate, "bao cao so 1").total == 0
     assert service.search(cast["delegate"], "bao cao so 1").total == 1
     seat = Participant.objects.get(meeting=meeting, user=cast["delegate"])
     with django_capture_on_commit_callbacks(execute=True):
-        meetings.remove_participant(cast["secretary"], seat.pk)
+        remove_participant(cast["secretary"], seat.pk)
     assert service.search(cast["delegate"], "bao cao so 1").total == 0
     for user in (delegate, cast["delegate"]):
         access.forget(user)

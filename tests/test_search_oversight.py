@@ -9,8 +9,9 @@ from search.service import get_backend
 from tests.factories import PASSWORD
 from workflow import access
 from workflow.organisation.models import Role
-from workflow.oversight import services as ov
 from workflow.oversight.models import CritiqueCase, Recommendation
+from workflow.oversight.services.critique import open_critique
+from workflow.oversight.services.recommendations import add_recommendation
 
 WORDS = "đường giao thông"
 
@@ -18,17 +19,17 @@ WORDS = "đường giao thông"
 @pytest.fixture
 def items(org, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        ours = ov.add_recommendation(
+        ours = add_recommendation(
             org.person("commune", Role.SPECIALIST), unit=org.units["commune"],
             source="voter_meeting", topic="Đường giao thông thôn Đông xuống cấp",
             addressee="UBND xã", content="Cử tri đề nghị sửa đường giao thông liên thôn.")
-        theirs = ov.add_recommendation(
+        theirs = add_recommendation(
             org.person("commune2", Role.SPECIALIST), unit=org.units["commune2"],
             source="dialogue", topic="Đường giao thông xã Nam Giang bị sạt lở",
             addressee="UBND huyện", content="Bí mật của xã bên: đường giao thông.")
-        case = ov.open_critique(org.person("commune", Role.SPECIALIST),
-                                unit=org.units["commune"], title="Dự thảo quy hoạch giao thông",
-                                agency="UBND xã", received_on="2026-01-05")
+        case = open_critique(org.person("commune", Role.SPECIALIST),
+                             unit=org.units["commune"], title="Dự thảo quy hoạch giao thông",
+                             agency="UBND xã", received_on="2026-01-05")
     with django_capture_on_commit_callbacks(execute=True):
         case.reply_accepted = "Tiếp thu: bổ sung kinh phí sửa đường giao thông."
         case.reply_explained = "Giải trình: chưa đủ nguồn vốn năm nay."

@@ -19,7 +19,11 @@ from django.urls import reverse
 from signing import signers
 from signing.models import KeyKind, SigningKey
 from tests.meeting_helpers import people, published
-from workflow.meetings import services as meetings
+from workflow.meetings.services.links import (
+    paper_file_version,
+    paper_link_token,
+    paper_link_version,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_VARS = ("DEBUG", "SECRET_KEY", "DJANGO_SECRET_KEY", "MTTQ_PRODUCTION",
@@ -76,7 +80,7 @@ def room(org):
 
 def _forged(paper_id: int, version_id: int, session_key: str) -> str:
     # What anyone holding SECRET_KEY can make (the quick-start key was guessable).
-    return meetings.paper_link_token(paper_id, version_id, session_key, time.time())
+    return paper_link_token(paper_id, version_id, session_key, time.time())
 
 
 @pytest.mark.django_db
@@ -93,7 +97,7 @@ def test_forged_link_to_a_paper_that_does_not_exist_is_refused(org, room):
                        kind="main")
     version = secret.files.get().current_version
     token = _forged(999_999, version.pk, session)
-    assert meetings.paper_link_version(token, 999_999, session) is None
+    assert paper_link_version(token, 999_999, session) is None
     response = client.get(reverse("meetings:paper_file", args=[999_999]), {"t": token})
     assert response.status_code == 404
 
@@ -103,7 +107,7 @@ def test_forged_link_with_another_documents_version_is_refused(org, room):
     meeting, client = room
     session = client.session.session_key
     paper, other = list(meeting.papers.order_by("pk"))
-    foreign = meetings.paper_file_version(other)
+    foreign = paper_file_version(other)
     # A token for paper 1 naming paper 2's file version, and one for an unrelated draft.
     from tests.factories import draft, pdf_bytes, upload
     from workflow.documents import services as documents
@@ -115,16 +119,16 @@ def test_forged_link_with_another_documents_version_is_refused(org, room):
     unrelated = secret.files.get().current_version
     for version in (foreign, unrelated):
         token = _forged(paper.pk, version.pk, session)
-        assert meetings.paper_link_version(token, paper.pk, session) is None
+        assert paper_link_version(token, paper.pk, session) is None
     response = client.get(reverse("meetings:paper_file", args=[paper.pk]),
                           {"t": _forged(paper.pk, unrelated.pk, session)})
     # Falls back to the full check, which serves the paper's own file, never the draft.
     assert response.status_code == 200
     assert b"".join(response.streaming_content) != unrelated.blob.open("rb").read()
     # The paper's own version still opens by link.
-    own = meetings.paper_file_version(paper)
-    assert meetings.paper_link_version(_forged(paper.pk, own.pk, session), paper.pk,
-                                       session).pk == own.pk
+    own = paper_file_version(paper)
+    assert paper_link_version(_forged(paper.pk, own.pk, session), paper.pk,
+                              session).pk == own.pk
 
 
 # --- the key-encryption key of stored passphrases ----------------------------------------------

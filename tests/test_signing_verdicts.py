@@ -395,7 +395,8 @@ def test_demo_root_is_named_on_the_page(client, settings, signing_pki):  # noqa:
 
 def test_the_public_function_takes_a_path_and_gives_a_typed_report(tmp_path,
                                                                    signing_pki):  # noqa: F811
-    from signing.validation import PdfReport, verify_pdf
+    from signing.validation import verify_pdf
+    from signing.verdicts import PdfReport
 
     path = tmp_path / "incoming.pdf"
     path.write_bytes(sign(pdf_bytes("Incoming"), signing_pki, "leader", ltv=True))

@@ -186,14 +186,15 @@ def test_tablet_room_alerts_a_new_vote(room_server, browser):  # noqa: F811 - th
 
     from tests.factories import make_org
     from tests.meeting_helpers import in_session
-    from workflow.meetings import services as meetings
+    from workflow.meetings.services.attendance import check_in
+    from workflow.meetings.services.votes import open_vote
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     org = make_org()
     meeting = in_session(org)
     cast = people(org)
     delegate = cast["delegate"]
-    meetings.check_in(delegate, meeting.pk)
+    check_in(delegate, meeting.pk)
     context = browser.new_context(viewport={"width": 800, "height": 1280}, locale="vi-VN")
     context.set_default_timeout(15_000)
     try:
@@ -207,7 +208,7 @@ def test_tablet_room_alerts_a_new_vote(room_server, browser):  # noqa: F811 - th
         page.goto(f"{live_server.url}/meetings/{meeting.pk}/room/")
         page.locator("#items .room-item").first.wait_for(state="attached")
         assert page.locator("#vote-alert").is_hidden()
-        meetings.open_vote(cast["chair"], meeting.pk, question="Thông qua chương trình")
+        open_vote(cast["chair"], meeting.pk, question="Thông qua chương trình")
         page.locator("#vote-alert").wait_for(state="visible", timeout=8_000)
         assert "Thông qua chương trình" in page.locator("#vote-alert").inner_text()
         yes = page.locator("#dock-vote .btn-vote-yes")

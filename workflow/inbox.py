@@ -156,7 +156,7 @@ def _meetings(user) -> list[WorkItem]:
 
 def _tasks(user) -> list[WorkItem]:
     from workflow.meetings.models import TaskState
-    from workflow.meetings.services import tasks_for
+    from workflow.meetings.services.records import tasks_for
 
     tasks = tasks_for(user).filter(state=TaskState.OPEN).order_by("due_date", "pk")
     return [WorkItem(kind="task", title=task.title, url=reverse("meetings:tasks"),

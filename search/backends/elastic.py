@@ -27,7 +27,7 @@ import time
 
 from ..normalize import normalize
 from .base import PageRef, RawHit, RawResults, SearchBackend, SearchDocument, SearchRequest
-from .embedded import FACET_FIELDS, TEXT_FIELDS, symbol_key
+from .embedded_schema import FACET_FIELDS, TEXT_FIELDS, symbol_key
 
 TEXT_NAMES = [exact for exact, _folded, _boost in TEXT_FIELDS]
 BOOSTS = {exact: boost for exact, _folded, boost in TEXT_FIELDS}

@@ -16,6 +16,10 @@ a phrase never spans two pages, and the stored values give back each page.
 tantivy allows one writer per index. Writers take an exclusive file lock with
 a bounded wait; when it cannot be had the caller gets :class:`IndexBusy` and
 the Celery task retries later.
+
+This module owns opening the index, the writer lock, writing and running a search; the
+layout (schema, analyzers, fields) is in :mod:`search.backends.embedded_schema` and the
+building of queries in :mod:`search.backends.embedded_query` (a mixin of the backend).
 """
 
 from __future__ import annotations
@@ -28,113 +32,39 @@ import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 from pathlib import Path
 
 import tantivy
 from django.conf import settings
 from tantivy import Occur, Query
 
-from ..normalize import fold, normalize
+from ..normalize import normalize
 from .base import PageRef, RawHit, RawResults, SearchBackend, SearchDocument, SearchRequest
-
-SCHEMA_VERSION = "5"
-ANALYZER = "vi"
-FOLD_ANALYZER = "vi_fold"
-# (exact field, folded field, boost of the exact field); folded matches count half.
-TEXT_FIELDS = (
-    ("subject", "subject_f", 6.0),
-    ("symbol", "symbol_f", 6.0),
-    ("meta", "meta_f", 2.0),
-    ("body", "body_f", 2.0),
-    ("comments", "comments_f", 1.0),
+from .embedded_query import QueryBuilding
+from .embedded_schema import (
+    ANALYZER,
+    FACET_FIELDS,
+    FOLD_ANALYZER,
+    HIT_FIELDS,
+    PHRASE_FIELD,
+    SCHEMA_VERSION,
+    TEXT_FIELDS,
+    _analyzer,
+    _fold_analyzer,
+    build_schema,
+    symbol_key,
 )
-FACET_FIELDS = {"kind": "kind", "type": "type", "unit": "unit_id", "year": "year", "state": "state"}
-NUMERIC_FACETS = {"unit", "year"}
-# Stored fields a hit carries back to the service.
-HIT_FIELDS = ("subject", "symbol", "state", "type", "type_name", "unit_id", "unit_name", "year",
-              "date", "number")
-# Every folded text of a document in one field, the only one with positions: phrases are
-# checked there. A phrase as an OR over one phrase query per field made tantivy's union
-# scorer walk 4096-document windows at every step of the permission filter, so a phrase
-# of common words cost 25-50 ms on 100k documents even for a user who may see 200 of them;
-# one phrase scorer skips straight to the visible documents.
-PHRASE_FIELD = "text_f"
 
 
 class IndexBusy(RuntimeError):
     """Another process holds the index writer; try again later."""
 
 
-def build_schema() -> tantivy.Schema:
-    sb = tantivy.SchemaBuilder()
-    sb.add_text_field("key", stored=True, tokenizer_name="raw")
-    sb.add_unsigned_field("id", stored=True, indexed=True, fast=True)
-    sb.add_text_field("kind", stored=True, fast=True, tokenizer_name="raw")
-    sb.add_unsigned_field("version", stored=True, indexed=True, fast=True)
-    sb.add_unsigned_field("unit_id", stored=True, indexed=True, fast=True)
-    sb.add_text_field("unit_path", stored=True, tokenizer_name="raw")
-    sb.add_text_field("unit_name", stored=True, tokenizer_name="raw")
-    sb.add_text_field("state", stored=True, fast=True, tokenizer_name="raw")
-    sb.add_text_field("type", stored=True, fast=True, tokenizer_name="raw")
-    sb.add_text_field("type_name", stored=True, tokenizer_name="raw")
-    sb.add_unsigned_field("year", stored=True, indexed=True, fast=True)
-    sb.add_integer_field("date", stored=True, indexed=True, fast=True)
-    sb.add_unsigned_field("number", stored=True, indexed=True)
-    sb.add_text_field("symbol_key", stored=False, tokenizer_name="raw")
-    for exact, folded, _boost in TEXT_FIELDS:
-        # Words and their counts rank; positions are kept once, in PHRASE_FIELD.
-        sb.add_text_field(exact, stored=True, tokenizer_name=ANALYZER, index_option="freq")
-        sb.add_text_field(folded, stored=False, tokenizer_name=FOLD_ANALYZER, index_option="freq")
-    sb.add_text_field(PHRASE_FIELD, stored=False, tokenizer_name=FOLD_ANALYZER,
-                      index_option="position")
-    sb.add_text_field("page_refs", stored=True, tokenizer_name="raw")
-    sb.add_text_field("acl", stored=False, tokenizer_name="raw")
-    return sb.build()
-
-
-def _analyzer() -> tantivy.TextAnalyzer:
-    # Must split and lowercase exactly like search.normalize.tokens().
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(40))
-        .filter(tantivy.Filter.lowercase())
-        .build()
-    )
-
-
-def _fold_analyzer() -> tantivy.TextAnalyzer:
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(40))
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .build()
-    )
-
-
-_FOLD_LOCAL = threading.local()
-
-
-@lru_cache(maxsize=8192)
-def engine_fold(word: str) -> str:
-    """A query word as the folded fields index it (the engine's own analyzer)."""
-    analyzer = getattr(_FOLD_LOCAL, "analyzer", None)
-    if analyzer is None:
-        analyzer = _FOLD_LOCAL.analyzer = _fold_analyzer()
-    folded = analyzer.analyze(word)
-    return folded[0] if len(folded) == 1 else fold(word)
-
-
-def symbol_key(symbol: str) -> str:
-    return fold(normalize(symbol.strip())).replace(" ", "")
-
-
 _INDEXES: dict[str, tuple[tantivy.Index, tantivy.Schema]] = {}
 _INDEXES_LOCK = threading.Lock()
 
 
-class EmbeddedBackend(SearchBackend):
+class EmbeddedBackend(QueryBuilding, SearchBackend):
     name = "embedded"
 
     def __init__(self, path: str | os.PathLike | None = None, lock_timeout: float | None = None):
@@ -321,92 +251,6 @@ class EmbeddedBackend(SearchBackend):
 
     # --- reading ------------------------------------------------------------------------
 
-    def _match_query(self, request: SearchRequest, *, phrases: bool = True) -> Query | None:
-        """The documents the words and phrases select, as term and phrase queries on one field.
-
-        Every folded text of a document is in PHRASE_FIELD, so a word is in the document
-        exactly when it is in that field: one term query per word selects what the OR over
-        the ten per-field clauses selected. That OR was a union scorer, which refills a
-        4096-document window of every field (dense ``body`` included) at each step of the
-        permission filter; a single term scorer skips straight to the visible documents.
-        The words of a phrase are Must term clauses too, and the scores of the term
-        clauses rank the text; the phrase clause itself (positions live only in that
-        field) is weighted zero, so a document ranks the same whether or not the phrase
-        was checked in the same query (see :meth:`_phrase_window`). ``phrases=False``
-        leaves the phrase clauses out: the query then selects a superset.
-        """
-        schema = self.schema
-        clauses = []
-        occur = Occur.Must if request.match_all_terms else Occur.Should
-        for term in request.terms:
-            clauses.append(
-                (occur, Query.term_query(schema, PHRASE_FIELD, engine_fold(term.exact))))
-        for phrase in request.phrases:
-            for word in dict.fromkeys(engine_fold(w) for w in phrase.exact):
-                clauses.append((Occur.Must, Query.term_query(schema, PHRASE_FIELD, word)))
-        if phrases:
-            clauses += [(Occur.Must, Query.boost_query(q, 0.0))
-                        for q in self._phrase_queries(request)]
-        if not clauses:
-            return None
-        return Query.boolean_query(clauses)
-
-    def _phrase_queries(self, request: SearchRequest) -> list[Query]:
-        return [Query.phrase_query(self.schema, PHRASE_FIELD, [engine_fold(w) for w in p.exact])
-                for p in request.phrases]
-
-    def _rank_clauses(self, request: SearchRequest) -> list:
-        """Optional clauses that order the matches; they never decide what matches.
-
-        A word in the subject or symbol (or metadata, comments) counts more than in the
-        body, and a word typed with accents counts more where it stands with those
-        accents than where only its unaccented look-alike does. The short fields are
-        sparse, so their union scorer stays cheap; the exact-accent clause on the body
-        is dense for common words and is therefore only added for words that carry
-        accents (for an unaccented word the exact and folded matches are the same).
-        """
-        schema = self.schema
-        words: list[str] = [t.exact for t in request.terms]
-        for phrase in request.phrases:
-            words += phrase.exact
-        clauses = []
-        for word in dict.fromkeys(words):
-            folded_word = engine_fold(word)
-            accented = fold(word) != word
-            for exact, folded, boost in TEXT_FIELDS:
-                if exact != "body":
-                    clauses.append((Occur.Should, Query.boost_query(
-                        Query.term_query(schema, folded, folded_word), boost / 2)))
-                if accented:
-                    clauses.append((Occur.Should, Query.boost_query(
-                        Query.term_query(schema, exact, word), boost / 2)))
-        return clauses
-
-    def _filter_clauses(self, request: SearchRequest) -> list:
-        schema = self.schema
-        clauses = [(Occur.Must, Query.term_set_query(schema, "acl", list(request.acl)))]
-        if request.document_ids is not None:
-            ids = sorted({int(i) for i in request.document_ids})
-            if not ids:
-                return [(Occur.Must, Query.empty_query())]
-            clauses.append((Occur.Must, Query.term_set_query(schema, "id", ids)))
-            clauses.append((Occur.Must, Query.term_query(schema, "kind", "document")))
-        for facet, values in request.filters.items():
-            field_name = FACET_FIELDS.get(facet)
-            if not field_name or not values:
-                continue
-            if facet in NUMERIC_FACETS:
-                typed = [int(v) for v in values if str(v).isdigit()]
-                if not typed:
-                    return [(Occur.Must, Query.empty_query())]
-                ors = [(Occur.Should, Query.term_query(schema, field_name, v)) for v in typed]
-                clauses.append((Occur.Must, Query.boolean_query(ors)))
-            else:
-                clauses.append(
-                    (Occur.Must, Query.term_set_query(schema, field_name, [str(v) for v in values]))
-                )
-        return clauses
-
     def search(self, request: SearchRequest) -> RawResults:
         if not request.acl:
             return RawResults(total=0, hits=[], facets={})
@@ -463,103 +307,6 @@ class EmbeddedBackend(SearchBackend):
 
         results = RawResults(total=0, hits=hits, facets={}, pending=counts)
         return results if request.defer_counts else results.complete()
-
-    # Phrase queries look for their top hits among this many documents holding every word.
-    PHRASE_WINDOW = 200
-
-    def _phrase_window(self, searcher, request: SearchRequest, filters: list, rank: list,
-                       order: dict) -> list | None:
-        """The top hits of a phrase query, checking the phrase on a window of candidates.
-
-        A phrase of common words holds in thousands of visible documents, and checking
-        positions in each of them (done anyway, once, for the facets and the total) cost
-        as much again for the hits. The hits rank by the words alone (the phrase clause
-        weighs zero), so the best documents holding every word, with the phrase checked on
-        just those, are the best phrase matches, as long as enough of them hold the
-        phrase or the window held every candidate. Otherwise None: run the full query.
-        """
-        want = max(0, request.offset) + max(1, request.limit)
-        if want > self.PHRASE_WINDOW:  # a deep page: the window would not pay for itself
-            return None
-        window = self.PHRASE_WINDOW
-        loose = self._match_query(request, phrases=False)
-        candidates = searcher.search(Query.boolean_query([(Occur.Must, loose), *filters, *rank]),
-                                     limit=window, count=False, **order).hits
-        if not candidates:
-            return []
-        ids = sorted(set(searcher.fast_field_values("id", [a for _s, a in candidates])))
-        holders = Query.boolean_query([
-            (Occur.Must, Query.term_set_query(self.schema, "id", ids)),
-            *((Occur.Must, q) for q in self._phrase_queries(request))])
-        # An id can belong to items of several kinds (a document, a recommendation…), so
-        # more than the window may hold the phrase: the count says how many to collect.
-        result = searcher.search(holders, limit=2 * window, count=True)
-        checked = result.hits
-        if (result.count or 0) > len(checked):
-            checked = searcher.search(holders, limit=result.count, count=False).hits
-        holding = {(a.segment_ord, a.doc) for _s, a in checked}
-        matched = [(s, a) for s, a in candidates if (a.segment_ord, a.doc) in holding]
-        if len(matched) < want and len(candidates) == window:
-            return None
-        return matched[max(0, request.offset):want]
-
-    # Unquoted words: the best this many matches are re-ranked by how many adjacent pairs of
-    # the typed words stand side by side, in order, in the document (at most MAX_PAIRS).
-    PROXIMITY_WINDOW = 100
-    MAX_PAIRS = 6
-
-    def _proximity_window(self, searcher, request: SearchRequest, selected: list,
-                          rank: list) -> list | None:
-        """Top hits of unquoted words, where words standing together in order come first.
-
-        Vietnamese words and names are several syllables, each indexed as a word: without
-        this, the one document naming "Nguyễn Xuân Phúc" ranked below documents holding
-        those three common syllables apart. Candidates are the best PROXIMITY_WINDOW
-        matches ranked as before (accents as typed and the subject/symbol still count);
-        among them, documents holding more adjacent pairs of the typed words come first
-        (all pairs: the words stand together, in order), each group in the old order.
-        Each pair is one phrase query on PHRASE_FIELD restricted to the candidates' ids,
-        so positions are read in at most PROXIMITY_WINDOW documents per pair (on 100k
-        documents, ~0.3 ms a pair). As an optional clause of the main query, the same
-        phrase walked 4096-document windows of every document holding the words (see the
-        Query plan in docs/search.md). Pages past the window keep the plain ranking.
-        """
-        want = max(0, request.offset) + max(1, request.limit)
-        if want > self.PROXIMITY_WINDOW:
-            return None
-        candidates = searcher.search(Query.boolean_query([*selected, *rank]),
-                                     limit=self.PROXIMITY_WINDOW, count=False).hits
-        words = [engine_fold(t.exact) for t in request.terms]
-        pairs = [list(pair) for pair in dict.fromkeys(zip(words, words[1:], strict=False))
-                 if pair[0] != pair[1]][: self.MAX_PAIRS]
-        if len(candidates) < 2 or not pairs:
-            return candidates[max(0, request.offset):want]
-        ids = sorted(set(searcher.fast_field_values("id", [a for _s, a in candidates])))
-        # A union of id terms, not term_set_query: the intersection then starts from the
-        # candidates instead of walking the phrase through every document (3x cheaper).
-        id_filter = (Occur.Must, Query.boolean_query(
-            [(Occur.Should, Query.term_query(self.schema, "id", i)) for i in ids]))
-        held: dict[tuple, int] = {}
-        for pair in pairs:
-            holders = Query.const_score_query(Query.boolean_query([
-                id_filter, (Occur.Must, Query.phrase_query(self.schema, PHRASE_FIELD, pair))]),
-                1.0)
-            # Ids are shared across kinds, so more than the window may hold the pair.
-            limit = 4 * self.PROXIMITY_WINDOW
-            found = searcher.search(holders, limit=limit, count=False).hits
-            if len(found) == limit:
-                total = searcher.search(holders, limit=1, count=True).count or limit
-                found = searcher.search(holders, limit=total, count=False).hits
-            for _s, a in found:
-                at = (a.segment_ord, a.doc)
-                held[at] = held.get(at, 0) + 1
-
-        def key(item: tuple[int, tuple]) -> tuple[int, int]:
-            position, (_score, addr) = item
-            return (-held.get((addr.segment_ord, addr.doc), 0), position)
-
-        ranked = [hit for _pos, hit in sorted(enumerate(candidates), key=key)]
-        return ranked[max(0, request.offset):want]
 
     def _hit(self, searcher, score, addr) -> RawHit:
         # Field by field: to_dict() converts every stored value, unused ones included.

@@ -2,21 +2,21 @@
 
 from django import template
 
-from signing import validation
+from signing import verdicts
 
 register = template.Library()
 
 
 @register.filter
 def verdict_label(code: str) -> str:
-    return validation.verdict_label(code)
+    return verdicts.verdict_label(code)
 
 
 @register.filter
 def revocation_label(code: str) -> str:
-    return validation.revocation_label(code)
+    return verdicts.revocation_label(code)
 
 
 @register.filter
 def modification_label(code: str) -> str:
-    return validation.modification_label(code)
+    return verdicts.modification_label(code)

@@ -28,8 +28,14 @@ from workflow import access
 from workflow.access import MeetingAction as A
 from workflow.audit import access_log
 from workflow.documents.errors import InvalidInput, NotFound
-from workflow.meetings import services
 from workflow.meetings.models import Ballot, Choice, Participant, SpeakRequest, SpeakState, Vote
+from workflow.meetings.services.attendance import check_in, respond
+from workflow.meetings.services.common import get_meeting, visible_meetings_for
+from workflow.meetings.services.links import PAPER_LINK_SECONDS, paper_file_version
+from workflow.meetings.services.notes import get_paper
+from workflow.meetings.services.room import readable_papers
+from workflow.meetings.services.session import request_to_speak, withdraw_speak_request
+from workflow.meetings.services.votes import cast_ballot, vote_result
 from workflow.organisation.models import User
 
 from .views import ApiView, Pagination, _errors
@@ -116,10 +122,10 @@ class BallotSerializer(serializers.Serializer):
 
 
 def _agenda(request: Request, meeting) -> list[dict]:
-    papers = services.readable_papers(request.user, meeting)
+    papers = readable_papers(request.user, meeting)
     versions = {}
     for paper in papers:
-        version = services.paper_file_version(paper)
+        version = paper_file_version(paper)
         if version is not None:
             versions[paper.pk] = version.pk
     context = {"request": request, "versions": versions, "user_id": request.user.pk}
@@ -161,8 +167,8 @@ class MeetingListView(ApiView, GenericAPIView):
                                         "results": [EXAMPLE_MEETING]})],
     )
     def get(self, request: Request) -> Response:
-        qs = services.visible_meetings_for(request.user, q=request.query_params.get("q", ""),
-                                           state=request.query_params.get("state", ""))
+        qs = visible_meetings_for(request.user, q=request.query_params.get("q", ""),
+                                  state=request.query_params.get("state", ""))
         page = self.paginate_queryset(
             qs.select_related("unit", "chair", "secretary").order_by("-starts_at", "-pk"))
         return self.get_paginated_response(MeetingSerializer(page, many=True).data)
@@ -182,7 +188,7 @@ class MeetingDetailView(ApiView):
                                      "?sig=…"}]}]})],
     )
     def get(self, request: Request, pk: int) -> Response:
-        meeting = services.get_meeting(request.user, pk)
+        meeting = get_meeting(request.user, pk)
         data = dict(MeetingSerializer(meeting).data)
         data["actions"] = _actions(request.user, meeting)
         data["agenda"] = _agenda(request, meeting)
@@ -195,7 +201,7 @@ class MeetingAgendaView(ApiView):
                    parameters=[MEETING_ID],
                    responses={200: AgendaItemSerializer(many=True), **_errors(401, 404)})
     def get(self, request: Request, pk: int) -> Response:
-        meeting = services.get_meeting(request.user, pk)
+        meeting = get_meeting(request.user, pk)
         return Response(_agenda(request, meeting))
 
 
@@ -205,7 +211,7 @@ class MeetingPapersView(ApiView):
                    parameters=[MEETING_ID],
                    responses={200: PaperSerializer(many=True), **_errors(401, 404)})
     def get(self, request: Request, pk: int) -> Response:
-        meeting = services.get_meeting(request.user, pk)
+        meeting = get_meeting(request.user, pk)
         return Response([p for item in _agenda(request, meeting) for p in item["papers"]])
 
 
@@ -226,14 +232,14 @@ class PaperFileView(ApiView):
     def get(self, request: Request, pk: int):
         try:
             data = signing.loads(request.query_params.get("sig", ""), salt=PAPER_LINK_SALT,
-                                 max_age=services.PAPER_LINK_SECONDS)
+                                 max_age=PAPER_LINK_SECONDS)
         except signing.BadSignature:
             raise NotFound(_("This link is not valid or has expired.")) from None
         user = User.objects.filter(pk=data.get("u"), is_active=True).first()
         if user is None or data.get("p") != pk:
             raise NotFound(_("This link is not valid or has expired."))
-        paper = services.get_paper(user, pk)
-        version = services.paper_file_version(paper, data.get("v"))
+        paper = get_paper(user, pk)
+        version = paper_file_version(paper, data.get("v"))
         if version is None:
             raise NotFound(_("This paper has no file."))
         access_log.record_paper_read(user.pk, version.file.document_id,
@@ -250,7 +256,7 @@ class AttendanceView(ApiView):
                    parameters=[MEETING_ID],
                    responses={200: ParticipantSerializer(many=True), **_errors(401, 404)})
     def get(self, request: Request, pk: int) -> Response:
-        meeting = services.get_meeting(request.user, pk)
+        meeting = get_meeting(request.user, pk)
         seats = meeting.participants.select_related("user").order_by("role", "pk")
         return Response([{"id": s.pk, "name": str(s.user) if s.user_id else s.guest_name,
                           "role": s.role, "attendance": s.attendance,
@@ -270,10 +276,10 @@ class AttendanceView(ApiView):
         body.is_valid(raise_exception=True)
         answer = body.validated_data["answer"]
         if answer == "check_in":
-            seat = services.check_in(request.user, pk)
+            seat = check_in(request.user, pk)
         else:
-            seat = services.respond(request.user, pk, answer=answer,
-                                    delegate_to=body.validated_data.get("delegate_to"))
+            seat = respond(request.user, pk, answer=answer,
+                           delegate_to=body.validated_data.get("delegate_to"))
         seat = Participant.objects.select_related("user").get(pk=seat.pk)
         return Response({"id": seat.pk, "name": str(seat.user) if seat.user_id else
                          seat.guest_name, "role": seat.role, "attendance": seat.attendance,
@@ -292,7 +298,7 @@ class SpeakView(ApiView):
                    examples=[OpenApiExample("Queued", response_only=True,
                                             value={"id": 5, "state": "waiting", "position": 2})])
     def post(self, request: Request, pk: int) -> Response:
-        req = services.request_to_speak(request.user, pk)
+        req = request_to_speak(request.user, pk)
         ahead = SpeakRequest.objects.filter(meeting_id=pk, state=SpeakState.WAITING,
                                             requested_at__lte=req.requested_at).count()
         return Response({"id": req.pk, "state": req.state, "position": ahead})
@@ -301,13 +307,13 @@ class SpeakView(ApiView):
                    parameters=[MEETING_ID], request=None,
                    responses={204: None, **_errors(401, 404)})
     def delete(self, request: Request, pk: int) -> Response:
-        services.withdraw_speak_request(request.user, pk)
+        withdraw_speak_request(request.user, pk)
         return Response(status=204)
 
 
 def _vote_data(user, vote: Vote) -> dict:
     return {"id": vote.pk, "question": vote.question, "item": vote.item_id,
-            "secret": vote.secret, "state": vote.state, "result": services.vote_result(vote),
+            "secret": vote.secret, "state": vote.state, "result": vote_result(vote),
             "my_ballot": Ballot.objects.filter(vote=vote, voter=user).exists()}
 
 
@@ -316,7 +322,7 @@ class VoteListView(ApiView):
                    parameters=[MEETING_ID],
                    responses={200: VoteSerializer(many=True), **_errors(401, 404)})
     def get(self, request: Request, pk: int) -> Response:
-        meeting = services.get_meeting(request.user, pk)
+        meeting = get_meeting(request.user, pk)
         return Response([_vote_data(request.user, v)
                          for v in meeting.votes.order_by("opened_at", "pk")])
 
@@ -335,6 +341,6 @@ class BallotView(ApiView):
         body = BallotSerializer(data=request.data)
         if not body.is_valid():
             raise InvalidInput(_("Choose yes, no or abstain."))
-        ballot = services.cast_ballot(request.user, pk, body.validated_data["choice"])
+        ballot = cast_ballot(request.user, pk, body.validated_data["choice"])
         vote = Vote.objects.get(pk=ballot.vote_id)
         return Response(_vote_data(request.user, vote), status=201)

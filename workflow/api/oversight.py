@@ -1,7 +1,7 @@
 """REST API for oversight: critique and supervision cases, recommendations, targets.
 
 Records are listed with ``access.visible_cases_q`` and opened with
-``oversight.services.get_object`` (which asks ``access.can_case``); the targets are
+``oversight.services.common.get_object`` (which asks ``access.can_case``); the targets are
 the dashboard's own figures (``targets.compute`` restricted to ``access.dashboard_units``).
 """
 
@@ -19,8 +19,9 @@ from rest_framework.response import Response
 
 from workflow import access
 from workflow.documents.errors import InvalidInput, NotFound
-from workflow.oversight import services, targets
+from workflow.oversight import targets
 from workflow.oversight.models import CritiqueCase, Recommendation, RecStatus, SupervisionCase
+from workflow.oversight.services.common import get_object
 
 from .views import ApiView, Pagination, _errors
 
@@ -136,7 +137,7 @@ class CaseDetailView(ApiView):
         model = {"critique": CritiqueCase, "supervision": SupervisionCase}.get(kind)
         if model is None:
             raise NotFound(_("The record does not exist or you cannot see it."))
-        return Response(_case(services.get_object(request.user, model, pk)))
+        return Response(_case(get_object(request.user, model, pk)))
 
 
 REC_EXAMPLE = {"id": 9, "topic": "Sửa đường liên xã", "source": "voter_meeting", "field": "other",
@@ -184,7 +185,7 @@ class RecommendationDetailView(ApiView):
                    responses={200: RecommendationSerializer, **_errors(401, 404)},
                    examples=[OpenApiExample("Forwarded", response_only=True, value=REC_EXAMPLE)])
     def get(self, request: Request, pk: int) -> Response:
-        rec = services.get_object(request.user, Recommendation, pk)
+        rec = get_object(request.user, Recommendation, pk)
         return Response(RecommendationSerializer(rec).data)
 
 

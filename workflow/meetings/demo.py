@@ -17,9 +17,12 @@ from workflow.documents import services as documents
 from workflow.documents.models import Document, DocumentType
 from workflow.organisation.models import Role, Unit, User
 
-from . import services
 from .models import Meeting, MeetingState
 from .pdfs import paper_pdf
+from .services.agenda import add_agenda_item
+from .services.papers import attach_paper
+from .services.schedule import publish_meeting, schedule_meeting
+from .services.session import close_meeting, start_meeting
 
 PUBLISHED_TITLE = "Hội nghị Ban Thường trực Ủy ban MTTQ Việt Nam tỉnh (mở rộng) tháng 12"
 PAST_TITLE = "Hội nghị Ban Thường trực tháng 10 – sơ kết công tác Mặt trận"
@@ -91,7 +94,7 @@ def _paper(meeting: Meeting, item, secretary: User, type_code: str, subject: str
                                 content_type="application/pdf")
     documents.add_file(secretary, document.pk, upload=upload, kind="main")
     _approve(document, meeting.unit)
-    services.attach_paper(secretary, item.pk, document=document)
+    attach_paper(secretary, item.pk, document=document)
 
 
 def _cast(unit: Unit, guests_from: list[Unit]) -> dict[str, User | None]:
@@ -113,7 +116,7 @@ def _schedule(unit: Unit, title: str, starts_at: dt.datetime, place: str,
     cast = _cast(unit, [u for u in guests_from if u is not None and u.pk != unit.pk])
     if not (cast["chair"] and cast["secretary"]):
         return None
-    return services.schedule_meeting(
+    return schedule_meeting(
         cast["secretary"], unit=unit,
         data={"title": title, "kind": "standing_board", "starts_at": starts_at,
               "ends_at": starts_at + dt.timedelta(hours=3), "place": place,
@@ -125,7 +128,7 @@ def _schedule(unit: Unit, title: str, starts_at: dt.datetime, place: str,
 def _build(meeting: Meeting, *, papers: bool) -> Meeting:
     secretary = meeting.secretary
     for title, start, end, paper_specs in AGENDA:
-        item = services.add_agenda_item(secretary, meeting.pk, data={
+        item = add_agenda_item(secretary, meeting.pk, data={
             "title": title, "starts_at": start, "ends_at": end, "presenter": meeting.chair.pk})
         if papers:
             for type_code, subject, pages in paper_specs:
@@ -135,8 +138,8 @@ def _build(meeting: Meeting, *, papers: bool) -> Meeting:
                                            ).order_by("pk").first()
         item = meeting.items.order_by("order").last()
         if archived is not None:
-            services.attach_paper(secretary, item.pk, document=archived)
-    return services.publish_meeting(meeting.chair, meeting.pk)
+            attach_paper(secretary, item.pk, document=archived)
+    return publish_meeting(meeting.chair, meeting.pk)
 
 
 def _tomorrow_at(hour: int) -> dt.datetime:
@@ -166,9 +169,9 @@ def seed_meetings(province: Unit, district: Unit | None = None,
         if meeting is None:
             continue
         meeting = _build(meeting, papers=False)
-        services.start_meeting(meeting.secretary, meeting.pk)
-        services.close_meeting(meeting.secretary, meeting.pk, paperless=paperless,
-                               reason="" if paperless else "Một số đại biểu chưa có máy tính bảng")
+        start_meeting(meeting.secretary, meeting.pk)
+        close_meeting(meeting.secretary, meeting.pk, paperless=paperless,
+                      reason="" if paperless else "Một số đại biểu chưa có máy tính bảng")
         created += 1
     return created
 

@@ -141,7 +141,7 @@ def recommendation_deadline_items(today: dt.date):
     """Recommendations due today. Before and after the day ``oversight.flag_overdue``
     already reminds (REMIND_BEFORE_DAYS) and flags them overdue."""
     from workflow.oversight.models import Recommendation, RecStatus
-    from workflow.oversight.services import _owners
+    from workflow.oversight.services.deadlines import _owners
 
     due_today = (Q(status__in=[RecStatus.NEW, RecStatus.AGGREGATED], forward_due=today)
                  | Q(status__in=[RecStatus.FORWARDED, RecStatus.RESPONDED], due_date=today))
@@ -164,7 +164,7 @@ def remind_all(today: dt.date | None = None) -> int:
 def meetings_starting_soon(now: dt.datetime | None = None) -> int:
     """Participants of published meetings starting within the lead time; once per start time."""
     from workflow.meetings.models import Meeting, MeetingState
-    from workflow.meetings.services import meeting_url
+    from workflow.meetings.services.common import meeting_url
 
     now = now or timezone.now()
     lead = dt.timedelta(minutes=getattr(settings, "NOTIFICATIONS_MEETING_LEAD_MINUTES", 60))

@@ -121,110 +121,115 @@ def _drive(people: _People, document, target: str):
 
 
 def _critique(people, unit: Unit, target: str, title: str, agency: str, today: dt.date) -> bool:
-    from . import services
+    from .services.casedocs import create_case_document, sync_document
+    from .services.critique import add_opinion, critique_action, open_critique
 
     if CritiqueCase.objects.filter(unit=unit, title=title).exists():
         return False
     spec, leader = people(Role.SPECIALIST), people(Role.LEADER)
     order = [s.value for s in CritiqueState]
-    case = services.open_critique(spec, unit=unit, title=title, agency=agency,
-                                  received_on=today - dt.timedelta(days=90))
+    case = open_critique(spec, unit=unit, title=title, agency=agency,
+                         received_on=today - dt.timedelta(days=90))
 
     def done() -> bool:
         case.refresh_from_db()
         return order.index(case.state) >= order.index(target)
 
-    plan = services.create_case_document(spec, case, "plan")
+    plan = create_case_document(spec, case, "plan")
     if target == CritiqueState.RECEIVED:
         return True
     _drive(people, plan, "approved")
-    services.sync_document(plan.pk)
+    sync_document(plan.pk)
     if done():
         return True
-    services.critique_action(spec, case.pk, "start", form="written" if "Quy hoạch" in title
-                             else "conference")
-    services.add_opinion(spec, case.pk, name="TS. Nguyễn Văn Hải (Hội đồng tư vấn)",
-                         deadline=today - dt.timedelta(days=5))
+    critique_action(spec, case.pk, "start", form="written" if "Quy hoạch" in title
+                    else "conference")
+    add_opinion(spec, case.pk, name="TS. Nguyễn Văn Hải (Hội đồng tư vấn)",
+                deadline=today - dt.timedelta(days=5))
     if done():
         return True
-    conclusion = services.create_case_document(spec, case, "conclusion")
-    services.critique_action(spec, case.pk, "draft_conclusion")
+    conclusion = create_case_document(spec, case, "conclusion")
+    critique_action(spec, case.pk, "draft_conclusion")
     if done():
         return True
-    services.critique_action(leader, case.pk, "approve")
+    critique_action(leader, case.pk, "approve")
     if done():
         return True
     _drive(people, conclusion, "issued")
-    services.sync_document(conclusion.pk)
+    sync_document(conclusion.pk)
     if done():
         return True
     # The one waiting for a reply is late on purpose: the list shows it in red.
-    services.critique_action(spec, case.pk, "send", on=today - dt.timedelta(days=40))
+    critique_action(spec, case.pk, "send", on=today - dt.timedelta(days=40))
     if done():
         return True
-    services.critique_action(spec, case.pk, "receive_reply", on=today - dt.timedelta(days=3),
-                             accepted="Tiếp thu ý kiến về đối tượng và mức hỗ trợ.",
-                             explained="Giải trình về nguồn kinh phí thực hiện.")
+    critique_action(spec, case.pk, "receive_reply", on=today - dt.timedelta(days=3),
+                    accepted="Tiếp thu ý kiến về đối tượng và mức hỗ trợ.",
+                    explained="Giải trình về nguồn kinh phí thực hiện.")
     if done():
         return True
-    services.critique_action(leader, case.pk, "close", on=today)
+    critique_action(leader, case.pk, "close", on=today)
     return True
 
 
 def _supervision(people, unit: Unit, target: str, title: str, body: str,
                  today: dt.date) -> bool:
-    from . import services
+    from .services.casedocs import create_case_document, sync_document
+    from .services.recommendations import add_recommendation, recommendation_action
+    from .services.supervision import add_activity, open_supervision, supervision_action
 
     if SupervisionCase.objects.filter(unit=unit, title=title).exists():
         return False
     spec, leader = people(Role.SPECIALIST), people(Role.LEADER)
     order = [s.value for s in SupervisionState]
-    case = services.open_supervision(spec, unit=unit, title=title, supervised_body=body,
-                                     planned_start=today - dt.timedelta(days=60),
-                                     planned_end=today + dt.timedelta(days=30))
+    case = open_supervision(spec, unit=unit, title=title, supervised_body=body,
+                            planned_start=today - dt.timedelta(days=60),
+                            planned_end=today + dt.timedelta(days=30))
 
     def done() -> bool:
         case.refresh_from_db()
         return order.index(case.state) >= order.index(target)
 
-    decision = services.create_case_document(spec, case, "decision")
+    decision = create_case_document(spec, case, "decision")
     if target == SupervisionState.PLANNED:
         return True
     _drive(people, decision, "issued")
-    services.sync_document(decision.pk)
+    sync_document(decision.pk)
     if done():
         return True
-    services.supervision_action(spec, case.pk, "start")
-    services.add_activity(spec, case.pk, kind="visit", on=today - dt.timedelta(days=20),
-                          place=body, description="Làm việc trực tiếp với đơn vị.")
-    services.add_activity(spec, case.pk, kind="review", on=today - dt.timedelta(days=15),
-                          description="Nghiên cứu hồ sơ, báo cáo của đơn vị.")
+    supervision_action(spec, case.pk, "start")
+    add_activity(spec, case.pk, kind="visit", on=today - dt.timedelta(days=20),
+                 place=body, description="Làm việc trực tiếp với đơn vị.")
+    add_activity(spec, case.pk, kind="review", on=today - dt.timedelta(days=15),
+                 description="Nghiên cứu hồ sơ, báo cáo của đơn vị.")
     if done():
         return True
     for topic, due in [("Đẩy nhanh tiến độ chi trả, giải quyết dứt điểm các trường hợp tồn "
                         "đọng", 30), ("Công khai danh sách đối tượng tại khu dân cư", 60)]:
-        services.add_recommendation(spec, unit=None, source=Source.SUPERVISION,
-                                    supervision=case, topic=topic, addressee=body,
-                                    field="social", raised_on=today - dt.timedelta(days=10),
-                                    due_date=today + dt.timedelta(days=due - 40))
-    report = services.create_case_document(spec, case, "report")
-    services.supervision_action(spec, case.pk, "report")
+        add_recommendation(spec, unit=None, source=Source.SUPERVISION,
+                           supervision=case, topic=topic, addressee=body,
+                           field="social", raised_on=today - dt.timedelta(days=10),
+                           due_date=today + dt.timedelta(days=due - 40))
+    report = create_case_document(spec, case, "report")
+    supervision_action(spec, case.pk, "report")
     if done():
         return True
     _drive(people, report, "issued")
-    services.sync_document(report.pk)
+    sync_document(report.pk)
     if done():
         return True
     first = case.recommendations.order_by("pk").first()
-    services.recommendation_action(spec, first.pk, "respond", text="Đã chỉ đạo khắc phục.")
-    services.recommendation_action(spec, first.pk, "resolve")
-    services.supervision_action(leader, case.pk, "close")
+    recommendation_action(spec, first.pk, "respond", text="Đã chỉ đạo khắc phục.")
+    recommendation_action(spec, first.pk, "resolve")
+    supervision_action(leader, case.pk, "close")
     return True
 
 
 def _voters(people, unit: Unit, today: dt.date) -> int:
     """Voters' recommendations at a district: some aggregated and forwarded, some late."""
-    from . import services
+    from .services.casedocs import sync_document
+    from .services.recommendations import add_recommendation
+    from .services.reports import create_recommendation_report
 
     if Recommendation.objects.filter(unit=unit, source=Source.VOTER_MEETING).exists():
         return 0
@@ -240,24 +245,24 @@ def _voters(people, unit: Unit, today: dt.date) -> int:
         ("Tình trạng xe quá tải trên tỉnh lộ", "Công an huyện", "security"),
     ]
     for i, (topic, addressee, field) in enumerate(items):
-        services.add_recommendation(spec, unit=unit, source=Source.VOTER_MEETING, topic=topic,
-                                    addressee=addressee, field=field,
-                                    raised_on=start + dt.timedelta(days=i))
-    report = services.create_recommendation_report(
+        add_recommendation(spec, unit=unit, source=Source.VOTER_MEETING, topic=topic,
+                           addressee=addressee, field=field,
+                           raised_on=start + dt.timedelta(days=i))
+    report = create_recommendation_report(
         spec, unit=unit, period_start=start, period_end=start + dt.timedelta(days=2),
         sources=[Source.VOTER_MEETING])
     _drive(people, report.document, "issued")
-    services.sync_document(report.document_id)
+    sync_document(report.document_id)
     # One more raised recently, not yet aggregated.
-    services.add_recommendation(spec, unit=unit, source=Source.VOTER_MEETING,
-                                topic="Thiếu điểm sinh hoạt cộng đồng ở khu dân cư mới",
-                                addressee="UBND huyện", field="social",
-                                raised_on=today - dt.timedelta(days=2))
+    add_recommendation(spec, unit=unit, source=Source.VOTER_MEETING,
+                       topic="Thiếu điểm sinh hoạt cộng đồng ở khu dân cư mới",
+                       addressee="UBND huyện", field="social",
+                       raised_on=today - dt.timedelta(days=2))
     return len(items) + 1
 
 
 def _dialogue(people, unit: Unit, today: dt.date) -> int:
-    from . import services
+    from .services.recommendations import add_recommendation, recommendation_action
 
     if Recommendation.objects.filter(unit=unit, source=Source.DIALOGUE).exists():
         return 0
@@ -273,14 +278,14 @@ def _dialogue(people, unit: Unit, today: dt.date) -> int:
     ]
     for topic, days, fate in rows:
         due = raised + dt.timedelta(days=days)
-        rec = services.add_recommendation(spec, unit=unit, source=Source.DIALOGUE, topic=topic,
-                                          addressee="UBND xã", field="economy", raised_on=raised,
-                                          due_date=due, legitimate=fate != "not_legitimate")
-        services.recommendation_action(spec, rec.pk, "forward", on=raised + dt.timedelta(days=3))
+        rec = add_recommendation(spec, unit=unit, source=Source.DIALOGUE, topic=topic,
+                                 addressee="UBND xã", field="economy", raised_on=raised,
+                                 due_date=due, legitimate=fate != "not_legitimate")
+        recommendation_action(spec, rec.pk, "forward", on=raised + dt.timedelta(days=3))
         if fate == "resolve_on_time":
-            services.recommendation_action(spec, rec.pk, "resolve", on=due - dt.timedelta(days=5))
+            recommendation_action(spec, rec.pk, "resolve", on=due - dt.timedelta(days=5))
         elif fate == "resolve_late":
-            services.recommendation_action(spec, rec.pk, "resolve", on=due + dt.timedelta(days=7))
+            recommendation_action(spec, rec.pk, "resolve", on=due + dt.timedelta(days=7))
     return len(rows)
 
 

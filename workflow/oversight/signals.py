@@ -13,10 +13,10 @@ RELEVANT_REASONS = {"approve", "sign", "issue", "archive"}
 def on_document_changed(sender, document_id: int, reason: str = "", **kwargs) -> None:
     if reason and reason not in RELEVANT_REASONS:
         return
-    from . import services
+    from .services.casedocs import sync_document
 
     try:
-        services.sync_document(document_id)
+        sync_document(document_id)
     except Exception:
         # The document's own change is committed already; a failure here must not turn
         # the clerk's "issue" into an error page. The case catches up on the next sync

@@ -7,6 +7,6 @@ from celery import shared_task
 
 @shared_task(name="oversight.flag_overdue")
 def flag_overdue() -> dict[str, int]:
-    from .services import flag_overdue as run
+    from .services.deadlines import flag_overdue as run
 
     return run()

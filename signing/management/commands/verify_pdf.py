@@ -12,14 +12,14 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from signing.validation import (
+from signing.trust import load_certificates
+from signing.validation import verify_pdf
+from signing.verdicts import (
     TrustRootError,
-    load_certificates,
     local_time,
     modification_label,
     revocation_label,
     verdict_label,
-    verify_pdf,
 )
 
 
