@@ -1,4 +1,10 @@
-"""``seed_demo`` builds the Nghệ An shape from the seeds, idempotently."""
+"""``seed_demo`` builds the Nghệ An shape from the seeds, idempotently.
+
+The demo is seeded once for this module, committed as from the command line (so what
+runs after commit, such as deliveries, runs too), and every test reads it inside its own
+rolled-back transaction; the database is emptied afterwards. Seeding without the DEMO
+PKI and the refusal in production need an empty database: ``test_seed_states.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ import time
 
 import pytest
 from django.core.management import call_command
-from django.core.management.base import CommandError
+from django.test import Client, override_settings
+from django.urls import reverse
 
 from signing.models import PdfStage, SealProfile, SignatureProfile, SignedPdf, SigningKey
 from signing.validation import verify_pdf
@@ -22,6 +29,9 @@ from workflow.documents.models import (
     ReviewRule,
     State,
 )
+from workflow.exchange import demo as exchange_demo
+from workflow.exchange.models import Recall, Replacement
+from workflow.incoming.models import Delivery, IncomingDocument
 from workflow.organisation import demo
 from workflow.organisation.history import units_on
 from workflow.organisation.models import Department, Level, Membership, Unit, User
@@ -58,9 +68,43 @@ def counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in MODELS}
 
 
+pytestmark = pytest.mark.xdist_group("seed_demo")
+
+
+@pytest.fixture(scope="module")
+def demo_dirs(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("demo")
+    return {"MEDIA_ROOT": root / "media", "SEARCH_INDEX_DIR": root / "search-index",
+            "SIGNING_PKI_DIR": str(root / "signing-pki")}
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker, demo_dirs):
+    """The output of one committed ``seed_demo`` (the settings as ``_fast_settings``)."""
+    overrides = override_settings(
+        LANGUAGE_CODE="en", ACCESS_LOG_BATCH_SECONDS=0,
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"], **demo_dirs)
+    overrides.enable()
+    try:
+        with django_db_blocker.unblock():
+            output = seed()
+        yield output
+    finally:
+        with django_db_blocker.unblock():
+            call_command("flush", interactive=False, verbosity=0)
+        overrides.disable()
+
+
+@pytest.fixture(autouse=True)
+def _demo_settings(_fast_settings, settings, demo_dirs):
+    # The seeded files and index live in the module's folders, not each test's.
+    for name, value in demo_dirs.items():
+        setattr(settings, name, value)
+
+
 @pytest.mark.django_db
-def test_seed_builds_the_nghe_an_shape_and_is_idempotent():
-    output = seed()
+def test_seed_builds_the_nghe_an_shape(seeded):
+    output = seeded
     province = Unit.objects.get(parent=None)
     assert province.name == "Ủy ban MTTQ Việt Nam tỉnh Nghệ An"
     # 2024, kept as history: 21 districts with their 460 communes.
@@ -85,15 +129,9 @@ def test_seed_builds_the_nghe_an_shape_and_is_idempotent():
         for suffix, *_rest in roles.values():
             assert f"{level}.{suffix}" in output
 
-    before = counts()
-    second = seed()
-    assert counts() == before, "seeding twice must change nothing"
-    assert "tinh.chuyenvien" in second
-
 
 @pytest.mark.django_db
-def test_demo_people_hold_one_role_each_in_three_units():
-    seed()
+def test_demo_people_hold_one_role_each_in_three_units(seeded):
     for level, unit_name in [
         ("tinh", "Ủy ban MTTQ Việt Nam tỉnh Nghệ An"),
         ("huyen", "Ủy ban MTTQ Việt Nam huyện Nam Đàn"),
@@ -111,8 +149,7 @@ def test_demo_people_hold_one_role_each_in_three_units():
 
 
 @pytest.mark.django_db
-def test_demo_document_types_rules_and_documents():
-    seed()
+def test_demo_document_types_rules_and_documents(seeded):
     types = dict(DocumentType.objects.values_list("code", "abbreviation"))
     assert types["ke-hoach"] == "KH"
     assert types["quy-dinh"] == "QyĐ"
@@ -151,8 +188,7 @@ def demo_documents():
 
 @pytest.mark.slow
 @pytest.mark.django_db
-def test_demo_documents_are_signed_and_issued_through_the_signing_pipeline():
-    seed()
+def test_demo_documents_are_signed_and_issued_through_the_signing_pipeline(seeded):
     for level in demo.PEOPLE:
         assert SignatureProfile.objects.filter(user__username=f"{level}.lanhdao",
                                                key__isnull=False).exists()
@@ -177,26 +213,59 @@ def test_demo_documents_are_signed_and_issued_through_the_signing_pipeline():
 
 
 @pytest.mark.django_db
-def test_seed_without_demo_pki_stops_at_approved_then_completes(settings):
-    settings.SIGNING_DEMO_PKI = False
-    seed()
-    assert not SigningKey.objects.exists()
-    assert not demo_documents().filter(state__in=[State.SIGNED, State.ISSUED,
-                                                  State.ARCHIVED]).exists()
-    # Keys become available later: the next seed signs and issues what was left approved.
-    settings.SIGNING_DEMO_PKI = True
-    seed()
-    assert demo_documents().filter(state=State.SIGNED).count() == 1
-    assert SignedPdf.objects.filter(stage=PdfStage.ISSUED,
-                                    document__in=demo_documents()).count() == 4
+def test_demo_incoming_in_every_state(seeded):
+    clerk = User.objects.get(username="xa.vanthu")
+    unit = clerk.memberships.first().unit
+    states = set(IncomingDocument.objects.filter(unit=unit).values_list("state", flat=True))
+    assert states >= {"received", "registered", "presented", "assigned", "in_handling", "done",
+                      "filed", "returned"}
+    assert IncomingDocument.objects.filter(unit=unit, source="paper").exists()
+    overdue = IncomingDocument.objects.filter(unit=unit, state="assigned",
+                                              deadline__lt="2100-01-01",
+                                              priority="urgent").get()
+    assert overdue.deadline is not None
+    answered = IncomingDocument.objects.get(unit=unit, reply__state="issued")
+    assert answered.state == "done"
+    # Delivered from the province to every commune of the demo district (in 2024, before
+    # the 2025 reorganisation merged the district and most of its communes).
+    to_kim_lien = Delivery.objects.filter(document__unit__parent__isnull=True,
+                                          unit=unit).values_list("document", flat=True)
+    assert Delivery.objects.filter(document__in=list(to_kim_lien)) \
+        .values("unit").distinct().count() > 1
+    # Signed PDFs arrived and were checked.
+    assert answered.attachments.filter(file__verdict="PASSED").exists()
+
+    client = Client()
+    assert client.login(username="xa.vanthu", password=demo.DEMO_PASSWORD)
+    page = client.get(reverse("incoming:list")).content.decode()
+    assert 'id="incoming-table"' in page
+    province = Client()
+    assert province.login(username="tinh.chuyenvien", password=demo.DEMO_PASSWORD)
+    html = province.get(reverse("documents:detail", args=[answered.origin_id])).content.decode()
+    assert "Answered by" in html
 
 
 @pytest.mark.django_db
-def test_seed_refuses_production(monkeypatch):
-    monkeypatch.setenv("MTTQ_PRODUCTION", "1")
-    with pytest.raises(CommandError):
-        call_command("seed_demo", stdout=io.StringIO())
-    assert not Unit.objects.exists()
+def test_demo_recall_and_replacement(seeded):
+    """A recalled and a replaced document at xã Kim Liên; units have codes."""
+    unit = User.objects.get(username="xa.vanthu").memberships.first().unit
+    assert unit.organ_id == exchange_demo.CODES["xa"]
+    assert Unit.objects.filter(organ_id=exchange_demo.CODES["tinh"]).count() == 1
+    assert IncomingDocument.objects.filter(unit=unit, state="recalled",
+                                           origin__subject=exchange_demo.RECALLED).exists()
+    link = Replacement.objects.get(old__subject=exchange_demo.REPLACED)
+    assert link.replaced_at is not None
+
+
+@pytest.mark.django_db
+def test_seeding_again_changes_nothing(seeded):
+    before = counts(), Recall.objects.count(), Replacement.objects.count(), \
+        IncomingDocument.objects.count(), Delivery.objects.count()
+    second = seed()
+    assert (counts(), Recall.objects.count(), Replacement.objects.count(),
+            IncomingDocument.objects.count(), Delivery.objects.count()) == before, \
+        "seeding twice must change nothing"
+    assert "tinh.chuyenvien" in second
 
 
 def test_commune_counts_add_up_to_the_seeds():
