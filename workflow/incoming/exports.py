@@ -78,9 +78,9 @@ def pdf(unit, start: dt.date, end: dt.date) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
-    from signing import render
+    from signing import layout
 
-    render._register_fonts()
+    layout._register_fonts()
     cell = ParagraphStyle("cell", fontName="Serif", fontSize=9, leading=11)
     head = ParagraphStyle("head", parent=cell, fontName="Serif-Bold", alignment=1)
     heading = ParagraphStyle("title", fontName="Serif-Bold", fontSize=13, leading=16,
