@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "csp",
     "workflow.notifications",
+    "workflow.backup",
 ]
 
 MIDDLEWARE = [
@@ -397,6 +398,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS.update({
         "data_folder_in": str(_QUEUE_DIR), "data_folder_out": str(_QUEUE_DIR),
         "processed_folder": str(_QUEUE_DIR / "processed"), "store_processed": False,
+        # Otherwise kombu keeps its exchange tables in ./control of whatever directory
+        # the process started in.
+        "control_folder": str(_QUEUE_DIR / "control"),
     })
 # The periodic safety net: re-index whatever is missing or stale.
 CELERY_BEAT_SCHEDULE["search-reconcile"] = {
@@ -444,6 +448,30 @@ CELERY_BEAT_SCHEDULE["signing-scan-stored-files"] = {
     "schedule": env_int("SIGNING_INTEGRITY_SCAN_SECONDS", 86400),
 }
 SIGNING_INTEGRITY_SCAN_CHUNK = env_int("SIGNING_INTEGRITY_SCAN_CHUNK", 200)
+
+# Backups (workflow/backup, docs/deployment.md): `manage.py backup`/`restore`. The scheduled
+# one is off unless BACKUP_DIR and BACKUP_SCHEDULE (crontab: "minute hour day month weekday",
+# e.g. "30 1 * * *") are both set; BACKUP_KEEP newest archives are kept. Secrets and keys
+# go in only with BACKUP_INCLUDE_SECRETS / BACKUP_INCLUDE_KEYS and a passphrase file.
+BACKUP_DIR = env_str("BACKUP_DIR", "")
+BACKUP_SCHEDULE = env_str("BACKUP_SCHEDULE", "")
+BACKUP_KEEP = env_int("BACKUP_KEEP", 7)
+BACKUP_INCLUDE_SECRETS = env_bool("BACKUP_INCLUDE_SECRETS", False)
+BACKUP_INCLUDE_KEYS = env_bool("BACKUP_INCLUDE_KEYS", False)
+BACKUP_PASSPHRASE_FILE = env_str("BACKUP_PASSPHRASE_FILE", "")
+# What a restore accepts at most: total size of the archive's members, number of members.
+BACKUP_MAX_GB = env_int("BACKUP_MAX_GB", 500)
+BACKUP_MAX_MEMBERS = env_int("BACKUP_MAX_MEMBERS", 5_000_000)
+if BACKUP_DIR and BACKUP_SCHEDULE:
+    _fields = BACKUP_SCHEDULE.split()
+    if len(_fields) != 5:
+        raise RuntimeError("BACKUP_SCHEDULE needs five crontab fields: "
+                           "minute hour day-of-month month day-of-week")
+    CELERY_BEAT_SCHEDULE["backup-scheduled"] = {
+        "task": "backup.scheduled",
+        "schedule": crontab(minute=_fields[0], hour=_fields[1], day_of_month=_fields[2],
+                            month_of_year=_fields[3], day_of_week=_fields[4]),
+    }
 # Who gets the alerts (altered files): ADMINS=a@example.vn,b@example.vn
 ADMINS = [(address, address) for address in env_list("ADMINS", [])]
 SERVER_EMAIL = env_str("SERVER_EMAIL", "mttq@localhost")

@@ -37,6 +37,9 @@ class PrepareSerializer(serializers.Serializer):
                   "the signing profile has one registered.")
     chain = serializers.ListField(child=serializers.CharField(), required=False,
                                   help_text="Further CA certificates, PEM or base64 DER.")
+    capacity = serializers.ChoiceField(required=False, choices=["TM", "Q", "KT", "TUQ", "TL"],
+                                       help_text="Signing capacity (Decree 30 Art. 13); by "
+                                                 "default the first the signer holds.")
 
 
 class PendingSerializer(serializers.ModelSerializer):
@@ -104,7 +107,8 @@ class PrepareView(ApiView):
         serializer.is_valid(raise_exception=True)
         pending = remote.prepare_remote_signature(
             request.user, pk, certificate=serializer.validated_data.get("certificate"),
-            chain=serializer.validated_data.get("chain"))
+            chain=serializer.validated_data.get("chain"),
+            capacity=serializer.validated_data.get("capacity"))
         return Response(PendingSerializer(pending).data, status=status.HTTP_201_CREATED)
 
 

@@ -24,6 +24,7 @@ from .layout import RenderError
 logger = logging.getLogger("signing.render")
 
 
+
 def docx_timeout() -> int:
     from django.conf import settings
 

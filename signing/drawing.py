@@ -290,6 +290,9 @@ def _header(layout: Layout, styles, sink: list[FieldBox]) -> list[Flowable]:
     if layout.is_official_letter:
         left.append(Spacer(1, 6))
         left.append(Paragraph("V/v " + html.escape(layout.subject), styles["vv"]))
+    from . import marks
+
+    left += marks.flowables(layout, left_w)
     right: list[Flowable] = [
         Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", styles["motto1"]),
         Paragraph("Độc lập - Tự do - Hạnh phúc", styles["motto2"]),
@@ -335,9 +338,9 @@ def _signature_block(layout: Layout, styles, sink: list[FieldBox]) -> Flowable:
         recipients.append(Paragraph("- " + html.escape(name) + ";", styles["recipients"]))
     recipients.append(Paragraph("- " + html.escape(layout.storage_line), styles["recipients"]))
     signer: list[Flowable] = []
-    if layout.authority:
-        signer.append(Paragraph(html.escape(layout.authority), styles["authority"]))
-    signer.append(Paragraph(html.escape(layout.signer_title), styles["authority"]))
+    for line in [*layout.authority.splitlines(), layout.signer_title]:
+        if line:
+            signer.append(Paragraph(html.escape(line), styles["authority"]))
     box = Table([[Slot(PERSON_FIELD, *SIGNATURE_BOX, sink)]], colWidths=[right_w])
     box.setStyle(TableStyle([("ALIGN", (0, 0), (-1, -1), "CENTER"),
                              ("LEFTPADDING", (0, 0), (-1, -1), 0),

@@ -120,13 +120,15 @@ class Layout:
     type_name: str  # "KẾ HOẠCH"; empty for a Công văn
     subject: str
     body_html: str
-    authority: str  # "TM. BAN THƯỜNG TRỰC"
-    signer_title: str  # "PHÓ CHỦ TỊCH"
+    authority: str  # "TM. BAN THƯỜNG TRỰC\nKT. CHỦ TỊCH": one line each (signing.capacity)
+    signer_title: str  # "PHÓ CHỦ TỊCH"; empty when the authority says it all (Q.)
     signer_name: str
     recipients: list[str] = field(default_factory=list)
     storage_line: str = "Lưu: VT."
     is_official_letter: bool = False
     committee: str = ""  # "BAN THƯỜNG TRỰC" under the issuing body, when it issues
+    urgency: str = ""  # "KHẨN", "THƯỢNG KHẨN", "HOẢ TỐC" (signing.marks)
+    secrecy: str = ""  # "MẬT", "TỐI MẬT", "TUYỆT MẬT" (signing.marks)
 
 
 @dataclass
@@ -144,23 +146,23 @@ class RenderedPdf:
     fields: list[FieldBox]
 
 
-def layout_for(document) -> Layout:
-    """Collect the Decree 30 elements of a document from the database."""
-    from workflow.organisation.models import Membership, Role
+def layout_for(document, capacity=None) -> Layout:
+    """Collect the Decree 30 elements of a document from the database.
+
+    ``capacity``: the :class:`signing.capacity.SigningCapacity` signed in; by default the
+    signer's first one.
+    """
+    from . import capacity as capacities
+    from . import marks
 
     unit = document.unit
     signer = document.signer or document.approver
-    membership = None
-    if signer is not None:
-        membership = Membership.objects.filter(
-            user=signer, unit=unit, role=Role.LEADER, is_active=True
-        ).first()
-    title = (membership.title if membership and membership.title else "Chủ tịch").upper()
+    capacity = capacity or capacities.for_layout(document, signer)
     is_letter = not document.document_type.abbreviation
     subject = document.subject.strip()
     if is_letter and subject.lower().startswith("v/v"):
         subject = subject[3:].strip()
-    recipients = document.recipient_names
+    recipients = marks.recipients_of(document)
     from workflow.documents.numbering import _issuer
 
     issuer = (_issuer(document) or "").upper()
@@ -172,16 +174,13 @@ def layout_for(document) -> Layout:
         type_name="" if is_letter else document.document_type.name.upper(),
         subject=subject,
         body_html=document.body or "",
-        authority="TM. BAN THƯỜNG TRỰC",
-        signer_title=title,
+        authority="\n".join(capacity.authority),
+        signer_title=capacity.title,
         signer_name=(signer.full_name or signer.get_full_name() or signer.username)
         if signer
         else "",
         recipients=recipients,
-        storage_line="Lưu: VT" + (
-            f", {document.drafting_department.abbreviation}."
-            if document.drafting_department and document.drafting_department.abbreviation
-            else "."
-        ),
+        storage_line=marks.storage_line(document),
         is_official_letter=is_letter,
+        **marks.marks_of(document),
     )

@@ -103,6 +103,15 @@ class SignedPdf(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The signing capacity printed in the signature block (Decree 30 Art. 13, Appendix I
+    # §II.7b): its code and the lines as printed, so a rendered preview of another
+    # capacity is never reused, and the verify page and audit name it.
+    capacity = models.CharField(max_length=4, blank=True, default="")
+    authority = models.CharField(max_length=400, blank=True, default="")
+    delegation = models.ForeignKey("SigningDelegation", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    # Digest of everything printed besides the content (signing.capacity.layout_key).
+    layout_key = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["document", "-created_at", "-pk"]
@@ -144,6 +153,7 @@ class PendingSignature(models.Model):
     data_to_sign_digest = models.CharField(max_length=64)
     certificate_pem = models.TextField()
     content_hash = models.CharField(max_length=64)
+    capacity = models.CharField(max_length=4, blank=True, default="")
     status = models.CharField(max_length=10, choices=PendingStatus.choices,
                               default=PendingStatus.WAITING)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -220,3 +230,51 @@ class BatchItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} #{self.position} {self.status}"
+
+
+class Capacity(models.TextChoices):
+    """Decree 30 Appendix I §II.7b: how a signer signs, printed before the title."""
+
+    TM = "TM", _("TM. (on behalf of the collective)")
+    Q = "Q", _("Q. (acting head)")
+    KT = "KT", _("KT. (for the head, by a deputy)")
+    TUQ = "TUQ", _("TUQ. (by authorisation)")
+    TL = "TL", _("TL. (by order)")
+
+
+class SigningDelegation(models.Model):
+    """A written delegation to sign (Decree 30 Art. 13 §1, §3, §4): who authorises whom,
+    in which unit, for which document types (none = all), from when to when."""
+
+    unit = models.ForeignKey("organisation.Unit", on_delete=models.PROTECT,
+                             related_name="signing_delegations", verbose_name=_("unit"))
+    grantor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                related_name="+", verbose_name=_("authorised by"))
+    grantee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                related_name="signing_delegations",
+                                verbose_name=_("authorised person"))
+    capacity = models.CharField(_("capacity"), max_length=4,
+                                choices=[(c.value, c.label) for c in Capacity
+                                         if c != Capacity.TM])
+    document_types = models.ManyToManyField("documents.DocumentType", blank=True,
+                                            related_name="+", verbose_name=_("document types"),
+                                            help_text=_("None selected: every type."))
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid until"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True,
+                            help_text=_("e.g. the decision that gives the delegation."))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    ended_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["unit", "-valid_from", "-pk"]
+        verbose_name = _("signing delegation")
+        verbose_name_plural = _("signing delegations")
+        indexes = [models.Index(fields=["grantee", "unit"])]
+
+    def __str__(self) -> str:
+        return f"{self.capacity}. {self.grantee} ({self.unit})"

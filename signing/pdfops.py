@@ -174,22 +174,23 @@ PERSON_REASON = "Phê duyệt và ký ban hành"
 
 def sign_person(pdf: bytes, signer, ctx: SignContext, *, name: str, title: str,
                 signature_png: bytes | None, when: dt.datetime | None = None,
-                location: str = "") -> bytes:
+                location: str = "", reason: str = PERSON_REASON) -> bytes:
+    """``reason``: also states the signing capacity (signing.capacity.reason)."""
     writer = _writer(pdf)
     style = _person_style(writer, name=name, title=title, signature_png=signature_png, when=when)
     return _sign(writer, signer, ctx, field=render.PERSON_FIELD, style=style,
-                 reason=PERSON_REASON, location=location)
+                 reason=reason, location=location)
 
 
 def person_pdf_signer(pdf: bytes, signer, ctx: SignContext, *, name: str, title: str,
                       signature_png: bytes | None, when: dt.datetime | None = None,
-                      location: str = ""):
+                      location: str = "", reason: str = PERSON_REASON):
     """The same signature as :func:`sign_person`, for two-step (interrupted) signing:
     the pyHanko PdfSigner and the writer it signs through."""
     writer = _writer(pdf)
     style = _person_style(writer, name=name, title=title, signature_png=signature_png, when=when)
     return _pdf_signer(writer, signer, ctx, field=render.PERSON_FIELD, style=style,
-                       reason=PERSON_REASON, location=location), writer
+                       reason=reason, location=location), writer
 
 
 def _text_appearance(writer, text: str, rect, *, italic: bool, size: int = 13):
@@ -252,7 +253,9 @@ def sign_seal(pdf: bytes, signer, ctx: SignContext, *, organisation: str,
 
 
 def sign_attachment(pdf: bytes, signer, ctx: SignContext, *, organisation: str, symbol: str,
-                    when: dt.datetime | None = None) -> bytes:
+                    when: dt.datetime | None = None, label: str = "",
+                    reason: str = "Ký số văn bản kèm theo") -> bytes:
+    """``label``: the second line instead of "Số: <symbol>" (e.g. a printed register)."""
     when = vn_time(when)
     writer = _writer(pdf)
     # Top right corner of page 1, inside the right margin (Appendix I §II.8b).
@@ -261,10 +264,11 @@ def sign_attachment(pdf: bytes, signer, ctx: SignContext, *, organisation: str, 
     y2 = box[3] - 8 * 2.835
     rect = (x2 - 75 * 2.835, y2 - 16 * 2.835, x2, y2)
     look = render.appearance_pdf(rect[2] - rect[0], rect[3] - rect[1], size=10, text_align="left",
-                                 lines=[organisation, f"Số: {symbol}" if symbol else "",
+                                 lines=[organisation,
+                                        label or (f"Số: {symbol}" if symbol else ""),
                                         when.isoformat(timespec="seconds")])
     return _sign(writer, signer, ctx, field=render.ATTACHMENT_SEAL_FIELD, style=_static(look),
-                 reason="Ký số văn bản kèm theo", lta=True,
+                 reason=reason, lta=True,
                  new_field=SigFieldSpec(render.ATTACHMENT_SEAL_FIELD, on_page=0, box=rect))
 
 

@@ -36,7 +36,8 @@ from workflow.documents import services as doc_services
 from workflow.documents.errors import Conflict, InvalidInput, NotFound
 from workflow.documents.models import Document, State
 
-from . import conf, pdfops, render
+from . import capacity as capacities
+from . import conf, pdfops
 from .models import KeyKind, PdfStage, PendingSignature, PendingStatus, SignatureProfile
 from .services import (
     SigningRefused,
@@ -48,6 +49,7 @@ from .services import (
     _store,
     approved_for_signing,
     ensure_rendered,
+    signed_fields,
     timestamper,
 )
 from .signers import SignerError, check_certificate
@@ -181,7 +183,8 @@ def _signer_certificate(user, sent: list[x509.Certificate]):
 
 
 def prepare_remote_signature(user, pk, *, certificate: str | bytes | None = None,
-                             chain: list[str] | None = None) -> PendingSignature:
+                             chain: list[str] | None = None,
+                             capacity: str | None = None) -> PendingSignature:
     """Prepare the competent person's signature of document ``pk`` for an outside device."""
     purge_expired()
     sent = load_certificates(certificate)
@@ -196,18 +199,19 @@ def prepare_remote_signature(user, pk, *, certificate: str | bytes | None = None
         vc = validation_context(fetch=True)
         check_certificate(cert, expected_name=name, validation_context=vc)
         chain_certs = _complete_chain(cert, extra, vc)
-        data = _read_checked(ensure_rendered(document, user, created))
-        layout = render.layout_for(document)
+        signed_in = capacities.resolve(user, document, capacity)
+        data = _read_checked(ensure_rendered(document, user, created, signed_in))
         prepared = _prepare(data, chain_certs, name=name,
-                            title=layout.signer_title.capitalize(),
+                            title=signed_in.appearance_title,
                             image=_image(profile.image) if profile else None,
-                            location=document.unit.place_name)
+                            location=document.unit.place_name,
+                            reason=capacities.reason(pdfops.PERSON_REASON, signed_in))
         # A new preparation replaces any earlier one for this document.
         PendingSignature.objects.filter(document=document, status=PendingStatus.WAITING)\
             .update(status=PendingStatus.EXPIRED, prepared_pdf=b"")
         pending = PendingSignature.objects.create(
             document=document, user=user, certificate_pem=_pem_chain(chain_certs),
-            content_hash=document.approved_hash,
+            content_hash=document.approved_hash, capacity=signed_in.code,
             expires_at=timezone.now() + timedelta(seconds=conf.pending_ttl()), **prepared)
         record(document, "signing.remote.prepared", actor=user, from_state=document.state,
                to_state=document.state,
@@ -215,7 +219,8 @@ def prepare_remote_signature(user, pk, *, certificate: str | bytes | None = None
         return pending
 
 
-def _prepare(data: bytes, chain, *, name: str, title: str, image, location: str) -> dict:
+def _prepare(data: bytes, chain, *, name: str, title: str, image, location: str,
+             reason: str = pdfops.PERSON_REASON) -> dict:
     from pyhanko.sign.signers import ExternalSigner
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -226,7 +231,8 @@ def _prepare(data: bytes, chain, *, name: str, title: str, image, location: str)
     ctx = pdfops.SignContext(timestamper=timestamper(), validation_context=None,
                              embed_validation_info=False)
     pdf_signer, writer = pdfops.person_pdf_signer(data, signer, ctx, name=name, title=title,
-                                                  signature_png=image, location=location)
+                                                  signature_png=image, location=location,
+                                                  reason=reason)
 
     async def run():
         digest, _tbs, output = await pdf_signer.async_digest_doc_for_signing(writer)
@@ -299,20 +305,24 @@ def complete_remote_signature(user, token, signature: bytes,
         if document.content_hash() != pending.content_hash or \
                 document.approved_hash != pending.content_hash:
             raise Conflict(_("The document changed after approval; it cannot be signed."))
+        # The delegation must still be valid when the signature is finished.
+        signed_in = capacities.resolve(user, document, pending.capacity or None)
         signed_attrs = bytes(pending.signed_attrs)
         if not verify_signature_value(chain[0], signed_attrs, signature):
             raise SignerError(_("The signature does not match the prepared data or the "
                                 "certificate; nothing was signed."))
         data = _finish(pending, chain, signature)
         pdf = _store(document, PdfStage.SIGNED, data, user=user,
-                     content_hash=document.approved_hash, created=created)
+                     content_hash=document.approved_hash, created=created,
+                     **signed_fields(signed_in))
         pending.status = PendingStatus.DONE
         pending.prepared_pdf = b""
         pending.save(update_fields=["status", "prepared_pdf"])
         document = doc_services.transition(user, pk, Action.SIGN, signed_at=timezone.now())
         record(document, "signing.signed", actor=user, from_state=State.APPROVED,
                to_state=document.state, version_hash=pdf.sha256,
-               comment=f"two-step; PDF {pdf.page_count} pages, SHA-256 {pdf.sha256}")
+               comment=f"two-step; {signed_in.label}; PDF {pdf.page_count} pages, "
+                       f"SHA-256 {pdf.sha256}")
         return document
 
 

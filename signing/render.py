@@ -76,6 +76,7 @@ from .layout import (  # noqa: F401 - re-exported
     Layout,
     RenderedPdf,
     RenderError,
+    _register_fonts,
     font_path,
     layout_for,
 )
@@ -123,12 +124,12 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def render_document(document) -> RenderedPdf:
+def render_document(document, layout: Layout | None = None) -> RenderedPdf:
     """The PDF a document is signed as: composed text, or its uploaded main file."""
     from workflow.documents.models import FileKind
     from workflow.documents.uploads import DOCX, PDF
 
-    layout = layout_for(document)
+    layout = layout or layout_for(document)
     main = document.files.filter(kind=FileKind.MAIN).select_related("current_version").first()
     version = main.current_version if main else None
     if version is None:

@@ -25,6 +25,7 @@ from workflow.documents import services as doc_services
 from workflow.documents.errors import Conflict, InvalidInput, WorkflowError
 from workflow.documents.models import Document, FileKind, State
 
+from . import capacity as capacities
 from . import conf, pdfops, render
 from .models import PdfStage, SealProfile, SignatureProfile, SignedPdf
 from .signers import SignerError, check_certificate, open_signer, path_refusal, reuse_signers
@@ -109,7 +110,7 @@ def sign_context(*, ltv: bool = True, vc=None) -> pdfops.SignContext:
 
 def _store(document: Document, stage: str, data: bytes, *, user=None, content_hash: str = "",
            source_file=None, created: list | None = None,
-           page_count: int | None = None) -> SignedPdf:
+           page_count: int | None = None, **signed_in) -> SignedPdf:
     """``page_count``: known when ``data`` is an incremental update of a counted PDF
     (signatures and form filling add no pages), which saves parsing it again."""
     digest = hashlib.sha256(data).hexdigest()
@@ -118,7 +119,7 @@ def _store(document: Document, stage: str, data: bytes, *, user=None, content_ha
     pdf = SignedPdf(document=document, stage=stage, sha256=digest, size=len(data),
                     page_count=page_count, content_hash=content_hash,
                     created_by=user if getattr(user, "is_authenticated", False) else None,
-                    source_file=source_file)
+                    source_file=source_file, **signed_in)
     pdf.blob.save(f"{stage}.pdf", ContentFile(data), save=False)
     if created is not None:
         created.append(pdf)
@@ -153,19 +154,28 @@ def published_pdfs(document: Document) -> list[SignedPdf]:
     return pdfs
 
 
-def ensure_rendered(document: Document, user=None, created: list | None = None) -> SignedPdf:
-    """The PDF of the document's current content, rendered once and kept."""
+def ensure_rendered(document: Document, user=None, created: list | None = None,
+                    capacity: capacities.SigningCapacity | None = None) -> SignedPdf:
+    """The PDF of the document's current content, rendered once and kept.
+
+    ``capacity``: the one the signer signs in (default: the signer's first). A stored
+    rendering is reused only when everything printed is the same (content, capacity,
+    marks, recipients: :func:`signing.capacity.layout_key`).
+    """
     content_hash = document.content_hash()
-    existing = document.pdf_versions.filter(stage=PdfStage.RENDERED,
-                                            content_hash=content_hash).first()
+    layout = render.layout_for(document, capacity)
+    key = capacities.layout_key(layout)
+    existing = document.pdf_versions.filter(stage=PdfStage.RENDERED, content_hash=content_hash,
+                                            layout_key=key).first()
     if existing is not None:
         return existing
     try:
-        rendered = render.render_document(document)
+        rendered = render.render_document(document, layout)
     except render.RenderError as exc:
         raise InvalidInput(str(exc)) from exc
     return _store(document, PdfStage.RENDERED, rendered.data, user=user,
-                  content_hash=content_hash, created=created, page_count=rendered.page_count)
+                  content_hash=content_hash, created=created, page_count=rendered.page_count,
+                  layout_key=key)
 
 
 def _refused(document_id, user, action: str, message: str) -> None:
@@ -277,17 +287,22 @@ def approved_for_signing(user, pk, expected_state: str | None = None) -> Documen
 
 
 def sign_document(user, pk, action: str = "sign", *, comment: str = "",
-                  expected_state: str | None = None, **kwargs) -> Document:
-    """PAdES approval signature of the named signer, then the "sign" transition."""
+                  expected_state: str | None = None, capacity: str | None = None,
+                  **kwargs) -> Document:
+    """PAdES approval signature of the named signer, then the "sign" transition.
+
+    ``capacity``: the code the signer chose (TM, KT, Q, TUQ, TL); by default the first
+    they hold. Outside a valid delegation signing is refused (Decree 30 Art. 13).
+    """
     with _refusals(pk, user, "sign") as created, transaction.atomic():
         document = approved_for_signing(user, pk, expected_state)
-        base = ensure_rendered(document, user, created)
+        signed_in = capacities.resolve(user, document, capacity)
+        base = ensure_rendered(document, user, created, signed_in)
         data = _read_checked(base)
         profile = SignatureProfile.objects.select_related("key").filter(user=user).first()
         if profile is None or profile.key is None:
             raise SignerError(_("You have no signing key configured in your profile."))
         name = user.full_name or user.get_full_name() or user.username
-        layout = render.layout_for(document)
         image = _image(profile.image)
         with open_signer(profile.key) as signer:
             from .trust import validation_context
@@ -297,21 +312,28 @@ def sign_document(user, pk, action: str = "sign", *, comment: str = "",
             check_certificate(signer.signing_cert, expected_name=name)
             vc = validation_context(fetch=True)
             signed = _sign_with_fallback(lambda ctx: pdfops.sign_person(
-                data, signer, ctx, name=name, title=layout.signer_title.capitalize(),
-                signature_png=image, location=document.unit.place_name), vc=vc)
+                data, signer, ctx, name=name, title=signed_in.appearance_title,
+                signature_png=image, location=document.unit.place_name,
+                reason=capacities.reason(pdfops.PERSON_REASON, signed_in)), vc=vc)
         pdf = _store(document, PdfStage.SIGNED, signed, user=user,
                      content_hash=document.approved_hash, created=created,
-                     page_count=base.page_count)
+                     page_count=base.page_count, **signed_fields(signed_in))
         document = doc_services.transition(user, pk, Action.SIGN, comment=comment,
                                            signed_at=timezone.now())
         record(document, "signing.signed", actor=user, from_state=State.APPROVED,
                to_state=document.state, version_hash=pdf.sha256,
-               comment=f"PDF {pdf.page_count} pages, SHA-256 {pdf.sha256}")
+               comment=f"{signed_in.label}; PDF {pdf.page_count} pages, SHA-256 {pdf.sha256}")
         return document
 
 
+def signed_fields(signed_in: capacities.SigningCapacity) -> dict:
+    """What a signed PDF row keeps of the capacity it was signed in."""
+    return {"capacity": signed_in.code, "authority": signed_in.label[:400],
+            "delegation_id": signed_in.delegation_id}
+
+
 def approve_and_sign(user, pk, *, comment: str = "",
-                     expected_state: str | None = None) -> Document:
+                     expected_state: str | None = None, capacity: str | None = None) -> Document:
     """Approval and the approval signature as one decision of the same leader.
 
     Both or neither: a refused signature leaves the document awaiting approval, as
@@ -321,7 +343,7 @@ def approve_and_sign(user, pk, *, comment: str = "",
         with transaction.atomic():
             doc_services.perform(user, pk, Action.APPROVE.value, comment=comment,
                                  expected_state=expected_state)
-            return sign_document(user, pk, expected_state=State.APPROVED)
+            return sign_document(user, pk, expected_state=State.APPROVED, capacity=capacity)
     except WorkflowError as exc:
         _refused(pk, user, "sign", str(exc.message))
         raise
@@ -378,7 +400,8 @@ def issue_document(user, pk, action: str = "issue", *, comment: str = "",
                 vc=vc)
             pdf = _store(document, PdfStage.ISSUED, sealed, user=user,
                          content_hash=signed.content_hash, created=created,
-                         page_count=signed.page_count)
+                         page_count=signed.page_count, capacity=signed.capacity,
+                         authority=signed.authority, delegation_id=signed.delegation_id)
             for file in document.files.filter(kind=FileKind.ATTACHMENT).select_related(
                     "current_version"):
                 version = file.current_version

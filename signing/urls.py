@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import delegation_views, views
 
 app_name = "signing"
 
@@ -19,5 +19,7 @@ urlpatterns = [
     path("batch-issue/<uuid:token>/", views.batch_progress, name="batch_progress"),
     path("batch-issue/<uuid:token>/status/", views.batch_status, name="batch_status"),
     path("profile/", views.profile, name="profile"),
+    path("delegations/", delegation_views.delegation_list, name="delegations"),
+    path("delegations/<int:pk>/end/", delegation_views.delegation_end, name="delegation_end"),
     path("profile/image/", views.profile_image, name="profile_image"),
 ]

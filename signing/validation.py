@@ -391,6 +391,10 @@ def verify_pdf(data: bytes | str | Path, *, fetch: bool = False,
                                      sub_indication="GENERIC",
                                      reason=_("The signature could not be checked because of "
                                               "an error on this server."))
+        if not is_ts:
+            from .capacity import from_reason
+
+            report.capacity = from_reason(emb.sig_object.get("/Reason"))
         logger.info("verified %s %s: %s %s", report.kind, report.field, report.verdict,
                     report.sub_indication)
         reports.append(report)

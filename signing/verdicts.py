@@ -103,6 +103,7 @@ class SignatureReport:
     sub_indication: str = ""
     reason: str = ""
     signer: str = ""
+    capacity: str = ""  # as the signature's /Reason states it (signing.capacity)
     organisation: str = ""
     certificate: str = ""  # the subject in full (asn1crypto's English labels)
     issuer: str = ""

@@ -63,19 +63,25 @@ def sign_panel(user, document) -> dict:
     """
     from django.urls import reverse
 
-    from workflow.organisation.models import Membership, Role
+    from . import capacity as capacities
 
-    from . import render
-
-    membership = (Membership.objects.filter(user=user, unit=document.unit, role=Role.LEADER,
-                                            is_active=True).first())
-    title = (membership.title if membership and membership.title else "Chủ tịch").upper()
+    options = capacities.options_for(user, document)
+    refusal = ""
+    if not options:
+        try:
+            capacities.resolve(user, document)
+        except capacities.CapacityRefused as exc:
+            refusal = str(exc.message)
+    shown = options[0] if options else capacities.for_layout(document, user)
     profile = profiles.profile_of(user)
     key = profiles.describe_key(profile.key if profile else None)
     allowed = access.allowed_actions(user, document)
     return {
         "document": document,
-        "capacity": [render.STANDING_BOARD and "TM. " + render.STANDING_BOARD, title],
+        "capacity": shown.lines,
+        # More than one: the signer chooses (radio "capacity" in the signing form).
+        "capacities": [{"code": o.code, "label": o.label} for o in options],
+        "capacity_refusal": refusal,
         "signer_name": profiles.signer_name(user),
         "key": key,
         "has_image": bool(profile and profile.image),
@@ -105,12 +111,13 @@ def sign_confirm(request, pk):
         try:
             stepup.require_from_post(request, "sign", document)
             services.sign_document(request.user, pk, expected_state=State.APPROVED,
-                                   comment=request.POST.get("comment", ""))
+                                   comment=request.POST.get("comment", ""),
+                                   capacity=request.POST.get("capacity") or None)
             _done(request, pk, _("The document was digitally signed."))
             return redirect("documents:detail", pk=pk)
         except WorkflowError as exc:
             messages.error(request, str(exc.message))
-    panel = sign_panel(request.user, document)
+    panel = {**sign_panel(request.user, document), "form_id": "sign-form"}
     return render(request, "signing/sign_confirm.html",
                   {"document": document, "panel": panel, "viewer_i18n": viewer_strings(),
                    "can_sign": panel["can_sign"], "two_step": panel["two_step"],
@@ -132,7 +139,8 @@ def approve_sign(request, pk):
                            pin=str(request.POST.get("token_pin") or ""),
                            keys=stepup.keys_for(request.user, "sign", document))
         services.approve_and_sign(request.user, pk, comment=request.POST.get("comment", ""),
-                                  expected_state=request.POST.get("expected_state") or None)
+                                  expected_state=request.POST.get("expected_state") or None,
+                                  capacity=request.POST.get("capacity") or None)
         _done(request, pk, _("The document was approved and digitally signed."))
     except WorkflowError as exc:
         messages.error(request, str(exc.message))
@@ -144,7 +152,8 @@ def approve_sign(request, pk):
 def prepare_remote(request, pk):
     """Prepare a two-step signature; the signing client on the leader's computer finishes it."""
     try:
-        pending = remote.prepare_remote_signature(request.user, pk)
+        pending = remote.prepare_remote_signature(request.user, pk,
+                                                  capacity=request.POST.get("capacity") or None)
         messages.success(request, _(
             "Ready for your USB token: run the signing client (mttq_sign.py) on your computer "
             "before %(time)s.") % {"time": timezone.localtime(pending.expires_at)
@@ -301,7 +310,10 @@ def batch_sign(request):
     return render(request, "signing/batch_sign.html", {
         "documents": pending, "recent": recent,
         "can_sign_at_once": services.can_sign_at_once(request.user),
-        "panel": sign_panel(request.user, pending[0]) if pending else None,
+        # Each document of a batch is signed in the signer's default capacity for it: no
+        # choice is offered here (the signing page of one document offers it).
+        "panel": {**sign_panel(request.user, pending[0]), "capacities": []} if pending
+        else None,
         **stepup.form_context(request, "sign")})
 
 
@@ -362,6 +374,7 @@ def profile(request):
         "expected_name": profiles.signer_name(request.user),
         "max_image_kb": profiles.MAX_IMAGE_BYTES // 1024,
         "min_width": profiles.MIN_WIDTH, "max_width": profiles.MAX_WIDTH,
+        "may_delegate": access.delegation_units(request.user).exists(),
     }, status=status)
 
 

@@ -477,3 +477,46 @@ def test_oversight_drilldowns_and_export(oversight_world, relation, role):
     if (district_name in dashboard.content.decode()) != expected["csv"] and relation != "child":
         failures.append("dashboard")
     assert not failures, failures
+
+
+# --- signing delegations and the outgoing register (Decree 30 Art. 13, 16) ---------------------
+# Written by hand: the district's register is printed, exported and signed by the district's
+# clerks and leaders; its delegations are recorded by its leaders and administrators. Anyone
+# else asking for the district by number gets 404 and sees nothing of it.
+
+REGISTER_COLUMNS = ("register", "xlsx", "delegations")
+REGISTER_EXPECTED = {key: dict.fromkeys(REGISTER_COLUMNS, False) for key in ROWS[1:]}
+REGISTER_EXPECTED[("own", "clerk")] = {"register": True, "xlsx": True, "delegations": False}
+REGISTER_EXPECTED[("own", "leader")] = {"register": True, "xlsx": True, "delegations": True}
+REGISTER_EXPECTED[("own", "admin")] = {"register": False, "xlsx": False, "delegations": True}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("relation", "role"), OVERSIGHT_CASES)
+def test_register_and_delegation_pages(world, relation, role):
+    import io
+
+    from django.utils import timezone
+    from openpyxl import load_workbook
+
+    expected = REGISTER_EXPECTED[(relation, role)]
+    district = world["org"].units["district"]
+    client = Client()
+    client.force_login(world["people"][(relation, role)])
+    today = timezone.localdate()
+    period = {"unit": district.pk, "from": today.replace(month=1, day=1).isoformat(),
+              "to": today.isoformat()}
+    got = {}
+    page = client.get(reverse("documents:register"), period)
+    assert page.status_code in (200, 404)
+    got["register"] = page.status_code == 200 and SECRET in page.content.decode()
+    export = client.get(reverse("documents:register_export", args=["xlsx"]), period)
+    assert export.status_code in (200, 404)
+    got["xlsx"] = export.status_code == 200 and any(
+        SECRET in str(cell or "") for row in load_workbook(io.BytesIO(export.content))
+        .active.iter_rows(values_only=True) for cell in row)
+    delegations = client.get(reverse("signing:delegations"), {"unit": district.pk})
+    assert delegations.status_code in (200, 404)
+    got["delegations"] = delegations.status_code == 200 and district.name in \
+        delegations.content.decode()
+    assert got == expected

@@ -923,6 +923,31 @@ def receiving_units(user) -> QuerySet[Unit]:
     return Unit.objects.filter(pk__in=actor.scope(Role.CLERK), is_active=True)
 
 
+# --- signing delegations and registers (Decree 30 Art. 13, 16) -------------------------------
+
+
+def can_manage_delegations(user, unit: Unit) -> bool:
+    """Record and end delegations to sign: the unit's leaders and administrators."""
+    actor = actor_for(user)
+    return actor.has(Role.LEADER, unit.pk) or actor.has(Role.ADMIN, unit.pk)
+
+
+def delegation_units(user) -> QuerySet[Unit]:
+    actor = actor_for(user)
+    return Unit.objects.filter(pk__in=actor.scope(Role.LEADER, Role.ADMIN), is_active=True)
+
+
+def can_print_register(user, unit: Unit) -> bool:
+    """Print, export and sign the outgoing register: the unit's clerks and leaders."""
+    actor = actor_for(user)
+    return actor.has(Role.CLERK, unit.pk) or actor.has(Role.LEADER, unit.pk)
+
+
+def register_units(user) -> QuerySet[Unit]:
+    actor = actor_for(user)
+    return Unit.objects.filter(pk__in=actor.scope(Role.CLERK, Role.LEADER))
+
+
 def can_see_deliveries(user, document: Document) -> bool:
     """The delivery state per recipient: for people of the issuing unit who see the document."""
     actor = actor_for(user)

@@ -19,6 +19,7 @@ from workflow.documents.models import (
     FileKind,
     FileVersion,
     Priority,
+    Secrecy,
     State,
 )
 from workflow.organisation.models import Unit, User
@@ -104,9 +105,9 @@ class DocumentSerializer(serializers.ModelSerializer):
         model = Document
         fields = [
             "id", "uuid", "url", "unit", "document_type", "subject", "body", "drafter",
-            "drafting_department", "priority", "priority_label", "confidential", "due_date",
-            "recipients", "external_recipients", "state", "state_label", "awaiting_role",
-            "approver", "signer", "signed_at", "number", "symbol", "issued_at",
+            "drafting_department", "priority", "priority_label", "confidential", "secrecy",
+            "due_date", "recipients", "external_recipients", "state", "state_label",
+            "awaiting_role", "approver", "signer", "signed_at", "number", "symbol", "issued_at",
             "created_at", "updated_at", "edit_version", "allowed_actions",
         ]
         read_only_fields = fields
@@ -149,6 +150,10 @@ class DocumentWriteSerializer(serializers.Serializer):
     drafting_department = serializers.IntegerField(required=False, allow_null=True)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     confidential = serializers.BooleanField(required=False)
+    secrecy = serializers.ChoiceField(
+        choices=Secrecy.choices, required=False, allow_blank=True,
+        help_text=_("Printed as the confidentiality mark; any level makes the document "
+                    "confidential."))
     due_date = serializers.DateField(required=False, allow_null=True)
     external_recipients = serializers.CharField(required=False, allow_blank=True)
     recipients = serializers.ListField(
@@ -252,6 +257,11 @@ class CommentSerializer(serializers.ModelSerializer):
 
 
 class TransitionSerializer(serializers.Serializer):
+    capacity = serializers.ChoiceField(
+        required=False, choices=["TM", "Q", "KT", "TUQ", "TL"], write_only=True,
+        help_text=_("sign: the signing capacity (Decree 30 Art. 13), when you hold more "
+                    "than one; by default the first you hold."),
+    )
     otp = serializers.CharField(
         required=False, allow_blank=True, write_only=True,
         help_text=_("sign and issue: the current code of your authenticator app (or a "

@@ -418,6 +418,8 @@ class DocumentTransitionView(ApiView):
             request.user, pk, action,
             comment=serializer.validated_data.get("comment", ""),
             expected_state=serializer.validated_data.get("expected_state") or None,
+            **({"capacity": serializer.validated_data["capacity"]}
+               if action == "sign" and serializer.validated_data.get("capacity") else {}),
         )
         return _document_response(request, document)
 

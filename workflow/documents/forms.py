@@ -17,7 +17,7 @@ from workflow.organisation.models import Department, Unit
 
 from . import html_limits
 from .errors import InvalidInput
-from .models import Document, DocumentType, Priority, State
+from .models import Document, DocumentType, Priority, Secrecy, State
 
 # Decree 30 drafts are printed in Times New Roman 13–14 pt; the editor shows them that way.
 EDITOR_CONTENT_STYLE = (
@@ -114,6 +114,10 @@ class DocumentForm(forms.Form):
         label=_("Due date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     confidential = forms.BooleanField(label=_("Confidential"), required=False)
+    secrecy = forms.ChoiceField(label=_("Confidentiality level"), choices=Secrecy.choices,
+                                required=False,
+                                help_text=_("Printed as the confidentiality mark; any level "
+                                            "makes the document confidential."))
     edit_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, user, document: Document | None = None, **kwargs):
@@ -183,6 +187,7 @@ class DocumentForm(forms.Form):
             "priority": document.priority,
             "due_date": document.due_date,
             "confidential": document.confidential,
+            "secrecy": document.secrecy,
             "edit_version": document.edit_version,
         }
 
@@ -217,6 +222,7 @@ class DocumentForm(forms.Form):
             "priority": data["priority"],
             "due_date": data.get("due_date"),
             "confidential": data.get("confidential", False),
+            "secrecy": data.get("secrecy") or "",
             "external_recipients": data.get("external_recipients") or "",
         }
 

@@ -82,6 +82,15 @@ class Priority(models.TextChoices):
     FLASH = "flash", _("Flash")
 
 
+class Secrecy(models.TextChoices):
+    """Levels of the confidentiality mark (dấu chỉ độ mật, Decree 30 Appendix I §III.2a)."""
+
+    NONE = "", _("Not confidential")
+    MAT = "mat", _("Confidential (Mật)")
+    TOI_MAT = "toi_mat", _("Secret (Tối mật)")
+    TUYET_MAT = "tuyet_mat", _("Top secret (Tuyệt mật)")
+
+
 class State(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Under review")
@@ -138,6 +147,9 @@ class Document(ConcurrentTransitionMixin, models.Model):
         _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
     )
     confidential = models.BooleanField(_("confidential"), default=False)
+    # The printed level; any level makes the document confidential (restricted readers).
+    secrecy = models.CharField(_("confidentiality level"), max_length=10, blank=True,
+                               default="", choices=Secrecy.choices)
     due_date = models.DateField(_("due date"), null=True, blank=True)
     external_recipients = models.TextField(
         _("other recipients"), blank=True, help_text=_("One recipient outside the system per line.")

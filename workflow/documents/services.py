@@ -38,6 +38,7 @@ from .models import (
     FileVersion,
     Priority,
     ReviewRule,
+    Secrecy,
     State,
 )
 from .uploads import check_upload
@@ -212,6 +213,12 @@ def _validate_fields(unit: Unit, data: dict) -> dict:
         cleaned["due_date"] = due
     if "confidential" in data:
         cleaned["confidential"] = bool(data["confidential"])
+    if "secrecy" in data:
+        if (data["secrecy"] or "") not in Secrecy.values:
+            raise InvalidInput(_("Unknown confidentiality level."))
+        cleaned["secrecy"] = data["secrecy"] or ""
+        if cleaned["secrecy"]:
+            cleaned["confidential"] = True
     if "external_recipients" in data:
         cleaned["external_recipients"] = (data["external_recipients"] or "").strip()
     return cleaned

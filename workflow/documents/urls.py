@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import register_views, views
 
 app_name = "documents"
 urlpatterns: list = [
@@ -13,6 +13,9 @@ urlpatterns: list = [
         "documents/<int:pk>/actions/<str:action>/", views.transition, name="transition"
     ),
     path("documents/<int:pk>/comments/", views.comment, name="comment"),
+    path("documents/register/", register_views.outgoing_register, name="register"),
+    path("documents/register/<str:fmt>/", register_views.outgoing_register,
+         name="register_export"),
     path("documents/<int:pk>/files/", views.upload, name="upload"),
     path(
         "documents/<int:pk>/files/versions/<int:version_id>/",

@@ -129,7 +129,8 @@ def document_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "documents/list.html",
-        {"form": form, "page_obj": _paginate(request, documents.order_by("-updated_at", "-pk"))},
+        {"form": form, "page_obj": _paginate(request, documents.order_by("-updated_at", "-pk")),
+         "may_print_register": access.register_units(request.user).exists()},
     )
 
 

@@ -9,9 +9,11 @@ The headers are part of the legal form, so they stay Vietnamese.
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 from django.utils import timezone
+
+from workflow import register_export
+from workflow.register_export import RegisterTable
 
 from .models import IncomingDocument, ParticipantRole
 
@@ -48,57 +50,27 @@ def title(unit, start: dt.date, end: dt.date) -> str:
     return f"SỔ ĐĂNG KÝ VĂN BẢN ĐẾN — {unit.name} — từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}"
 
 
-def xlsx(unit, start: dt.date, end: dt.date) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+def table(unit, start: dt.date, end: dt.date) -> RegisterTable:
+    return RegisterTable(title(unit, start, end), COLUMNS, WIDTHS_MM, rows(unit, start, end),
+                         sheet="So den")
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "So den"
-    ws.append([title(unit, start, end)])
-    ws["A1"].font = Font(bold=True)
-    ws.append(COLUMNS)
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for row in rows(unit, start, end):
-        ws.append(row)
-    for index, width in enumerate(WIDTHS_MM, start=1):
-        ws.column_dimensions[ws.cell(row=2, column=index).column_letter].width = width / 2.2 + 4
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+
+def xlsx(unit, start: dt.date, end: dt.date) -> bytes:
+    return register_export.xlsx(table(unit, start, end))
 
 
 def pdf(unit, start: dt.date, end: dt.date) -> bytes:
     """A4 landscape with the Decree 30 columns, in the fonts the signing renderer uses."""
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
-
-    from signing import layout
-
-    layout._register_fonts()
-    cell = ParagraphStyle("cell", fontName="Serif", fontSize=9, leading=11)
-    head = ParagraphStyle("head", parent=cell, fontName="Serif-Bold", alignment=1)
-    heading = ParagraphStyle("title", fontName="Serif-Bold", fontSize=13, leading=16,
-                             alignment=1, spaceAfter=8)
-    data = [[Paragraph(c, head) for c in COLUMNS]]
-    data += [[Paragraph(_escape(v), cell) for v in row] for row in rows(unit, start, end)]
-    table = Table(data, colWidths=[w * mm for w in WIDTHS_MM], repeatRows=1)
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    out = io.BytesIO()
-    doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=15 * mm,
-                            rightMargin=10 * mm, topMargin=15 * mm, bottomMargin=15 * mm,
-                            title=title(unit, start, end))
-    doc.build([Paragraph(_escape(title(unit, start, end)), heading), table])
-    return out.getvalue()
+    return register_export.pdf(table(unit, start, end))
 
 
-def _escape(text: str) -> str:
-    from xml.sax.saxutils import escape
+def signed_pdf(user, unit, start: dt.date, end: dt.date) -> bytes:
+    """The printed incoming register signed by the clerk's key, else the unit's seal."""
+    from .models import IncomingRegister
 
-    return escape(text or "")
+    label = f"Sổ đăng ký văn bản đến {start:%d/%m/%Y}–{end:%d/%m/%Y}"
+    register = IncomingRegister.objects.filter(unit=unit, year__gte=start.year,
+                                               year__lte=end.year).order_by("year").first()
+    return register_export.sign_printed(
+        user, unit, pdf(unit, start, end), label=label, reason="Đóng sổ đăng ký văn bản đến",
+        audit_target=register or unit, audit_comment=label)

@@ -250,9 +250,10 @@ def intake_view(request: HttpRequest) -> HttpResponse:
 
 def _period(request: HttpRequest) -> tuple[dt.date, dt.date]:
     today = timezone.localdate()
+    source = request.POST if request.method == "POST" else request.GET
     try:
-        start = dt.date.fromisoformat(request.GET.get("from") or today.replace(day=1).isoformat())
-        end = dt.date.fromisoformat(request.GET.get("to") or today.isoformat())
+        start = dt.date.fromisoformat(source.get("from") or today.replace(day=1).isoformat())
+        end = dt.date.fromisoformat(source.get("to") or today.isoformat())
     except (ValueError, OverflowError):
         raise Http404(_("The period is not valid.")) from None
     return start, end
@@ -260,14 +261,24 @@ def _period(request: HttpRequest) -> tuple[dt.date, dt.date]:
 
 @login_required
 def export(request: HttpRequest, fmt: str) -> HttpResponse:
-    unit_number = query.int_value(request.GET.get("unit"))
+    unit_number = query.int_value((request.POST if request.method == "POST"
+                                   else request.GET).get("unit"))
     unit = (_units(request.user).filter(pk=unit_number).first() if unit_number else None) \
         or _units(request.user).first()
-    if unit is None or fmt not in ("pdf", "xlsx"):
+    if unit is None or fmt not in ("pdf", "xlsx", "signed") or (
+            fmt == "signed" and request.method != "POST"):
         raise Http404()
     start, end = _period(request)
     name = f"so-den-{unit.code}-{start:%Y%m%d}-{end:%Y%m%d}.{fmt}"
-    if fmt == "pdf":
+    if fmt == "signed":
+        try:
+            data = exports.signed_pdf(request.user, unit, start, end)
+        except WorkflowError as exc:
+            messages.error(request, str(exc.message))
+            return redirect("incoming:list")
+        response = HttpResponse(data, content_type="application/pdf")
+        name = name.replace(".signed", "-da-ky.pdf")
+    elif fmt == "pdf":
         response = HttpResponse(exports.pdf(unit, start, end), content_type="application/pdf")
     else:
         response = HttpResponse(

@@ -1,0 +1,1 @@
+"""Backup and restore of a whole installation (issue 17 #5); see docs/deployment.md."""
