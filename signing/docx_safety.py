@@ -8,7 +8,7 @@ file in the uploader's own PDF. Fields (``INCLUDEPICTURE``, ``INCLUDETEXT``,
 attached templates and mail-merge sources can do the same. :func:`sanitize_docx`
 rewrites the package without any of them before conversion; the converter also
 runs without network and without sight of the media or key folders
-(:func:`signing.render.convert_docx`), so either level alone stops the attack.
+(:func:`signing.docx_convert.convert_docx`), so either level alone stops the attack.
 
 The XML is parsed with lxml without DTDs, entities or network, within libxml2's
 default depth and size limits; a package with a DTD, too many parts or too much

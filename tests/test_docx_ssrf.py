@@ -18,7 +18,7 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
-from signing import docx_safety, render
+from signing import docx_convert, docx_safety, render
 
 pytestmark = [
     pytest.mark.slow,
@@ -191,7 +191,7 @@ def test_fetching_fields_do_not_reach_out(listener):
 
 def test_sandbox_alone_blocks_network_and_local_files(listener, seal, monkeypatch):
     """Without the sanitiser, the converter still has no network and no sight of media."""
-    if render._bwrap() is None:
+    if docx_convert._bwrap() is None:
         pytest.skip("bubblewrap cannot run here")
     _no_sanitiser(monkeypatch)
     server, requests = listener
@@ -214,14 +214,14 @@ def test_an_ordinary_picture_is_kept():
 
 
 def test_without_a_working_sandbox_conversion_is_refused(monkeypatch):
-    render._bwrap.cache_clear()
-    monkeypatch.setattr(render.shutil, "which",
+    docx_convert._bwrap.cache_clear()
+    monkeypatch.setattr(docx_convert.shutil, "which",
                         lambda name, *a, **k: None if name == "bwrap" else "/usr/bin/" + name)
     try:
         with pytest.raises(render.RenderError, match="cannot be converted safely"):
             render.convert_docx(_docx_with_picture())
     finally:
-        render._bwrap.cache_clear()
+        docx_convert._bwrap.cache_clear()
 
 
 # --- the sanitiser's output -----------------------------------------------------------------

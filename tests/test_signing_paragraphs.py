@@ -13,7 +13,8 @@ from reportlab.pdfbase.pdfmetrics import getFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
-from signing import render
+from signing import drawing, render
+from signing.layout import _register_fonts
 from signing.paragraphs import PlainParagraph, PlainParagraphs, _FirstSubset, break_lines
 
 TEXT = ("Căn cứ Điều lệ Mặt trận Tổ quốc Việt Nam, Ban Thường trực đề nghị các tổ chức thành "
@@ -22,8 +23,8 @@ TEXT = ("Căn cứ Điều lệ Mặt trận Tổ quốc Việt Nam, Ban Thườ
 
 
 def _style():
-    render._register_fonts()
-    return render._styles()["p"]
+    _register_fonts()
+    return drawing._styles()["p"]
 
 
 def test_lines_fit_the_width_and_keep_every_word_in_order():
@@ -48,7 +49,7 @@ def test_split_refuses_an_orphan_and_keeps_all_lines():
 
 
 def test_body_uses_plain_paragraphs_unless_there_is_markup():
-    styles = render._styles()
+    styles = drawing._styles()
     flowables = render.body_flowables("<p>Văn bản thường &amp; ký hiệu</p><p>Có <b>đậm</b></p>",
                                       styles)
     assert isinstance(flowables[0], PlainParagraph)
@@ -117,9 +118,9 @@ def test_a_run_of_paragraphs_lays_out_as_platypus_lays_out_each_one(monkeypatch)
         subject="Thử", authority="TM. BAN THƯỜNG TRỰC", signer_title="CHỦ TỊCH",
         signer_name="Nguyễn Văn A", body_html=body)
     assert any(isinstance(f, PlainParagraphs)
-               for f in render.body_flowables(body, render._styles()))
+               for f in render.body_flowables(body, drawing._styles()))
     merged = render.render_layout(layout).data
-    monkeypatch.setattr(render, "merge_runs", lambda flowables: flowables)
+    monkeypatch.setattr(drawing, "merge_runs", lambda flowables: flowables)
     _assert_same_glyphs(merged, render.render_layout(layout).data, min_pages=4)
 
 
@@ -185,7 +186,7 @@ def test_characters_the_fast_path_cannot_encode_are_left_to_reportlab():
     for expected in ("Trước", "giữa", "chữ chữ", "Đồng ý", "hoàn thành", "Đoạn sau bình thường."):
         assert expected in text
     canvas = Canvas(io.BytesIO())
-    encoder = _FirstSubset(getFont(render._styles()["p"].fontName), canvas._doc)
+    encoder = _FirstSubset(getFont(drawing._styles()["p"].fontName), canvas._doc)
     assert encoder.encode("a\ufffeb") is None  # not given the code of an unused slot
     assert encoder.encode("ab") is not None
 

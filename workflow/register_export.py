@@ -50,10 +50,10 @@ def pdf(table: RegisterTable, *, footer: list[str] = ()) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    from signing import render
+    from signing.layout import _register_fonts
     from signing.paragraphs import PlainParagraph
 
-    render._register_fonts()
+    _register_fonts()
     cell = ParagraphStyle("cell", fontName="Serif", fontSize=9, leading=11)
     head = ParagraphStyle("head", parent=cell, fontName="Serif-Bold", alignment=1)
     heading = ParagraphStyle("title", fontName="Serif-Bold", fontSize=13, leading=16,

@@ -131,7 +131,7 @@ def room_state(request: HttpRequest, pk: int) -> HttpResponse:
     """The poll: 304 while the room version is unchanged, else the full state for this person.
 
     "Unchanged" is answered from the session and the cached room version alone, when
-    the poll carries the token of the person's last state (``room_poll_token``):
+    the poll carries the token of the person's last state (``services.poll.room_poll_token``):
     no user, seat or meeting query for the 150 polls a second of a full room. A
     delegate who reconnects has an old version, so gets everything at once.
     """
