@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "signing",
     "search",
     "workflow.meetings",
+    "workflow.records",
     "workflow.accounts",
     "axes",
     "django_otp",

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import service
-from .backends.base import FACETS
+from .backends.base import FACETS, FILTERS
 
 
 class SearchQuerySerializer(serializers.Serializer):
@@ -70,7 +70,9 @@ FACET_PARAMETERS = [
     OpenApiParameter(name, str, many=True, required=False,
                      description=f"Filter on the {name} facet (repeatable).")
     for name in FACETS
-]
+] + [OpenApiParameter("file", str, many=True, required=False,
+                      description="Only items filed in the case file with this code "
+                                  "(number and symbol, or Appendix VI FileCode; repeatable).")]
 
 
 class SearchAPIView(APIView):
@@ -85,7 +87,7 @@ class SearchAPIView(APIView):
         params = SearchQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        filters = {name: request.query_params.getlist(name) for name in FACETS}
+        filters = {name: request.query_params.getlist(name) for name in (*FACETS, *FILTERS)}
         results = service.search(request.user, data["q"], filters=filters, sort=data["sort"],
                                  page=data["page"], per_page=data["per_page"],
                                  meeting=data["meeting"] or None)

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from django.apps import apps
 from django.utils import timezone
 
-from . import acl
+from . import acl, indexer
 from .backends.base import PageRef, SearchDocument
 
 APP = "workflow.incoming"
@@ -79,6 +79,7 @@ def build(incoming, file_pages: dict[int, list[str]] | None = None) -> SearchDoc
         subject=incoming.subject, metadata="\n".join(str(n) for n in names if n),
         pages=pages, page_refs=refs,
         acl=acl.incoming_tokens(incoming.unit_id, participants, incoming.presented_to_id),
+        file_codes=indexer.file_codes(incoming),
     )
 
 
@@ -86,7 +87,8 @@ def _queryset():
     from workflow.incoming.models import IncomingDocument
 
     return IncomingDocument.objects.select_related("unit").prefetch_related(
-        "attachments__file", "notes", "participants")
+        "attachments__file", "notes", "participants",
+        *(["case_file_items__case_file__unit"] if apps.is_installed(indexer.RECORDS_APP) else []))
 
 
 def load(ids: Iterable[int]) -> tuple[list[SearchDocument], list[str]]:

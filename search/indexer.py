@@ -15,6 +15,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
+from django.apps import apps
 from django.db.models import Max, Prefetch
 from django.utils import timezone
 
@@ -93,7 +94,23 @@ def _queryset():
             "current_version", "current_version__extracted_text")),
         Prefetch("comments", queryset=Comment.objects.order_by("created_at", "pk")),
         "recipients__unit",
+        *(["case_file_items__case_file__unit"] if apps.is_installed(RECORDS_APP) else []),
     )
+
+
+RECORDS_APP = "workflow.records"
+
+
+def file_codes(item) -> list[str]:
+    """Codes of the case files holding a document or incoming document (workflow/records):
+    each file's number and symbol and its Appendix VI FileCode, for the ``file`` filter."""
+    related = getattr(item, "case_file_items", None)
+    if related is None:
+        return []
+    codes: list[str] = []
+    for row in related.all():
+        codes += [row.case_file.code, row.case_file.file_code]
+    return sorted(set(codes))
 
 
 def build(document: Document, meeting_reader_ids: Iterable[int] | None = None) -> SearchDocument:
@@ -149,6 +166,7 @@ def build(document: Document, meeting_reader_ids: Iterable[int] | None = None) -
         page_refs=refs,
         comments=[c.text for c in comments],
         acl=acl.document_tokens(document, [r.unit_id for r in recipients], meeting_reader_ids),
+        file_codes=file_codes(document),
     )
 
 

@@ -27,7 +27,7 @@ from workflow.organisation.models import Unit
 from workflow.viewer import viewer_url
 
 from . import acl, snippets
-from .backends.base import FACETS, Phrase, RawHit, SearchBackend, SearchRequest, Term
+from .backends.base import FACETS, FILTERS, Phrase, RawHit, SearchBackend, SearchRequest, Term
 from .normalize import fold, normalize, tokens
 
 MAX_TERMS = 32
@@ -199,7 +199,7 @@ class SearchResults:
 
 def _clean_filters(filters: dict | None) -> dict[str, list[str]]:
     cleaned: dict[str, list[str]] = {}
-    for name in FACETS:
+    for name in (*FACETS, *FILTERS):
         values = (filters or {}).get(name) or []
         if isinstance(values, str):
             values = [values]

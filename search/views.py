@@ -15,11 +15,11 @@ from django.views.decorators.http import require_GET, require_POST
 from workflow import query as query_params
 
 from . import service
-from .backends.base import FACETS
+from .backends.base import FACETS, FILTERS
 
 
 def request_filters(params) -> dict[str, list[str]]:
-    return {name: params.getlist(name) for name in FACETS if params.getlist(name)}
+    return {name: params.getlist(name) for name in (*FACETS, *FILTERS) if params.getlist(name)}
 
 
 FACET_LIMIT = 12
@@ -78,6 +78,11 @@ def results(request: HttpRequest) -> HttpResponse:
             [(k, v) for k in request.GET for v in request.GET.getlist(k)
              if k not in ("meeting", "page")]),
         "searched": bool(query.strip() or filters or meeting),
+        # Narrowed to a case file's documents (workflow/records): a chip that drops it.
+        "file_codes": filters.get("file", []),
+        "file_remove_href": "?" + urlencode(
+            [(k, v) for k in request.GET for v in request.GET.getlist(k)
+             if k not in ("file", "page")]),
         "first_number": (outcome.page - 1) * outcome.per_page + 1,
         "page_range": range(max(1, outcome.page - 3), min(outcome.pages, outcome.page + 3) + 1),
     })

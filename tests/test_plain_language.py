@@ -26,7 +26,7 @@ from workflow.documents import services
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=False)]
 
 PO = Path(settings.BASE_DIR) / "locale" / "vi" / "LC_MESSAGES" / "django.po"
-EVENT_CODE = re.compile(r"\b(?:document|signing|meeting|vote|task|file|unit|membership)"
+EVENT_CODE = re.compile(r"\b(?:document|signing|meeting|vote|task|file|unit|membership|records)"
                         r"\.[a-z_]+(?:\.[a-z_]+)*\b")
 TAGS = re.compile(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", re.S)
 
@@ -74,7 +74,7 @@ def test_every_recorded_code_has_a_label():
         capture_output=True, text=True, cwd=settings.BASE_DIR).stdout
     codes = {line.rsplit('"', 2)[-2] for line in found.splitlines() if '"' in line}
     document_codes = {c for c in codes if c.split(".")[0] in (
-        "document", "signing", "meeting", "vote", "task", "file")}
+        "document", "signing", "meeting", "vote", "task", "file", "records")}
     missing = sorted(c for c in document_codes if c not in LABELS)
     assert not missing, missing
 
@@ -127,3 +127,37 @@ def test_main_journey_pages_in_vietnamese(client, signing_env, english_ids):
     response = client.get(f"/signing/documents/{doc.pk}/pdfs/{issued.pk}/?download=1")
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"%PDF")
+
+
+def test_case_file_pages_in_vietnamese(client, org, english_ids,
+                                       django_capture_on_commit_callbacks):
+    """The pages of workflow/records (issue #22) with their history lists."""
+    from tests.records_helpers import issued, registered_incoming
+    from workflow.organisation.models import Role
+    from workflow.records import services as records
+
+    clerk, leader = org.person("district", Role.CLERK), org.person("district", Role.LEADER)
+    unit = org.units["district"]
+    plan = records.create_plan(clerk, unit, 2025)
+    entry = records.add_plan_entry(clerk, plan.pk, code="01.VP", title="Hồ sơ hội nghị",
+                                   retention=10, heading="I. Tổng hợp")
+    records.approve_plan(leader, plan.pk)
+    copy = records.copy_plan(clerk, unit, 2026)
+    doc, incoming = issued(org), registered_incoming(org)
+    case_file = records.open_case_file(clerk, unit, code="", title="", plan_entry_id=entry.pk)
+    records.file_documents(clerk, case_file.pk, documents=[doc.pk], incoming=[incoming.pk])
+    open_one = records.open_case_file(clerk, unit, code="02.VP", title="Hồ sơ đang lập")
+    records.close_case_file(clerk, case_file.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        handover = records.hand_over(clerk, unit, [case_file.pk])
+    urls = ["/records/", "/records/new/", f"/records/{case_file.pk}/", f"/records/{open_one.pk}/",
+            "/records/plans/", f"/records/plans/{plan.pk}/", f"/records/plans/{copy.pk}/",
+            "/records/handovers/", f"/records/handovers/{handover.pk}/", "/records/appraisal/",
+            f"/documents/{doc.pk}/", f"/incoming/{incoming.pk}/"]
+    with translation.override("vi"):
+        assert client.login(username=clerk.username, password=PASSWORD)
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
+        for url in urls:
+            check(client.get(url), english_ids, f"{clerk.username} {url}")
+        page = page_text(client.get(f"/records/{case_file.pk}/"))
+        assert "Đã đưa văn bản vào hồ sơ" in page and "Đã nộp lưu" in page

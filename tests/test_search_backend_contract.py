@@ -226,3 +226,41 @@ def test_elasticsearch_query_boosts_adjacent_words():
     single = es._text_query(SearchRequest(terms=parse_query("Phúc").terms, phrases=[],
                                           acl=["a"]))
     assert "should" not in single["bool"]
+
+
+def test_file_code_filter_narrows_inside_the_acl(backend):
+    """``file`` (case files, workflow/records): a filter that is no facet, any letter case,
+    applied with the ACL before counting; an unknown code finds nothing."""
+    docs = [
+        doc(1, subject="Kế hoạch hội nghị", file_codes=["01.VP", "t-district.2026.01.VP"]),
+        doc(2, subject="Báo cáo hội nghị", file_codes=["01.VP"]),
+        doc(3, subject="Thông báo hội nghị", file_codes=["02.VP"]),
+        doc(4, subject="Hội nghị đơn vị khác", file_codes=["01.VP"], acl=("group:b",)),
+        doc(5, subject="Hội nghị chưa lập hồ sơ"),
+    ]
+    backend.index(docs)
+    found = run(backend, "hội nghị", filters={"file": ["01.vp"]})
+    assert sorted(ids(found)) == [1, 2] and found.complete().total == 2
+    assert "file" not in found.facets
+    assert ids(run(backend, "", filters={"file": ["T-DISTRICT.2026.01.VP"]})) == [1]
+    assert sorted(ids(run(backend, "hội nghị", filters={"file": ["01.VP", "02.VP"]}))) == [1, 2, 3]
+    assert ids(run(backend, "hội nghị", filters={"file": ["99.XX"]})) == []
+    assert sorted(ids(run(backend, "hội nghị", acl=("group:b",), filters={"file": ["01.VP"]}))) \
+        == [4]
+    # Filing changes no version: the same version indexed again carries the new codes.
+    backend.index([doc(5, subject="Hội nghị chưa lập hồ sơ", file_codes=["02.VP"])])
+    assert sorted(ids(run(backend, "hội nghị", filters={"file": ["02.vp"]}))) == [3, 5]
+
+
+def test_elasticsearch_file_code_field_and_filter():
+    """Without a cluster: the mapping, the indexed source and the filter clause agree."""
+    from search.backends.elastic import ElasticBackend
+
+    es = ElasticBackend("http://127.0.0.1:9", client=object())
+    es._plugins = set()
+    assert es.index_body()["mappings"]["properties"]["file_code"] == {"type": "keyword"}
+    source = es._source(doc(1, subject="x", file_codes=["01.VP", "01.vp", " 02.VP "]))
+    assert source["file_code"] == ["01.vp", "02.vp"]
+    filters = es._filters(SearchRequest(terms=[], phrases=[], acl=["a"],
+                                        filters={"file": ["01.VP"]}))
+    assert {"terms": {"file_code": ["01.vp"]}} in filters

@@ -1001,3 +1001,18 @@ def recall_notices_waiting_q(user) -> Q:
     """Recall notices the person's units have not acknowledged yet (clerks and leaders)."""
     actor = actor_for(user)
     return Q(unit_id__in=actor.scope(Role.CLERK, Role.LEADER), acknowledged_at__isnull=True)
+
+
+# --- case files and archive (issue #22) ---------------------------------------------------
+# The rules live in workflow/records/access.py and build on visible_documents_q and
+# visible_incoming_q above; callers may still ask this module (resolved on first use, so
+# neither module needs the other while loading).
+CASE_FILE_RULES = ("FileAction", "can_case_file", "visible_case_files_q")
+
+
+def __getattr__(name: str):
+    if name in CASE_FILE_RULES:
+        from workflow.records import access as case_files
+
+        return getattr(case_files, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

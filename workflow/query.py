@@ -28,6 +28,7 @@ TEXT_MAX = 1000
 KNOWN_PARAMETERS = frozenset({
     "q", "page", "per_page", "sort", "state", "status", "unit", "type", "year", "kind",
     "part", "subtree", "source", "field", "meeting", "format", "src", "title", "v",
+    "code", "file",  # case files (workflow/records)
 })
 
 

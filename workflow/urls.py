@@ -25,6 +25,7 @@ urlpatterns = [
     path("incoming/", include("workflow.incoming.urls")),
     path("oversight/", include("workflow.oversight.urls")),
     path("meetings/", include("workflow.meetings.urls")),
+    path("records/", include("workflow.records.urls")),
     path("notifications/", include("workflow.notifications.urls")),
 
     path("organisation/", include("workflow.organisation.urls")),

@@ -15,6 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 FACETS = ("kind", "type", "unit", "year", "state")
+# Filters that are not counted as facets: ``file`` narrows to items filed in a case file
+# with that code (the file's number and symbol, or its Appendix VI FileCode), any case.
+FILTERS = ("file",)
+
+
+def file_code_key(code: str) -> str:
+    """How a case-file code is indexed and matched: trimmed, lower case."""
+    return (code or "").strip().lower()
 
 
 @dataclass
@@ -49,6 +57,7 @@ class SearchDocument:
     page_refs: list[PageRef] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
     acl: list[str] = field(default_factory=list)
+    file_codes: list[str] = field(default_factory=list)  # case files holding it (records)
 
     @property
     def key(self) -> str:
@@ -74,7 +83,7 @@ class SearchRequest:
     terms: list[Term]
     phrases: list[Phrase]
     acl: list[str]
-    filters: dict[str, list[str]] = field(default_factory=dict)  # facet name -> values
+    filters: dict[str, list[str]] = field(default_factory=dict)  # facet/filter -> values
     sort: str = "relevance"  # or "date"
     offset: int = 0
     limit: int = 20

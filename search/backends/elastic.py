@@ -26,8 +26,16 @@ from __future__ import annotations
 import time
 
 from ..normalize import normalize
-from .base import PageRef, RawHit, RawResults, SearchBackend, SearchDocument, SearchRequest
-from .embedded_schema import FACET_FIELDS, TEXT_FIELDS, symbol_key
+from .base import (
+    PageRef,
+    RawHit,
+    RawResults,
+    SearchBackend,
+    SearchDocument,
+    SearchRequest,
+    file_code_key,
+)
+from .embedded_schema import FACET_FIELDS, FILTER_FIELDS, TEXT_FIELDS, symbol_key
 
 TEXT_NAMES = [exact for exact, _folded, _boost in TEXT_FIELDS]
 BOOSTS = {exact: boost for exact, _folded, boost in TEXT_FIELDS}
@@ -97,6 +105,7 @@ class ElasticBackend(SearchBackend):
             "symbol_key": {"type": "keyword", "normalizer": "folded_keyword"},
             "page_refs": {"type": "object", "enabled": False},
             "acl": {"type": "keyword"},
+            "file_code": {"type": "keyword"},
         })
         return {
             "settings": {"analysis": analysis, "refresh_interval": "1s"},
@@ -115,6 +124,12 @@ class ElasticBackend(SearchBackend):
             self.client.indices.create(
                 index=self._new_name(), aliases={self.alias: {"is_write_index": True}}
             )
+        else:
+            # Fields added since the index was made (the mapping is strict): adding a
+            # field is allowed on a live index, so no rebuild is needed for it.
+            self.client.indices.put_mapping(
+                index=self.alias, properties={"file_code": body["mappings"]["properties"][
+                    "file_code"]})
         self._ready = True
 
     def _new_name(self) -> str:
@@ -140,7 +155,8 @@ class ElasticBackend(SearchBackend):
             "year": doc.year, "date": int(doc.date.timestamp()) if doc.date else 0,
             "number": doc.number, "symbol_key": keys,
             "page_refs": [[r.file_version_id, r.page, r.file_name] for r in doc.page_refs],
-            "acl": list(doc.acl), **texts,
+            "acl": list(doc.acl),
+            "file_code": sorted({file_code_key(c) for c in doc.file_codes if c}), **texts,
         }
 
     def _bulk(self, actions: list[dict], index: str | None = None) -> int:
@@ -261,9 +277,11 @@ class ElasticBackend(SearchBackend):
             filters.append({"terms": {"id": sorted({int(i) for i in request.document_ids})}})
             filters.append({"term": {"kind": "document"}})
         for facet, values in request.filters.items():
-            field_name = FACET_FIELDS.get(facet)
+            field_name = FACET_FIELDS.get(facet) or FILTER_FIELDS.get(facet)
             if not field_name or not values:
                 continue
+            if facet in FILTER_FIELDS:
+                values = [file_code_key(v) for v in values]
             if facet in ("unit", "year"):
                 values = [int(v) for v in values if str(v).isdigit()] or [-1]
             filters.append({"terms": {field_name: values}})

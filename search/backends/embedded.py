@@ -39,7 +39,15 @@ from django.conf import settings
 from tantivy import Occur, Query
 
 from ..normalize import normalize
-from .base import PageRef, RawHit, RawResults, SearchBackend, SearchDocument, SearchRequest
+from .base import (
+    PageRef,
+    RawHit,
+    RawResults,
+    SearchBackend,
+    SearchDocument,
+    SearchRequest,
+    file_code_key,
+)
 from .embedded_query import QueryBuilding
 from .embedded_schema import (
     ANALYZER,
@@ -182,6 +190,8 @@ class EmbeddedBackend(QueryBuilding, SearchBackend):
         )
         for token in doc.acl:
             out.add_text("acl", token)
+        for code in {file_code_key(c) for c in doc.file_codes if c}:
+            out.add_text("file_code", code)
         return out
 
     def _indexed_versions(self, keys: list[str]) -> dict[str, int]:

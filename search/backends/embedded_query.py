@@ -12,8 +12,15 @@ from __future__ import annotations
 from tantivy import Occur, Query
 
 from ..normalize import fold
-from .base import SearchRequest
-from .embedded_schema import FACET_FIELDS, NUMERIC_FACETS, PHRASE_FIELD, TEXT_FIELDS, engine_fold
+from .base import SearchRequest, file_code_key
+from .embedded_schema import (
+    FACET_FIELDS,
+    FILTER_FIELDS,
+    NUMERIC_FACETS,
+    PHRASE_FIELD,
+    TEXT_FIELDS,
+    engine_fold,
+)
 
 
 class QueryBuilding:
@@ -92,9 +99,11 @@ class QueryBuilding:
             clauses.append((Occur.Must, Query.term_set_query(schema, "id", ids)))
             clauses.append((Occur.Must, Query.term_query(schema, "kind", "document")))
         for facet, values in request.filters.items():
-            field_name = FACET_FIELDS.get(facet)
+            field_name = FACET_FIELDS.get(facet) or FILTER_FIELDS.get(facet)
             if not field_name or not values:
                 continue
+            if facet in FILTER_FIELDS:
+                values = [file_code_key(v) for v in values]
             if facet in NUMERIC_FACETS:
                 typed = [int(v) for v in values if str(v).isdigit()]
                 if not typed:

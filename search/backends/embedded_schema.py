@@ -16,7 +16,7 @@ import tantivy
 
 from ..normalize import fold, normalize
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 ANALYZER = "vi"
 FOLD_ANALYZER = "vi_fold"
 # (exact field, folded field, boost of the exact field); folded matches count half.
@@ -29,6 +29,7 @@ TEXT_FIELDS = (
 )
 FACET_FIELDS = {"kind": "kind", "type": "type", "unit": "unit_id", "year": "year", "state": "state"}
 NUMERIC_FACETS = {"unit", "year"}
+FILTER_FIELDS = {"file": "file_code"}  # filters that are no facets (case files)
 # Stored fields a hit carries back to the service.
 HIT_FIELDS = ("subject", "symbol", "state", "type", "type_name", "unit_id", "unit_name", "year",
               "date", "number")
@@ -63,6 +64,7 @@ def build_schema() -> tantivy.Schema:
                       index_option="position")
     sb.add_text_field("page_refs", stored=True, tokenizer_name="raw")
     sb.add_text_field("acl", stored=False, tokenizer_name="raw")
+    sb.add_text_field("file_code", stored=False, tokenizer_name="raw")
     return sb.build()
 
 def _analyzer() -> tantivy.TextAnalyzer:

@@ -97,6 +97,22 @@ LABELS = {
     "task.create": gettext_lazy("Follow-up task created"),
     "task.done": gettext_lazy("Follow-up task done"),
     "task.reopen": gettext_lazy("Follow-up task reopened"),
+    # case files and archive (Decree 30 Art. 28–31, workflow/records)
+    "records.plan.created": gettext_lazy("File plan created"),
+    "records.plan.copied": gettext_lazy("File plan made from the previous year's"),
+    "records.plan.entry_added": gettext_lazy("File added to the plan"),
+    "records.plan.entry_removed": gettext_lazy("File removed from the plan"),
+    "records.plan.approved": gettext_lazy("File plan approved"),
+    "records.file.created": gettext_lazy("Case file opened"),
+    "records.file.edited": gettext_lazy("Case file details corrected"),
+    "records.file.filed": gettext_lazy("Document filed into the case file"),
+    "records.file.unfiled": gettext_lazy("Document taken out of the case file"),
+    "records.file.closed": gettext_lazy("Case file closed"),
+    "records.file.reopened": gettext_lazy("Case file reopened by an administrator"),
+    "records.file.handed_over": gettext_lazy("Handed over to the archive"),
+    "records.document.filed": gettext_lazy("Filed into a case file"),
+    "records.handover.created": gettext_lazy("Files handed over to the archive"),
+    "records.handover.retried": gettext_lazy("Archive package built again"),
 }
 
 _PDF = re.compile(r"PDF (\d+) pages?, SHA-256 ([0-9a-f]{64})")
@@ -158,6 +174,12 @@ def detail(action: str, comment: str) -> str:
         return " → ".join(n for n in names if n)
     if action == "meeting.paper.detach":
         return _subject(comment)
+    if action in ("records.file.closed", "records.handover.created") and comment.isdigit():
+        count = int(comment)  # stored as a number, worded in the reader's language
+        if action == "records.file.closed":
+            return ngettext("%(count)d document", "%(count)d documents", count) % {
+                "count": count}
+        return ngettext("%(count)d file", "%(count)d files", count) % {"count": count}
     if action in ("meeting.paper.restrict", "meeting.invitation"):
         return ""  # internal ids only
     return comment

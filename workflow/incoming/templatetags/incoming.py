@@ -62,4 +62,8 @@ def incoming_event(action: str) -> str:
         "incoming.file": _("Filed"),
         "incoming.edit": _("Corrected the details"),
     }
-    return str(labels.get(action, action))
+    if action not in labels:
+        from workflow.audit.labels import LABELS  # e.g. filed into a case file (records)
+
+        return str(LABELS.get(action, action))
+    return str(labels[action])
