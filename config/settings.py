@@ -61,9 +61,12 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "csp",
     "workflow.notifications",
+    "workflow.ops",
 ]
 
 MIDDLEWARE = [
+    # First: request latency for /metrics counts everything below it.
+    "workflow.ops.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -184,6 +187,16 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+
+# Behind nginx (deploy/nginx/mttq.conf): Django decides who may read a file, then answers
+# with X-Accel-Redirect to this internal location and nginx sends the bytes
+# (workflow/ops/files.py). Off by default: the quick start has no nginx.
+MTTQ_X_ACCEL = env_bool("MTTQ_X_ACCEL", False)
+MTTQ_X_ACCEL_PREFIX = env_str("MTTQ_X_ACCEL_PREFIX", "/_protected/")
+# /metrics (Prometheus): a bearer token, or a client address in these networks (as
+# MTTQ_TRUSTED_PROXIES tells it; a proxied request with no declared proxy needs the token).
+MTTQ_METRICS_TOKEN = env_str("MTTQ_METRICS_TOKEN", "")
+MTTQ_METRICS_ALLOWED_IPS = env_list("MTTQ_METRICS_ALLOWED_IPS", ["127.0.0.1/32", "::1/128"])
 
 # Security: strict by default, relaxed only when DEBUG is asked for.
 SESSION_COOKIE_HTTPONLY = True
@@ -338,7 +351,28 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Two queue groups, each with its own workers (deploy/, scripts/run-production.sh): indexing
+# and OCR (long, CPU-heavy, may lag) on one; signing, deliveries and everything else on the
+# default queue, so a burst of scans never delays an issued document's delivery. Set
+# CELERY_INDEXING_QUEUE=celery to run everything on one queue (one worker).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_INDEXING_QUEUE = env_str("CELERY_INDEXING_QUEUE", "indexing") or CELERY_TASK_DEFAULT_QUEUE
+CELERY_TASK_ROUTES = {
+    "search.tasks.*": {"queue": CELERY_INDEXING_QUEUE},
+    "incoming.ocr": {"queue": CELERY_INDEXING_QUEUE},
+}
+MTTQ_TASK_QUEUES = [CELERY_TASK_DEFAULT_QUEUE, CELERY_INDEXING_QUEUE]
 CELERY_BEAT_SCHEDULE: dict = {}
+# Worker heartbeat (/healthz): beat sends one to each queue; the worker that runs it
+# stamps the time in the shared cache. Expired when not run within the period, so a
+# stopped worker does not find a pile of them when it comes back.
+MTTQ_HEARTBEAT_SECONDS = env_int("MTTQ_HEARTBEAT_SECONDS", 30)
+MTTQ_HEARTBEAT_STALE_SECONDS = env_int("MTTQ_HEARTBEAT_STALE_SECONDS", 120)
+for _queue in dict.fromkeys(MTTQ_TASK_QUEUES):
+    CELERY_BEAT_SCHEDULE[f"ops-heartbeat-{_queue}"] = {
+        "task": "ops.heartbeat", "schedule": MTTQ_HEARTBEAT_SECONDS, "args": (_queue,),
+        "options": {"queue": _queue, "expires": MTTQ_HEARTBEAT_SECONDS},
+    }
 # Oversight (critique, supervision, recommendations): deadlines are rules in force, so
 # they are configuration; see workflow/oversight/conf.py for every key and default.
 CELERY_BEAT_SCHEDULE["oversight-flag-overdue"] = {

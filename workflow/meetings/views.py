@@ -12,7 +12,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import (
-    FileResponse,
     HttpRequest,
     HttpResponse,
     HttpResponseNotModified,
@@ -36,6 +35,7 @@ from workflow.audit import access_log
 from workflow.documents.errors import InvalidInput, NotFound, WorkflowError
 from workflow.documents.models import DocumentType
 from workflow.notifications.services import unread_count
+from workflow.ops.files import serve_file
 from workflow.organisation.models import Membership, User
 from workflow.viewer import viewer_strings
 
@@ -590,14 +590,13 @@ def _paper_file_checked(request: HttpRequest, paper_id: int) -> HttpResponse:
 
 
 def _file_response(request: HttpRequest, version) -> HttpResponse:
+    download = request.GET.get("download") == "1" or version.content_type != "application/pdf"
     try:
-        handle = version.blob.open("rb")
+        response = serve_file(version.blob, content_type=version.content_type,
+                              as_attachment=download, filename=version.original_name)
     except OSError:
         return HttpResponse(_("The file could not be read from storage."), status=503,
                             content_type="text/plain; charset=utf-8")
-    download = request.GET.get("download") == "1" or version.content_type != "application/pdf"
-    response = FileResponse(handle, content_type=version.content_type, as_attachment=download,
-                            filename=version.original_name)
     response["ETag"] = f'"{version.sha256}"'
     patch_cache_control(response, private=True, max_age=300)
     return response

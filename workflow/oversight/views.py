@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, Q, When
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -24,6 +24,7 @@ from workflow.audit import access_log
 from workflow.audit.labels import label as audit_label
 from workflow.audit.services import history
 from workflow.documents.errors import NotFound, WorkflowError
+from workflow.ops.files import serve_file
 
 from . import conf, services, targets
 from .models import (
@@ -701,7 +702,7 @@ def periodic_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def case_file(request: HttpRequest, pk: int) -> FileResponse:
+def case_file(request: HttpRequest, pk: int) -> HttpResponse:
     item = CaseFile.objects.select_related("critique__unit", "supervision__unit",
                                            "activity__case__unit",
                                            "recommendation__unit").filter(pk=pk).first()
@@ -710,8 +711,8 @@ def case_file(request: HttpRequest, pk: int) -> FileResponse:
     if not owner or not access.can_case(request.user, "view", owner):
         raise Http404()
     access_log.record_case_file(owner, request.user, name=item.original_name)
-    return FileResponse(item.blob.open("rb"), as_attachment=True, filename=item.original_name,
-                        content_type=item.content_type)
+    return serve_file(item.blob, as_attachment=True, filename=item.original_name,
+                      content_type=item.content_type)
 
 
 @login_required
