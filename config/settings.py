@@ -119,6 +119,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        # With kept connections: test one before reusing it in a new request, so a
+        # restarted PostgreSQL costs no 500 for every thread holding a dead connection.
+        conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", False),
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
