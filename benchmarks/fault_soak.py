@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -399,6 +400,16 @@ def health_poller(log: Log) -> None:
         time.sleep(max(0.0, 1.0 - (time.monotonic() - start)))
 
 
+def task_name(entry: bytes) -> str:
+    """The task of a message kombu keeps in its ``unacked`` hash ([payload, exchange, key])."""
+    try:
+        payload = json.loads(entry)[0]
+        payload = json.loads(payload) if isinstance(payload, str) else payload
+        return payload["headers"].get("task", "?")
+    except (ValueError, KeyError, IndexError, TypeError):
+        return "?"
+
+
 def restarted(program: str, old: int, limit: float = 60) -> float:
     """Seconds until supervisord runs ``program`` again under a new process id."""
     start = time.monotonic()
@@ -430,13 +441,18 @@ def inject(log: Log, duration: float, t0: float, gap: float = 20) -> None:
         # Right after an issue: its delivery task is in flight on this worker.
         log.issued_event.clear()
         log.issued_event.wait(duration * 0.15)
-        time.sleep(0.3)
-        in_flight = redis.Redis(port=REDIS_PORT, db=1).hlen("unacked")
+        broker = redis.Redis(port=REDIS_PORT, db=1)
+        waited = time.monotonic()
+        while not broker.hlen("unacked") and time.monotonic() - waited < 30:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        running = sorted({task_name(m) for m in broker.hvals("unacked")})
+        in_flight = f"{len(running)} task kind(s) in flight: {', '.join(running) or '-'}"
         start = time.monotonic()
         old = kill_program("worker-default")
         back = restarted("worker-default", old)
         record("kill -9 worker (signing/delivery)", start,
-               f"{in_flight} message(s) reserved at the kill; worker back in {back:.1f} s")
+               f"{in_flight}; worker back in {back:.1f} s")
     if at(0.35):
         start = time.monotonic()
         redis_stop()

@@ -278,11 +278,17 @@ TINYMCE_DEFAULT_CONFIG = {
 # would live on in the others until it expired there.
 CACHE_URL = env_str("CACHE_URL")
 if CACHE_URL:
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
     CACHES = {
         "default": {
             "BACKEND": "config.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "mttq"),
+            # After a Redis restart every pooled connection is dead: reconnect and retry
+            # (0.05 s, 0.1 s, ... ~1.5 s in all) instead of a 500 for each of them.
+            "OPTIONS": {"retry": Retry(ExponentialBackoff(cap=0.8, base=0.05), 5)},
         }
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

@@ -39,9 +39,12 @@ def broker_redis():
     client = _REDIS_CLIENTS.get(url)
     if client is None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
+        # One reconnect: a connection kept from before a Redis restart is dead, not Redis.
         client = _REDIS_CLIENTS[url] = redis.Redis.from_url(
-            url, socket_timeout=1, socket_connect_timeout=1, retry_on_timeout=False)
+            url, socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 1))
     return client
 
 
