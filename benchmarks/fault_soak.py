@@ -221,6 +221,7 @@ class Log:
     rows: list[tuple[float, float, str, int]] = field(default_factory=list)
     faults: list[tuple[str, float, float, str]] = field(default_factory=list)
     issued: list[int] = field(default_factory=list)
+    unhealthy: dict[str, int] = field(default_factory=dict)  # /healthz 503s by failing check
     stop: threading.Event = field(default_factory=threading.Event)
     issued_event: threading.Event = field(default_factory=threading.Event)
 
@@ -393,8 +394,13 @@ def health_poller(log: Log) -> None:
     while not log.stop.is_set():
         start = time.monotonic()
         try:
-            status = requests.get(f"http://127.0.0.1:{PORT}/healthz", timeout=10).status_code
-        except requests.RequestException:
+            answer = requests.get(f"http://127.0.0.1:{PORT}/healthz", timeout=10)
+            status = answer.status_code
+            if status == 503:
+                failing = [k for k, v in answer.json()["checks"].items() if not v["ok"]]
+                for name in failing:
+                    log.unhealthy[name] = log.unhealthy.get(name, 0) + 1
+        except (requests.RequestException, ValueError, KeyError):
             status = 0
         log.add(start, "healthz", status)
         time.sleep(max(0.0, 1.0 - (time.monotonic() - start)))
@@ -408,6 +414,13 @@ def task_name(entry: bytes) -> str:
         return payload["headers"].get("task", "?")
     except (ValueError, KeyError, IndexError, TypeError):
         return "?"
+
+
+def routing_key(entry: bytes) -> str:
+    try:
+        return json.loads(entry)[2]
+    except (ValueError, IndexError, TypeError):
+        return ""
 
 
 def restarted(program: str, old: int, limit: float = 60) -> float:
@@ -443,10 +456,13 @@ def inject(log: Log, duration: float, t0: float, gap: float = 20) -> None:
         log.issued_event.wait(duration * 0.15)
         broker = redis.Redis(port=REDIS_PORT, db=1)
         waited = time.monotonic()
-        while not broker.hlen("unacked") and time.monotonic() - waited < 30:
+        def mine() -> list[str]:  # tasks reserved from this worker's queue
+            return [task_name(m) for m in broker.hvals("unacked") if routing_key(m) == "celery"]
+
+        while not mine() and time.monotonic() - waited < 30:
             time.sleep(0.05)
         time.sleep(0.2)
-        running = sorted({task_name(m) for m in broker.hvals("unacked")})
+        running = sorted(set(mine()))
         in_flight = f"{len(running)} task kind(s) in flight: {', '.join(running) or '-'}"
         start = time.monotonic()
         old = kill_program("worker-default")
@@ -562,6 +578,7 @@ def report(log: Log, result: dict, t_end: float) -> None:
         health, _f, _c = unavailable(rows, {"healthz"}, start, until)
         print(f"  {name:<34} {end - start:>5.1f}s {app:>12.1f}s {health:>16.1f}s {fives:>5} "
               f"{conns:>5}  {note}")
+    print(f"  /healthz 503 answers by failing check: {log.unhealthy or '-'}")
     r = result
     print(f"\nAfter the run ({'settled' if r['settled'] else 'NOT settled'} in "
           f"{r['settled_s']:.0f} s, messages left {r['queued']}):")
