@@ -489,17 +489,20 @@ def inject(log: Log, duration: float, t0: float, gap: float = 20) -> None:
 
 
 def unavailable(rows, kinds: set[str], since: float, until: float) -> tuple[float, int, int]:
-    """(longest window with requests failing and none succeeding, 5xx, connection errors)."""
-    window = [r for r in rows if since <= r[0] < until and r[2] in kinds]
-    window.sort()
+    """(longest stretch of failed answers with no good one between, 5xx, connection errors).
+
+    By the time of the answer: under load a request waits in a queue for a while, and it
+    fails because of what happened while it waited, not before it was sent.
+    """
+    window = [r for r in rows if since <= r[1] < until and r[2] in kinds]
+    window.sort(key=lambda r: r[1])
     longest, run_start = 0.0, None
-    for start, _end, _kind, status in window:
+    for _start, end, _kind, status in window:
         failed = status == 0 or status >= 500
         if failed and run_start is None:
-            run_start = start
+            run_start = end
         elif not failed and run_start is not None:
-            # A request sent at ``start`` was answered: the service was there again.
-            longest = max(longest, start - run_start)
+            longest = max(longest, end - run_start)
             run_start = None
     if run_start is not None:
         longest = max(longest, until - run_start)
@@ -567,8 +570,8 @@ def report(log: Log, result: dict, t_end: float) -> None:
         mine = [r for r in rows if r[2] == kind]
         print(f"  {kind:<9} {len(mine):>7} {sum(1 for r in mine if r[3] >= 500):>5} "
               f"{sum(1 for r in mine if r[3] == 0):>12}")
-    print("\nFaults (each window runs to the next fault; 'longest' = from a failed request to "
-          "the next request that was answered):")
+    print("\nFaults (each window runs to the next fault, by answer time; 'longest' = from a "
+          "failed answer to the next good one):")
     print(f"  {'fault':<34} {'took':>6} {'longest (app)':>13} {'longest (healthz)':>17} "
           f"{'5xx':>5} {'conn.':>5}  note")
     users = {"flow", "download", "search", "room"}
@@ -646,7 +649,10 @@ def main() -> None:
         for thread in threads:
             thread.join(timeout=150)
         print("  load stopped; waiting for the system to settle", flush=True)
-        report(log, check(args.settle), t_end)
+        result = check(args.settle)
+        (SOAK / "rows.json").write_text(json.dumps({"rows": log.rows, "faults": log.faults,
+                                                    "t_end": t_end, "result": result}))
+        report(log, result, t_end)
     finally:
         if not args.keep:
             topology.stop(SOAK / "production")

@@ -101,6 +101,8 @@ def test_topology_starts_serves_a_download_through_nginx_and_stops(tmp_path):
         assert "X-Accel-Redirect" not in headers
         assert headers["Content-Type"] == "application/pdf"
         assert headers["Content-Disposition"].startswith("inline")
+        assert headers["Cache-Control"] == "private"
+        assert "frame-ancestors 'self'" in headers["Content-Security-Policy"]
         # Straight to a node: Django answered with the redirect only.
         status, headers, body = _get(WEB[0], path, made["cookie"])
         assert status == 200 and body == b""
