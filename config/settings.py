@@ -440,6 +440,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS.update({
         "data_folder_in": str(_QUEUE_DIR), "data_folder_out": str(_QUEUE_DIR),
         "processed_folder": str(_QUEUE_DIR / "processed"), "store_processed": False,
+        # Exchange bindings (one file per exchange): else kombu writes ./control.
+        "control_folder": str(_QUEUE_DIR / "control"),
     })
 # The periodic safety net: re-index whatever is missing or stale.
 CELERY_BEAT_SCHEDULE["search-reconcile"] = {
