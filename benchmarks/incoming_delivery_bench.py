@@ -90,6 +90,7 @@ def issued_document(org, recipients: list[int], tag: str):
 def worker(env: dict) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo",
+         "-Q", "celery,indexing",
          "--prefetch-multiplier", "1", "--without-gossip", "--without-mingle", "-l", "WARNING"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
@@ -150,7 +151,7 @@ def main() -> None:
                 if now - started > 1800:
                     raise SystemExit("gave up after 30 minutes")
                 time.sleep(0.05)
-            while queue.llen("celery") > 0:
+            while queue.llen("celery") + queue.llen("indexing") > 0:
                 time.sleep(0.2)
             indexed = time.perf_counter() - started
             verdicts = sorted(set(files.values_list("verdict", flat=True)))

@@ -10,6 +10,7 @@ urlpatterns = [
     path("search/", include("search.urls")),
     path("signing/", include("signing.urls")),
     path("exchange/", include("workflow.exchange.urls")),
+    path("", include("workflow.ops.urls")),
     path("", include("workflow.urls")),
 ]
 

@@ -48,7 +48,7 @@ fi
 export CELERY_BROKER_URL="${CELERY_BROKER_URL:-filesystem://}"
 if [ -z "${SKIP_WORKER:-}" ]; then
     log "Starting the background worker (Celery, $CELERY_BROKER_URL)"
-    .venv/bin/celery -A config worker --beat --concurrency 1 --loglevel WARNING \
+    .venv/bin/celery -A config worker --beat --concurrency 1 --loglevel WARNING -Q celery,indexing \
         --schedule "${MTTQ_VAR_DIR:-var}/celerybeat-schedule" &
     WORKER_PID=$!
     trap 'kill "$WORKER_PID" 2>/dev/null || true' EXIT INT TERM

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +17,7 @@ from workflow.documents import services as doc_services
 from workflow.documents import uploads
 from workflow.documents.errors import NotFound, WorkflowError
 from workflow.documents.models import State
+from workflow.ops.files import serve_file
 from workflow.viewer import viewer_strings
 
 from . import batch, integrity, profiles, remote, services
@@ -207,8 +208,8 @@ def pdf_download(request, pk, stage):
     except (FileNotFoundError, ValueError):
         raise Http404() from None
     access_log.record_download(document, request.user, name=name, version_hash=pdf.sha256)
-    return FileResponse(handle, content_type="application/pdf", filename=name,
-                        as_attachment=request.GET.get("download") == "1")
+    return serve_file(pdf.blob, content_type="application/pdf", filename=name,
+                      as_attachment=request.GET.get("download") == "1", handle=handle)
 
 
 def document_pdfs(document) -> list[dict]:
@@ -250,12 +251,11 @@ def pdf_version(request, pk, pdf_id):
     document, pdf = _stored_pdf(request, pk, pdf_id)
     name = f"{document.symbol or document.pk}-{pdf.stage}-{pdf.pk}.pdf".replace("/", "-")
     try:
-        handle = pdf.blob.open("rb")
+        response = serve_file(pdf.blob, content_type="application/pdf", filename=name,
+                              as_attachment=request.GET.get("download") == "1")
     except (FileNotFoundError, ValueError):
         raise Http404() from None
     access_log.record_download(document, request.user, name=name, version_hash=pdf.sha256)
-    response = FileResponse(handle, content_type="application/pdf", filename=name,
-                            as_attachment=request.GET.get("download") == "1")
     response["Cache-Control"] = "private, no-store" if document.confidential else "private"
     return response
 
@@ -385,9 +385,8 @@ def profile_image(request):
     if current is None or not current.image:
         raise Http404()
     try:
-        handle = current.image.open("rb")
+        response = serve_file(current.image, content_type="image/png")
     except (FileNotFoundError, ValueError):
         raise Http404() from None
-    response = FileResponse(handle, content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -63,6 +63,7 @@ def start_worker(env: dict) -> subprocess.Popen:
     """One solo worker reserving one message at a time: the queue length tracks progress."""
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo",
+         "-Q", "celery,indexing",
          "--prefetch-multiplier", "1", "--without-gossip", "--without-mingle", "-l", "WARNING"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True,

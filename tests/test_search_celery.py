@@ -74,7 +74,9 @@ def _state(env) -> dict:
 def _queue_length(env) -> int:
     import redis
 
-    return redis.Redis.from_url(env["CELERY_BROKER_URL"]).llen("celery")
+    client = redis.Redis.from_url(env["CELERY_BROKER_URL"])
+    # Index tasks are routed to the indexing queue (settings.CELERY_TASK_ROUTES).
+    return client.llen("celery") + client.llen("indexing")
 
 
 def test_worker_killed_mid_batch_leaves_every_document_indexed_once(env):

@@ -90,6 +90,7 @@ def test_the_upload_only_queues_and_the_worker_reads_the_scan(env, tmp_path):
 
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo",
+         "-Q", "celery,indexing",
          "--without-gossip", "--without-mingle", "-l", "WARNING"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True)

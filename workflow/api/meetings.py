@@ -8,7 +8,6 @@ Thin views over :mod:`workflow.meetings.services`; who may see or do what is dec
 from __future__ import annotations
 
 from django.core import signing
-from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -36,6 +35,7 @@ from workflow.meetings.services.notes import get_paper
 from workflow.meetings.services.room import readable_papers
 from workflow.meetings.services.session import request_to_speak, withdraw_speak_request
 from workflow.meetings.services.votes import cast_ballot, vote_result
+from workflow.ops.files import serve_file
 from workflow.organisation.models import User
 
 from .views import ApiView, Pagination, _errors
@@ -245,9 +245,9 @@ class PaperFileView(ApiView):
         access_log.record_paper_read(user.pk, version.file.document_id,
                                      name=version.original_name, paper_id=paper.pk,
                                      download=True)
-        return FileResponse(version.blob.open("rb"), content_type=version.content_type,
-                            as_attachment=version.content_type != "application/pdf",
-                            filename=version.original_name)
+        return serve_file(version.blob, content_type=version.content_type,
+                          as_attachment=version.content_type != "application/pdf",
+                          filename=version.original_name)
 
 
 class AttendanceView(ApiView):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.files.uploadhandler import StopUpload
-from django.http import FileResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -40,6 +40,7 @@ from workflow.audit import access_log
 from workflow.documents import services, uploads
 from workflow.documents.errors import InvalidInput, NotFound
 from workflow.documents.models import DocumentType, FileVersion
+from workflow.ops.files import serve_file
 from workflow.organisation.models import Unit
 
 from . import tokens
@@ -351,19 +352,20 @@ class VersionDownloadView(ApiView):
             **_errors(401, 404),
         },
     )
-    def get(self, request: Request, pk: int, version_id: int) -> FileResponse:
+    def get(self, request: Request, pk: int, version_id: int) -> HttpResponse:
         document = services.get_for(request.user, pk)
         version = FileVersion.objects.filter(file__document=document, pk=version_id).first()
         if version is None:
             raise NotFound(_("The file does not exist."))
         try:
-            handle = version.blob.open("rb")
+            response = serve_file(version.blob, as_attachment=True,
+                                  filename=version.original_name,
+                                  content_type=version.content_type)
         except FileNotFoundError:
             raise NotFound(_("The stored file is missing; tell the administrator.")) from None
         access_log.record_download(document, request.user, version_hash=version.sha256,
                                    name=f"{version.original_name} (v{version.number})", via="API")
-        return FileResponse(handle, as_attachment=True, filename=version.original_name,
-                            content_type=version.content_type)
+        return response
 
 
 class DocumentCommentsView(ApiView):

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from workflow import access
 from workflow.accounts import stepup
 from workflow.audit import access_log
+from workflow.ops.files import serve_file
 from workflow.viewer import viewer_strings
 
 from . import services
@@ -358,7 +359,7 @@ def upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def download(request: HttpRequest, pk: int, version_id: int) -> FileResponse:
+def download(request: HttpRequest, pk: int, version_id: int) -> HttpResponse:
     """Serve a stored version after the same visibility check as the document itself."""
     document = _load(request.user, pk)
     version = (
@@ -368,20 +369,16 @@ def download(request: HttpRequest, pk: int, version_id: int) -> FileResponse:
     )
     if version is None:
         raise Http404(_("The file does not exist."))
+    # PDFs open in the browser's viewer; everything else downloads.
+    inline = version.content_type == "application/pdf"
     try:
-        handle = version.blob.open("rb")
+        response = serve_file(version.blob, as_attachment=not inline,
+                              filename=version.original_name,
+                              content_type=version.content_type)
     except (FileNotFoundError, ValueError):
         raise Http404(_("The file does not exist.")) from None
     access_log.record_download(document, request.user, version_hash=version.sha256,
                                name=f"{version.original_name} (v{version.number})")
-    # PDFs open in the browser's viewer; everything else downloads.
-    inline = version.content_type == "application/pdf"
-    response = FileResponse(
-        handle,
-        as_attachment=not inline,
-        filename=version.original_name,
-        content_type=version.content_type,
-    )
     response["Cache-Control"] = "private, no-store" if document.confidential else "private"
     return response
 

@@ -11,7 +11,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +23,7 @@ from workflow.access import IncomingAction
 from workflow.audit.services import history
 from workflow.documents.errors import NotFound, WorkflowError
 from workflow.documents.models import Priority
+from workflow.ops.files import serve_file
 from workflow.organisation.models import Membership, Role, Unit
 
 from . import exports, intake, services
@@ -192,15 +193,14 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def download(request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:
+def download(request: HttpRequest, pk: int, attachment_id: int) -> HttpResponse:
     incoming = _load(request.user, pk)
     attachment = IncomingAttachment.objects.select_related("file").filter(
         incoming=incoming, pk=attachment_id).first()
     if attachment is None:
         raise Http404()
-    response = FileResponse(attachment.file.blob.open("rb"), as_attachment=False,
-                            filename=attachment.name,
-                            content_type=attachment.file.content_type)
+    response = serve_file(attachment.file.blob, as_attachment=False, filename=attachment.name,
+                          content_type=attachment.file.content_type)
     response["X-Content-SHA256"] = attachment.file.sha256
     return response
 

@@ -23,6 +23,7 @@ from workflow.audit.services import history
 from workflow.documents.errors import NotFound, WorkflowError
 from workflow.documents.models import PUBLISHED_STATES
 from workflow.incoming.models import REGISTERED_ONWARDS, IncomingDocument
+from workflow.ops.files import serve_file
 
 from . import access, exports, services
 from .access import FileAction
@@ -426,8 +427,8 @@ def handover_package(request: HttpRequest, pk: int) -> FileResponse:
         raise Http404()
     if handover.status != PackageStatus.READY or not handover.package:
         raise Http404(_("The archive package is not ready yet."))
-    return FileResponse(handover.package.open("rb"), as_attachment=True,
-                        filename=f"nop-luu-{handover.pk}.zip", content_type="application/zip")
+    return serve_file(handover.package, as_attachment=True,
+                      filename=f"nop-luu-{handover.pk}.zip", content_type="application/zip")
 
 
 # --- appraisal ----------------------------------------------------------------------------------

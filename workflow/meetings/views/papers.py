@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import (
-    FileResponse,
     HttpRequest,
     HttpResponse,
     JsonResponse,
@@ -25,6 +24,7 @@ from django.views.decorators.http import (
 
 from workflow.audit import access_log
 from workflow.documents.errors import NotFound
+from workflow.ops.files import serve_file
 
 from ..services.links import paper_file_version, paper_link_version, paper_versions
 from ..services.notes import get_note, get_paper, save_note
@@ -69,14 +69,13 @@ def _paper_file_checked(request: HttpRequest, paper_id: int) -> HttpResponse:
 
 
 def _file_response(request: HttpRequest, version) -> HttpResponse:
+    download = request.GET.get("download") == "1" or version.content_type != "application/pdf"
     try:
-        handle = version.blob.open("rb")
+        response = serve_file(version.blob, content_type=version.content_type,
+                              as_attachment=download, filename=version.original_name)
     except OSError:
         return HttpResponse(_("The file could not be read from storage."), status=503,
                             content_type="text/plain; charset=utf-8")
-    download = request.GET.get("download") == "1" or version.content_type != "application/pdf"
-    response = FileResponse(handle, content_type=version.content_type, as_attachment=download,
-                            filename=version.original_name)
     response["ETag"] = f'"{version.sha256}"'
     patch_cache_control(response, private=True, max_age=300)
     return response

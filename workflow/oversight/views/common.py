@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Case, IntegerField, When
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from workflow.audit import access_log
 from workflow.audit.labels import label as audit_label
 from workflow.audit.services import history
 from workflow.documents.errors import NotFound, WorkflowError
+from workflow.ops.files import serve_file
 
 from ..models import (
     CaseFile,
@@ -123,7 +124,7 @@ def _doc_and_file_ops(request, case, op: str) -> None:
 
 
 @login_required
-def case_file(request: HttpRequest, pk: int) -> FileResponse:
+def case_file(request: HttpRequest, pk: int) -> HttpResponse:
     item = CaseFile.objects.select_related("critique__unit", "supervision__unit",
                                            "activity__case__unit",
                                            "recommendation__unit").filter(pk=pk).first()
@@ -132,8 +133,8 @@ def case_file(request: HttpRequest, pk: int) -> FileResponse:
     if not owner or not access.can_case(request.user, "view", owner):
         raise Http404()
     access_log.record_case_file(owner, request.user, name=item.original_name)
-    return FileResponse(item.blob.open("rb"), as_attachment=True, filename=item.original_name,
-                        content_type=item.content_type)
+    return serve_file(item.blob, as_attachment=True, filename=item.original_name,
+                      content_type=item.content_type)
 
 
 @login_required

@@ -1,0 +1,1 @@
+"""Operations: file serving through the proxy, health, metrics, the worker heartbeat."""
