@@ -92,8 +92,11 @@ def build() -> Cast:
     from tests.factories import advance, make_org
     from workflow.accounts import twofactor
     from workflow.documents import services as documents
-    from workflow.meetings import services as meetings
     from workflow.meetings.pdfs import paper_pdf
+    from workflow.meetings.services.agenda import add_agenda_item
+    from workflow.meetings.services.papers import attach_paper
+    from workflow.meetings.services.schedule import publish_meeting, schedule_meeting
+    from workflow.meetings.services.session import start_meeting
     from workflow.organisation.models import Membership, Role, User
 
     started = time.perf_counter()
@@ -127,12 +130,12 @@ def build() -> Cast:
                                     for u in members])
     secretary, chair = org.person("province", Role.SPECIALIST), org.person("province",
                                                                             Role.LEADER)
-    meeting = meetings.schedule_meeting(
+    meeting = schedule_meeting(
         secretary, unit=province,
         data={"title": "Soak: hội nghị 150 đại biểu", "starts_at": "2030-01-01T08:00",
               "chair": chair, "secretary": secretary, "place": "Hội trường"},
         participant_ids=[u.pk for u in members])
-    items = [meetings.add_agenda_item(secretary, meeting.pk, data={"title": f"Nội dung {i}"})
+    items = [add_agenda_item(secretary, meeting.pk, data={"title": f"Nội dung {i}"})
              for i in range(1, 4)]
     for n, item in enumerate(items):
         doc = documents.create_document(secretary, unit=province, data={
@@ -141,9 +144,9 @@ def build() -> Cast:
         documents.add_file(secretary, doc.pk, kind="main", upload=SimpleUploadedFile(
             f"tai-lieu-{n + 1}.pdf", paper_pdf(f"Tài liệu họp {n + 1}", 3)))
         advance(org, doc, "approved")
-        meetings.attach_paper(secretary, item.pk, document=doc)
-    meetings.publish_meeting(chair, meeting.pk)
-    meetings.start_meeting(secretary, meeting.pk)
+        attach_paper(secretary, item.pk, document=doc)
+    publish_meeting(chair, meeting.pk)
+    start_meeting(secretary, meeting.pk)
     cast.meeting = meeting.pk
     cast.delegate_sessions = [topology.session_for(u) for u in [*members, chair]]
     print(f"  data built in {time.perf_counter() - started:.0f} s: {UNITS} recipient units, "

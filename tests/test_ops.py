@@ -14,7 +14,7 @@ from tests.factories import PASSWORD, draft, pdf_bytes, upload
 from tests.meeting_helpers import people, published
 from workflow.documents import services as documents
 from workflow.documents.models import FileVersion
-from workflow.meetings import services as meetings
+from workflow.meetings.services import links as meetings
 from workflow.ops import health, metrics
 
 ROOT = Path(__file__).resolve().parent.parent

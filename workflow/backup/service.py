@@ -321,7 +321,7 @@ def restore_backup(src: Path, *, force: bool = False, passphrase: str | None = N
 
 
 def _demo_root_sha256() -> str | None:
-    from signing.validation import demo_root_path
+    from signing.trust import demo_root_path
 
     path = demo_root_path()
     return hashlib.sha256(path.read_bytes()).hexdigest() if path else None
@@ -329,9 +329,9 @@ def _demo_root_sha256() -> str | None:
 
 def _forget_demo_material() -> None:
     # The demo CA's CRLs are cached per PKI folder; a restored folder must be read afresh.
-    from signing import validation
+    from signing import trust
 
-    validation._demo_crl_cache.clear()
+    trust._demo_crl_cache.clear()
 
 
 def _open_secrets(src: Path, validated: archive.Validated, passphrase: str | None,
