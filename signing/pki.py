@@ -55,12 +55,7 @@ class DemoPki:
     @property
     def arch(self):
         if self._arch is None:
-            from certomancer.registry import ArchLabel, CertomancerConfig
-
-            config = CertomancerConfig.from_file(
-                str(self.directory / "certomancer.yml"), key_search_dir=str(self.directory)
-            )
-            self._arch = config.get_pki_arch(ArchLabel(ARCH))
+            self._arch = _load_arch(self.directory)
         return self._arch
 
     def cert(self, label: str):
@@ -98,12 +93,11 @@ class DemoPki:
         Used when no TSA is served (the demo run command): the tokens are
         standard RFC 3161 answers signed by the DEMO TSA certificate.
         """
-        from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
         from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-        return DummyTimeStamper(tsa_cert=self.cert("tsa"), tsa_key=self.private_key("tsa"),
-                                certs_to_embed=SimpleCertificateStore.from_certs(
-                                    [self.cert("root")]))
+        return _timestamper_class()(
+            tsa_cert=self.cert("tsa"), tsa_key=self.private_key("tsa"),
+            certs_to_embed=SimpleCertificateStore.from_certs([self.cert("root")]))
 
     def crls(self) -> list:
         """Current CRLs of the DEMO root and intermediate, made in-process (no server needed)."""
@@ -111,6 +105,51 @@ class DemoPki:
 
         registry = self.arch.service_registry
         return [registry.get_crl(ServiceLabel(label)) for label in ("root", "interm")]
+
+
+_TIMESTAMPER = None
+
+
+def _timestamper_class():
+    """pyHanko's in-process TSA, parsing its private key once rather than once per token.
+
+    The parent parses (and for RSA fully validates) the key for every time-stamp, about
+    60 ms of CPU each; the demo seed makes about a hundred. The tokens are the same.
+    """
+    global _TIMESTAMPER
+    if _TIMESTAMPER is not None:
+        return _TIMESTAMPER
+    from asn1crypto import cms, core
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from pyhanko.sign import general
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+    from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+    class KeyInMemoryTimeStamper(DummyTimeStamper):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._key = serialization.load_der_private_key(self.tsa_key.dump(), password=None)
+            if not isinstance(self._key, rsa.RSAPrivateKey):
+                raise NotImplementedError("The DEMO TSA key must be RSA.")
+
+        def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt):
+            digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
+            digest.update(tst_info_data)
+            attribute = general.simple_cms_attribute
+            signed_attrs = cms.CMSAttributes([
+                attribute("content_type", "tst_info"),
+                attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
+                attribute("signing_certificate",
+                          general.as_signing_certificate(self.tsa_cert)),
+                attribute("message_digest", digest.finalize()),
+            ])
+            signature = self._key.sign(signed_attrs.dump(), PKCS1v15(),
+                                       get_pyca_cryptography_hash(md_algorithm.upper()))
+            return signature, signed_attrs
+
+    _TIMESTAMPER = KeyInMemoryTimeStamper
+    return _TIMESTAMPER
 
 
 def free_port() -> int:
@@ -274,6 +313,25 @@ def anchor_of(directory: Path) -> tuple[dt.datetime, int] | None:
     root = data["pki-architectures"][ARCH]["certs"]["root"]["validity"]["valid-from"]
     start = dt.datetime.strptime(root, "%Y-%m-%dT%H:%M:%S%z")
     return start + dt.timedelta(days=2), urlparse(data["external-url-prefix"]).port
+
+
+# Loading the description parses (and validates) every key of the PKI, about a second of
+# CPU; the timestamper, the CRLs and the key files each need it. Kept while the file is
+# unchanged (a rebuild rewrites it).
+_ARCHS: dict[tuple, object] = {}
+
+
+def _load_arch(directory: Path):
+    from certomancer.registry import ArchLabel, CertomancerConfig
+
+    cfg = Path(directory) / "certomancer.yml"
+    stat = cfg.stat()
+    key = (str(cfg.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _ARCHS:
+        config = CertomancerConfig.from_file(str(cfg), key_search_dir=str(directory))
+        _ARCHS.clear()
+        _ARCHS[key] = config.get_pki_arch(ArchLabel(ARCH))
+    return _ARCHS[key]
 
 
 def load(directory: Path) -> DemoPki | None:
