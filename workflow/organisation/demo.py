@@ -28,7 +28,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from .models import Department, Level, Membership, Role, Unit, User
-from .services import create_unit
+from .services import create_units
 
 DEMO_PASSWORD = "demo-Mttq-2024"  # noqa: S105 - published on purpose, demo only
 FRONT = "Ủy ban MTTQ Việt Nam"
@@ -218,13 +218,14 @@ def _ensure_levels(demo: DemoData) -> None:
 
 def _ensure_units(demo: DemoData) -> None:
     by_code = {unit.code: unit for unit in Unit.objects.filter(code__startswith=PROVINCE[0])}
+    new: list[Unit] = []
 
     def ensure(code: str, **fields) -> Unit:
         unit = by_code.get(code)
         if unit is None:
-            unit = create_unit(code=code, abbreviation=ABBREVIATION, **fields)
+            unit = Unit(code=code, abbreviation=ABBREVIATION, **fields)
             by_code[code] = unit
-            demo.count("units")
+            new.append(unit)
         return unit
 
     code, name, place = PROVINCE
@@ -255,6 +256,8 @@ def _ensure_units(demo: DemoData) -> None:
                 )
             )
         demo.communes[suffix] = communes
+    create_units(new)  # saved level by level, parents first
+    demo.count("units", len(new))
     demo.demo_units = {
         "tinh": province,
         "huyen": demo.districts[DEMO_DISTRICT],
