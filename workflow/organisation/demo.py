@@ -12,7 +12,9 @@ demo data by defining ``extend_demo(demo: DemoData)`` in a ``demo`` module of
 the app; ``seed_demo`` calls it after the core data exists. An app may also
 define ``prepare_demo(demo)``, called once the people exist and before any
 document is made: the signing app gives the demo leaders and units their DEMO
-keys there, so documents are signed and issued through the real pipeline.
+keys there, so documents are signed and issued through the real pipeline. And
+``demo_session()``, a context manager entered around the whole seed (the signing
+app opens each key once in it; search indexes everything once when it ends).
 """
 
 from __future__ import annotations
