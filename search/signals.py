@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import contextmanager
 
 from django.apps import apps
 from django.db import transaction
@@ -39,7 +40,44 @@ def _pending() -> set[int]:
     return _local.ids
 
 
+def deferring() -> bool:
+    """Inside :func:`deferred_indexing` in this thread."""
+    return getattr(_local, "deferred", 0) > 0
+
+
+@contextmanager
+def deferred_indexing():
+    """Collect the re-indexing asked for in this block and do it once, at its end.
+
+    For bulk work in one process (``seed_demo``): every change of a document otherwise
+    re-indexes it on its own, and each write commits the index (a segment, a reload).
+    If the block fails, nothing is indexed: the periodic reconcile repairs what did commit.
+    """
+    _local.deferred = getattr(_local, "deferred", 0) + 1
+    failed = False
+    try:
+        yield
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        _local.deferred -= 1
+        if not deferring():
+            if failed:
+                _pending().clear()
+                _pending_keys().clear()
+            else:
+                _flush()
+                _flush_keys()
+
+
+def defer_document(document_id: int) -> None:
+    _pending().add(int(document_id))
+
+
 def _flush() -> None:
+    if deferring():
+        return
     pending = _pending()
     ids = sorted(pending)
     pending.clear()
@@ -75,6 +113,8 @@ def _pending_keys() -> set[str]:
 
 
 def _flush_keys() -> None:
+    if deferring():
+        return
     pending = _pending_keys()
     keys = sorted(pending)
     pending.clear()

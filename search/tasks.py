@@ -205,6 +205,11 @@ def index_oversight(self, keys: list[str]) -> dict:
 
 def on_document_changed(sender, document_id: int, reason: str = "", **kwargs) -> None:
     """Signal receiver: sent after commit, so the task reads the committed row."""
+    from .signals import defer_document, deferring
+
+    if deferring():
+        defer_document(document_id)
+        return
     try:
         index_document.delay(document_id)
     except Exception:  # the change is committed; the periodic reconcile will catch up

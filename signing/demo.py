@@ -168,3 +168,14 @@ def prepare_demo(demo) -> None:
     people, seals = provision_missing(conf.pki_dir(), people=leaders, units=units)
     demo.count("signing keys", people + seals)
     demo.signing_ready = True
+
+
+def demo_session():
+    """``seed_demo`` hook around the whole seed: each DEMO key file is opened once.
+
+    Opening a PKCS#12 file (key derivation, key validation) costs more CPU than the
+    signature itself, and the seed signs about sixty times with six keys.
+    """
+    from .signers import reuse_signers
+
+    return reuse_signers()

@@ -55,12 +55,7 @@ class DemoPki:
     @property
     def arch(self):
         if self._arch is None:
-            from certomancer.registry import ArchLabel, CertomancerConfig
-
-            config = CertomancerConfig.from_file(
-                str(self.directory / "certomancer.yml"), key_search_dir=str(self.directory)
-            )
-            self._arch = config.get_pki_arch(ArchLabel(ARCH))
+            self._arch = _load_arch(self.directory)
         return self._arch
 
     def cert(self, label: str):
@@ -82,12 +77,24 @@ class DemoPki:
         return f"{self.url_prefix}/{ARCH}/tsa/tsa"
 
     def pkcs12(self, label: str, passphrase: bytes) -> bytes:
-        from certomancer.registry import CertLabel
+        """The key and certificate of ``label`` with the CA chain, as a PKCS#12 file.
 
-        return self.arch.package_pkcs12(
-            CertLabel(label), certs_to_embed=[CertLabel("interm"), CertLabel("root")],
-            password=passphrase,
+        Made here rather than by certomancer's ``package_pkcs12`` so the key parsed when
+        the PKI was loaded is used again (see :func:`demo_key`).
+        """
+        from cryptography import x509
+        from cryptography.hazmat.primitives.serialization import (
+            BestAvailableEncryption,
+            pkcs12,
         )
+
+        def cert(name: str):
+            return x509.load_der_x509_certificate(self.cert(name).dump())
+
+        return pkcs12.serialize_key_and_certificates(
+            name=None, key=demo_key(self.private_key(label).dump()), cert=cert(label),
+            cas=[cert("interm"), cert("root")],
+            encryption_algorithm=BestAvailableEncryption(passphrase))
 
     def key_pem(self, label: str) -> bytes:
         return (self.directory / "keys" / f"{label}.key.pem").read_bytes()
@@ -98,12 +105,11 @@ class DemoPki:
         Used when no TSA is served (the demo run command): the tokens are
         standard RFC 3161 answers signed by the DEMO TSA certificate.
         """
-        from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
         from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-        return DummyTimeStamper(tsa_cert=self.cert("tsa"), tsa_key=self.private_key("tsa"),
-                                certs_to_embed=SimpleCertificateStore.from_certs(
-                                    [self.cert("root")]))
+        return _timestamper_class()(
+            tsa_cert=self.cert("tsa"), tsa_key=self.private_key("tsa"),
+            certs_to_embed=SimpleCertificateStore.from_certs([self.cert("root")]))
 
     def crls(self) -> list:
         """Current CRLs of the DEMO root and intermediate, made in-process (no server needed)."""
@@ -111,6 +117,51 @@ class DemoPki:
 
         registry = self.arch.service_registry
         return [registry.get_crl(ServiceLabel(label)) for label in ("root", "interm")]
+
+
+_TIMESTAMPER = None
+
+
+def _timestamper_class():
+    """pyHanko's in-process TSA, parsing its private key once rather than once per token.
+
+    The parent parses (and for RSA fully validates) the key for every time-stamp, about
+    60 ms of CPU each; the demo seed makes about a hundred. The tokens are the same.
+    """
+    global _TIMESTAMPER
+    if _TIMESTAMPER is not None:
+        return _TIMESTAMPER
+    from asn1crypto import cms, core
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from pyhanko.sign import general
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+    from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+    class KeyInMemoryTimeStamper(DummyTimeStamper):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._key = demo_key(self.tsa_key.dump())
+            if not isinstance(self._key, rsa.RSAPrivateKey):
+                raise NotImplementedError("The DEMO TSA key must be RSA.")
+
+        def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt):
+            digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
+            digest.update(tst_info_data)
+            attribute = general.simple_cms_attribute
+            signed_attrs = cms.CMSAttributes([
+                attribute("content_type", "tst_info"),
+                attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
+                attribute("signing_certificate",
+                          general.as_signing_certificate(self.tsa_cert)),
+                attribute("message_digest", digest.finalize()),
+            ])
+            signature = self._key.sign(signed_attrs.dump(), PKCS1v15(),
+                                       get_pyca_cryptography_hash(md_algorithm.upper()))
+            return signature, signed_attrs
+
+    _TIMESTAMPER = KeyInMemoryTimeStamper
+    return _TIMESTAMPER
 
 
 def free_port() -> int:
@@ -123,12 +174,14 @@ def _key(path: Path) -> None:
     if path.exists():
         return
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path.write_bytes(key.private_bytes(
+    data = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.BestAvailableEncryption(KEY_PASSWORD),
-    ))
+    )
+    path.write_bytes(data)
     path.chmod(0o600)
+    _remember_key(data, key)  # certomancer reads the file next: no need to parse it
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -274,6 +327,90 @@ def anchor_of(directory: Path) -> tuple[dt.datetime, int] | None:
     root = data["pki-architectures"][ARCH]["certs"]["root"]["validity"]["valid-from"]
     start = dt.datetime.strptime(root, "%Y-%m-%dT%H:%M:%S%z")
     return start + dt.timedelta(days=2), urlparse(data["external-url-prefix"]).port
+
+
+# Parsing an RSA private key validates it, about 60 ms of CPU. certomancer parses a DEMO
+# key again for every certificate or CRL it signs (and twice when loading it), pyHanko's
+# test TSA for every time-stamp: the DEMO PKI's keys are parsed once per process here.
+# DEMO keys only, by their PKCS#8 DER or by the bytes of the key file this process wrote;
+# a few per PKI directory (bounded for test runs making many).
+_DEMO_KEYS: dict[bytes, object] = {}
+
+
+def demo_key(der: bytes):
+    """The parsed (pyca/cryptography) DEMO private key of PKCS#8 ``der``."""
+    key = _DEMO_KEYS.get(der)
+    if key is None:
+        key = serialization.load_der_private_key(der, password=None)
+        _remember_key(der, key)
+    return key
+
+
+def _remember_key(der: bytes, key) -> None:
+    if len(_DEMO_KEYS) >= 256:
+        _DEMO_KEYS.clear()
+    _DEMO_KEYS[der] = key
+
+
+def _use_key_cache() -> None:
+    """Make certomancer (which only the DEMO PKI uses) sign with the parsed DEMO keys.
+
+    certomancer's crypto backend is its documented extension point; this one differs
+    from the default only in parsing each key once.
+    """
+    from asn1crypto import keys, pem
+    from certomancer import crypto_utils
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+
+    if getattr(crypto_utils.CRYPTO_BACKEND, "parses_keys_once", False):
+        return
+
+    class KeyCachingBackend(crypto_utils.PycaCryptographyBackend):
+        parses_keys_once = True
+
+        def load_private_key(self, key_bytes: bytes, password: bytes | None):
+            key = _DEMO_KEYS.get(key_bytes)  # a key file written by this process
+            if key is None:
+                load = (serialization.load_pem_private_key if pem.detect(key_bytes)
+                        else serialization.load_der_private_key)
+                key = load(key_bytes, password=password)
+            der = key.private_bytes(serialization.Encoding.DER,
+                                    serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+            _remember_key(der, key)
+            public = key.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            return keys.PrivateKeyInfo.load(der), keys.PublicKeyInfo.load(public)
+
+        def generic_sign(self, private_key, tbs_bytes: bytes, sd_algo) -> bytes:
+            if sd_algo.signature_algo != "rsassa_pkcs1v15":
+                return super().generic_sign(private_key, tbs_bytes, sd_algo)
+            key = demo_key(private_key.dump())
+            return key.sign(tbs_bytes, PKCS1v15(), getattr(hashes, sd_algo.hash_algo.upper())())
+
+    crypto_utils.CRYPTO_BACKEND = KeyCachingBackend()
+
+
+# Loading the description parses (and validates) every key of the PKI, about a second of
+# CPU; the timestamper, the CRLs and the key files each need it. Kept while the file is
+# unchanged (a rebuild rewrites it).
+_ARCHS: dict[tuple, object] = {}
+
+
+def _load_arch(directory: Path):
+    from certomancer.registry import ArchLabel, CertomancerConfig
+
+    _use_key_cache()
+
+    cfg = Path(directory) / "certomancer.yml"
+    stat = cfg.stat()
+    key = (str(cfg.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _ARCHS:
+        config = CertomancerConfig.from_file(str(cfg), key_search_dir=str(directory))
+        _ARCHS.clear()
+        _ARCHS[key] = config.get_pki_arch(ArchLabel(ARCH))
+    return _ARCHS[key]
 
 
 def load(directory: Path) -> DemoPki | None:

@@ -40,7 +40,7 @@ from workflow.documents.models import (
     DocumentRecipient,
     State,
 )
-from workflow.organisation.models import Role, Unit
+from workflow.organisation.models import Membership, Role, Unit
 
 DRAFTING_ROLES = {Role.SPECIALIST, Role.HEAD, Role.LEADER}
 SUBMITTED_ONWARDS = [
@@ -163,16 +163,39 @@ def actor_for(user) -> Actor:
             "unit_id", "unit__path", "role", "department_id"
         )
     )
-    scopes = _merged_scope({row[0] for row in rows})
-    actor = Actor(
-        user_id=user.pk,
+    actor = _actor(user.pk, rows, _merged_scope({row[0] for row in rows}))
+    user._mttq_actor = actor
+    return actor
+
+
+def _actor(user_id: int, rows, scopes: dict[int, set[int]]) -> Actor:
+    return Actor(
+        user_id=user_id,
         grants=[
             Grant(unit_id=u, unit_path=p, role=r, department_id=d, scope=frozenset(scopes[u]))
             for (u, p, r, d) in rows
         ],
     )
-    user._mttq_actor = actor
-    return actor
+
+
+def prime_actors(users) -> None:
+    """Load the roles of many people at once (two queries), as :func:`actor_for` would.
+
+    For deciding one document for a whole unit's people (who to notify): ``actor_for``
+    alone costs two queries per person.
+    """
+    todo = {u.pk: u for u in users if getattr(u, "is_authenticated", False)
+            and getattr(u, "_mttq_actor", None) is None}
+    if not todo:
+        return
+    rows: dict[int, list[tuple]] = {pk: [] for pk in todo}
+    for user_id, *row in Membership.objects.filter(
+            user_id__in=list(todo), is_active=True).values_list(
+            "user_id", "unit_id", "unit__path", "role", "department_id"):
+        rows[user_id].append(tuple(row))
+    scopes = _merged_scope({row[0] for person in rows.values() for row in person})
+    for pk, user in todo.items():
+        user._mttq_actor = _actor(pk, rows[pk], scopes)
 
 
 def forget(user) -> None:

@@ -32,6 +32,7 @@ def _unit_people(unit_ids):
 
 def _who_may(document, action: str, people=None) -> list:
     people = people if people is not None else _unit_people([document.unit_id])
+    access.prime_actors(people)
     return [p for p in people if access.can(p, action, document)]
 
 

@@ -12,13 +12,17 @@ demo data by defining ``extend_demo(demo: DemoData)`` in a ``demo`` module of
 the app; ``seed_demo`` calls it after the core data exists. An app may also
 define ``prepare_demo(demo)``, called once the people exist and before any
 document is made: the signing app gives the demo leaders and units their DEMO
-keys there, so documents are signed and issued through the real pipeline.
+keys there, so documents are signed and issued through the real pipeline. And
+``demo_session()``, a context manager entered around the whole seed (the signing
+app opens each key once in it; search indexes everything once when it ends).
 """
 
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Callable
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 from django.apps import apps
@@ -26,7 +30,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from .models import Department, Level, Membership, Role, Unit, User
-from .services import create_unit
+from .services import create_units
 
 DEMO_PASSWORD = "demo-Mttq-2024"  # noqa: S105 - published on purpose, demo only
 FRONT = "Ủy ban MTTQ Việt Nam"
@@ -161,6 +165,23 @@ class DemoData:
     # hold keys; without it, documents stop at "approved" rather than fail to sign.
     signing_ready: bool = False
 
+    # phase -> (wall seconds, CPU seconds of the process), for ``seed_demo -v 2`` and
+    # benchmarks/seed_demo_bench.py.
+    timings: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name: str):
+        started = _clock()
+        try:
+            yield
+        finally:
+            self.spent(name, started)
+
+    def spent(self, name: str, started: tuple[float, float]) -> None:
+        wall, cpu = _clock()
+        before = self.timings.get(name, (0.0, 0.0))
+        self.timings[name] = (before[0] + wall - started[0], before[1] + cpu - started[1])
+
     def person(self, level: str, role: str) -> User:
         return self.people[(level, role)]
 
@@ -199,13 +220,14 @@ def _ensure_levels(demo: DemoData) -> None:
 
 def _ensure_units(demo: DemoData) -> None:
     by_code = {unit.code: unit for unit in Unit.objects.filter(code__startswith=PROVINCE[0])}
+    new: list[Unit] = []
 
     def ensure(code: str, **fields) -> Unit:
         unit = by_code.get(code)
         if unit is None:
-            unit = create_unit(code=code, abbreviation=ABBREVIATION, **fields)
+            unit = Unit(code=code, abbreviation=ABBREVIATION, **fields)
             by_code[code] = unit
-            demo.count("units")
+            new.append(unit)
         return unit
 
     code, name, place = PROVINCE
@@ -236,6 +258,8 @@ def _ensure_units(demo: DemoData) -> None:
                 )
             )
         demo.communes[suffix] = communes
+    create_units(new)  # saved level by level, parents first
+    demo.count("units", len(new))
     demo.demo_units = {
         "tinh": province,
         "huyen": demo.districts[DEMO_DISTRICT],
@@ -329,32 +353,60 @@ def extension_hooks(name: str = "extend_demo") -> list[Callable[[DemoData], None
     return hooks
 
 
-@transaction.atomic
 def seed(password: str = DEMO_PASSWORD) -> DemoData:
-    """Build (or complete) the demo organisation, types, people and documents."""
+    """Build (or complete) the demo organisation, types, people and documents.
+
+    In one transaction, inside the ``demo_session()`` context managers of the apps'
+    ``demo`` modules (the signing app opens each key once, search indexes once at the end).
+    """
+    demo = DemoData(password=password)
+    with ExitStack() as sessions:
+        for session in extension_hooks("demo_session"):
+            sessions.enter_context(session())
+        with transaction.atomic():
+            _seed(demo)
+            committing = _clock()
+        demo.spent("after commit: deliveries, signature checks", committing)
+        with demo.phase("search indexing"):
+            sessions.close()  # runs what the sessions deferred
+    return demo
+
+
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _hook_name(hook: Callable) -> str:
+    return f"{hook.__module__}.{hook.__name__}"
+
+
+def _seed(demo: DemoData) -> None:
     from workflow.documents.document_types import ensure_document_types
 
     from .demo_reorg import applied, apply_demo_reorganisation
 
-    demo = DemoData(password=password)
-    _ensure_levels(demo)
-    _ensure_units(demo)
-    _ensure_departments(demo)
-    _ensure_people(demo)
-    types, rules = ensure_document_types()
+    with demo.phase("organisation, people, document types"):
+        _ensure_levels(demo)
+        _ensure_units(demo)
+        _ensure_departments(demo)
+        _ensure_people(demo)
+        types, rules = ensure_document_types()
     demo.count("document types", types)
     demo.count("review rules", rules)
     for hook in extension_hooks("prepare_demo"):
-        hook(demo)
-    demo.count("documents", ensure_demo_documents(demo))
+        with demo.phase(_hook_name(hook)):
+            hook(demo)
+    with demo.phase("documents (core)"):
+        demo.count("documents", ensure_demo_documents(demo))
     if applied():
         # The 2024 tree is history now (its units merged on 1 July 2025): the other
         # apps' data was made before and moved with the reorganisation.
-        return demo
+        return
     for hook in extension_hooks():
-        hook(demo)
-    apply_demo_reorganisation(demo)  # the 2024 tree becomes today's two levels
-    return demo
+        with demo.phase(_hook_name(hook)):
+            hook(demo)
+    with demo.phase("2025 reorganisation"):
+        apply_demo_reorganisation(demo)  # the 2024 tree becomes today's two levels
 
 
 # --- demo documents -------------------------------------------------------------------------

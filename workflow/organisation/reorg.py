@@ -258,69 +258,87 @@ def _conflicts(source: Unit, into: Unit) -> list[str]:
     return found
 
 
-def _units_with_work() -> set[int]:
-    """Units holding anything :func:`_move_open_work` moves (one query per kind), so the
-    hundreds of empty communes of a province-wide plan cost nothing."""
+def _units_with_work() -> dict[str, set[int]]:
+    """Per kind of open work that :func:`_move_open_work` moves, the units holding some
+    (one query per kind), so the hundreds of empty communes of a province-wide plan cost
+    nothing and a unit with only recommendations costs one update."""
     from workflow.documents.models import Document, DocumentRecipient
 
-    ids = set(Document.objects.filter(state__in=FLOW_STATES).values_list("unit_id", flat=True))
-    ids |= set(DocumentRecipient.objects.filter(document__state__in=FLOW_STATES)
-               .values_list("unit_id", flat=True))
+    busy = {
+        "documents": set(Document.objects.filter(state__in=FLOW_STATES)
+                         .values_list("unit_id", flat=True)),
+        "recipients": set(DocumentRecipient.objects.filter(document__state__in=FLOW_STATES)
+                          .values_list("unit_id", flat=True)),
+    }
     if apps.is_installed("workflow.meetings"):
         from workflow.meetings.models import Meeting
 
-        ids |= set(Meeting.objects.values_list("unit_id", flat=True))
+        busy["meetings"] = set(Meeting.objects.values_list("unit_id", flat=True))
     if apps.is_installed("workflow.oversight"):
         from workflow.oversight.models import CritiqueCase, Recommendation, SupervisionCase
 
-        for model in (CritiqueCase, SupervisionCase, Recommendation):
-            ids |= set(model.objects.values_list("unit_id", flat=True))
-    return ids
+        for kind, model in (("critique", CritiqueCase), ("supervision", SupervisionCase),
+                            ("recommendations", Recommendation)):
+            busy[kind] = set(model.objects.values_list("unit_id", flat=True))
+    return busy
 
 
 def _move_open_work(source: Unit, into: Unit, at: dt.datetime, report: dict,
-                    actor: User | None, busy: set[int]) -> list[int]:
-    """Move what is still being worked on; return the ids of moved documents."""
+                    actor: User | None, busy: dict[str, set[int]]) -> list[int]:
+    """Move what is still being worked on; return the ids of moved documents.
+
+    ``busy`` (from :func:`_units_with_work`) gains ``into`` for every kind it receives,
+    so a successor merged again later in the same plan passes its work on.
+    """
     from workflow.documents.models import Document, DocumentRecipient
 
     for _receiver, response in unit_merging.send(sender=Unit, source=source, into=into, at=at):
         if response:
             label, n = response
             _count(report, str(label), int(n))
-    if source.pk not in busy:
-        return []
 
-    departments = {d.name: d.pk for d in Department.objects.filter(unit=into)}
+    def has(kind: str) -> bool:
+        if source.pk not in busy.get(kind, ()):
+            return False
+        busy[kind].add(into.pk)
+        return True
+
     moved: list[int] = []
-    for doc in Document.objects.filter(unit=source, state__in=FLOW_STATES).select_related(
-            "drafting_department"):
-        dept = doc.drafting_department
-        doc.unit = into
-        doc.drafting_department_id = departments.get(dept.name) if dept else None
-        # updated_at moves on: the search index takes the new version (and ACL tokens).
-        doc.save(update_fields=["unit", "drafting_department", "updated_at"])
-        record(doc, "document.reorganised", actor=actor, comment=f"{source.name} → {into.name}")
-        moved.append(doc.pk)
+    if has("documents"):
+        departments = {d.name: d.pk for d in Department.objects.filter(unit=into)}
+        for doc in Document.objects.filter(unit=source, state__in=FLOW_STATES) \
+                .select_related("drafting_department"):
+            dept = doc.drafting_department
+            doc.unit = into
+            doc.drafting_department_id = departments.get(dept.name) if dept else None
+            # updated_at moves on: the search index takes the new version (and ACL tokens).
+            doc.save(update_fields=["unit", "drafting_department", "updated_at"])
+            record(doc, "document.reorganised", actor=actor,
+                   comment=f"{source.name} → {into.name}")
+            moved.append(doc.pk)
     _count(report, N_("documents in the approval flow"), len(moved))
-    # Drafts addressed to the merged unit are addressed to its successor instead.
-    open_ids = Document.objects.filter(state__in=FLOW_STATES).values("pk")
-    for rec in DocumentRecipient.objects.filter(unit=source, document_id__in=open_ids):
-        if DocumentRecipient.objects.filter(document_id=rec.document_id, unit=into).exists():
-            rec.delete()
-        else:
-            rec.unit = into
-            rec.save(update_fields=["unit"])
+    if has("recipients"):
+        # Drafts addressed to the merged unit are addressed to its successor instead.
+        open_ids = Document.objects.filter(state__in=FLOW_STATES).values("pk")
+        for rec in DocumentRecipient.objects.filter(unit=source, document_id__in=open_ids):
+            if DocumentRecipient.objects.filter(document_id=rec.document_id, unit=into).exists():
+                rec.delete()
+            else:
+                rec.unit = into
+                rec.save(update_fields=["unit"])
     if apps.is_installed("workflow.meetings"):
         from workflow.meetings.models import FollowUpTask, Meeting, MeetingState
 
-        pending = Meeting.objects.filter(unit=source, state__in=[
-            MeetingState.DRAFT, MeetingState.PAPERS_UNDER_APPROVAL, MeetingState.PUBLISHED,
-            MeetingState.POSTPONED])
-        ids = list(pending.values_list("pk", flat=True))
-        Meeting.objects.filter(pk__in=ids).update(unit=into)
+        ids = []
+        if has("meetings"):
+            ids = list(Meeting.objects.filter(unit=source, state__in=[
+                MeetingState.DRAFT, MeetingState.PAPERS_UNDER_APPROVAL, MeetingState.PUBLISHED,
+                MeetingState.POSTPONED]).values_list("pk", flat=True))
+            Meeting.objects.filter(pk__in=ids).update(unit=into)
         _count(report, N_("meetings not yet held"), len(ids))
         _count(report, N_("open follow-up tasks (with their meetings)"),
-               FollowUpTask.objects.filter(meeting_id__in=ids, state="open").count())
+               FollowUpTask.objects.filter(meeting_id__in=ids, state="open").count()
+               if ids else 0)
     if apps.is_installed("workflow.oversight"):
         from workflow.oversight.models import (
             OPEN_REC_STATUSES,
@@ -332,17 +350,23 @@ def _move_open_work(source: Unit, into: Unit, at: dt.datetime, report: dict,
         )
 
         keys: list[str] = []
-        ids = list(CritiqueCase.objects.filter(unit=source).exclude(
-            state=CritiqueState.CLOSED).values_list("pk", flat=True))
-        CritiqueCase.objects.filter(pk__in=ids).update(unit=into)
+        ids = []
+        if has("critique"):
+            ids = list(CritiqueCase.objects.filter(unit=source).exclude(
+                state=CritiqueState.CLOSED).values_list("pk", flat=True))
+            CritiqueCase.objects.filter(pk__in=ids).update(unit=into)
         keys += [f"critique_reply:{pk}" for pk in ids]
         _count(report, N_("open critique cases"), len(ids))
-        n = SupervisionCase.objects.filter(unit=source).exclude(
-            state=SupervisionState.CLOSED).update(unit=into)
+        n = 0
+        if has("supervision"):
+            n = SupervisionCase.objects.filter(unit=source).exclude(
+                state=SupervisionState.CLOSED).update(unit=into)
         _count(report, N_("open supervision cases"), n)
-        ids = list(Recommendation.objects.filter(unit=source, status__in=OPEN_REC_STATUSES)
-                   .values_list("pk", flat=True))
-        Recommendation.objects.filter(pk__in=ids).update(unit=into)
+        ids = []
+        if has("recommendations"):
+            ids = list(Recommendation.objects.filter(
+                unit=source, status__in=OPEN_REC_STATUSES).values_list("pk", flat=True))
+            Recommendation.objects.filter(pk__in=ids).update(unit=into)
         keys += [f"recommendation:{pk}" for pk in ids]
         _count(report, N_("open recommendations"), len(ids))
         if keys and apps.is_installed("search"):
@@ -383,18 +407,19 @@ def _apply(plan: Plan, actor: User | None, report: dict) -> None:
     on = plan.effective_date
     by_code = {u.code: u for u in Unit.objects.filter(is_active=True)}
     levels = {lv.code: lv for lv in Level.objects.all()}
+    created = []
     for spec in plan.create:
         parent = by_code.get(str(spec["parent"])) if spec.get("parent") else None
-        unit = services.create_unit(
+        unit = Unit(
             name=spec["name"], code=str(spec["code"]), level=levels[spec["level"]],
             abbreviation=spec["abbreviation"], parent=parent,
             parent_name=spec.get("parent_name") or (parent.name if parent else ""),
-            place_name=spec.get("place_name", ""), actor=actor,
+            place_name=spec.get("place_name", ""), valid_from=on,
         )
-        unit.valid_from = on
-        unit.save(update_fields=["valid_from"])
         by_code[unit.code] = unit
+        created.append(unit)
         report["units"]["created"].append(unit.name)
+    services.create_units(created, actor=actor)
     for spec in plan.rename:
         unit = by_code[str(spec["unit"])]
         old = unit.name
@@ -410,7 +435,11 @@ def _apply(plan: Plan, actor: User | None, report: dict) -> None:
         unit.save(update_fields=["parent_name"])
         report["units"]["moved"].append(f"{unit.name} → {parent.name if parent else '-'}")
     moved_documents: list[int] = []
+    from workflow.documents.models import OutgoingRegister
+
     busy = _units_with_work()
+    open_registers = set(OutgoingRegister.objects.filter(closed_at__isnull=True)
+                         .values_list("unit_id", flat=True))
     leaders = set(Membership.objects.filter(is_active=True, role__in=LEADING_ROLES)
                   .exclude(title="").values_list("unit_id", flat=True))
     for group in plan.merge:
@@ -424,16 +453,19 @@ def _apply(plan: Plan, actor: User | None, report: dict) -> None:
                                           abbreviation=dept.abbreviation,
                                           own_series=dept.own_series)
                 have.add(dept.name)
-        for source in sources:
-            source.refresh_from_db()
+        fresh = Unit.objects.in_bulk([source.pk for source in sources])
+        for stale in sources:
+            source = fresh[stale.pk]  # as it is now (earlier groups may have moved it)
             if source.pk in leaders:
                 report["people"]["conflicts"] += _conflicts(source, into)
                 leaders.add(into.pk)
             report["people"]["memberships_moved"] += Membership.objects.filter(
                 unit=source, is_active=True).count()
             moved_documents += _move_open_work(source, into, at, report, actor, busy)
-            _close_registers(source, at, report)
-            services.merge_units([source], into=into, actor=actor, at=at)
+            if source.pk in open_registers:
+                _close_registers(source, at, report)
+            # One unit at a time: the next one's conflicts count the people merged before.
+            services.merge_one(source, into=into, actor=actor, at=at)
             report["units"]["merged"].append(f"{source.name} → {into.name}")
     for code in plan.retire:
         unit = by_code[code]

@@ -75,6 +75,41 @@ def create_unit(
 
 
 @transaction.atomic
+def create_units(units: list[Unit], *, actor: User | None = None) -> list[Unit]:
+    """Save many new units at once, as :func:`create_unit` does one by one (path, audit).
+
+    ``units`` are unsaved :class:`Unit` objects; a parent may be one of them (it is saved
+    first). A few queries per tree level instead of five per unit: the demo seed makes
+    482 units and a province-wide plan over a hundred.
+    """
+    from django.contrib.contenttypes.models import ContentType
+
+    from workflow.audit.models import AuditEntry
+
+    def waiting(unit: Unit) -> bool:  # its parent is one of ``units``, not saved yet
+        parent = unit.parent if Unit.parent.is_cached(unit) else None
+        return parent is not None and parent.pk is None
+
+    todo = list(units)
+    while todo:
+        ready = [u for u in todo if not waiting(u)]
+        if not ready:
+            raise ValueError("units whose parents are never saved")
+        Unit.objects.bulk_create(ready, batch_size=500)
+        for unit in ready:
+            unit.path = unit.compute_path()
+        Unit.objects.bulk_update(ready, ["path"], batch_size=500)
+        todo = [u for u in todo if u.pk is None]
+    content_type = ContentType.objects.get_for_model(Unit)
+    who = actor if getattr(actor, "is_authenticated", False) else None
+    AuditEntry.objects.bulk_create([
+        AuditEntry(content_type=content_type, object_id=str(u.pk), actor=who,
+                   action="unit.create", comment=u.name) for u in units
+    ], batch_size=500)
+    return list(units)
+
+
+@transaction.atomic
 def rename_unit(unit: Unit, *, name: str, abbreviation: str | None = None, actor=None,
                 on: dt.date | None = None) -> Unit:
     old = unit.name
@@ -124,39 +159,44 @@ def merge_units(sources: list[Unit], *, into: Unit, actor=None,
     merged unit as part of ``into`` (see :func:`workflow.access.unit_scope_ids`).
     """
     for source in sources:
-        if source.pk == into.pk:
-            continue
-        # Units merged or retired before stay where they were: their place is history
-        # (a 2024 district still holds its 2024 communes, for drill-downs by year).
-        for child in list(source.children.filter(is_active=True)):
-            move_unit(child, new_parent=into, actor=actor,
-                      on=timezone.localdate(at) if at else None)
-        for membership in Membership.objects.filter(unit=source, is_active=True):
-            # Departments stay with the unit whose documents name them; people join the
-            # department of the same name in the receiving unit when there is one.
-            department = None
-            if membership.department_id:
-                department = Department.objects.filter(
-                    unit=into, name=membership.department.name
-                ).first()
-            target = Membership.objects.filter(
-                user=membership.user, unit=into, department=department, role=membership.role
-            )
-            if not target.exists():
-                Membership.objects.create(
-                    user=membership.user,
-                    unit=into,
-                    department=department,
-                    role=membership.role,
-                    title=membership.title,
-                )
-            membership.is_active = False
-            membership.save(update_fields=["is_active"])
-        Department.objects.filter(unit=source).update(is_active=False)
-        source.merged_into = into
-        source.is_active = False
-        source.retired_at = at or timezone.now()
-        source.save(update_fields=["merged_into", "is_active", "retired_at"])
-        record(source, "unit.merge", actor=actor, comment=f"{source.name} → {into.name}")
-        _tree_changed(source.pk)
+        if source.pk != into.pk:
+            merge_one(source, into=into, actor=actor, at=at)
     return into
+
+
+def merge_one(source: Unit, *, into: Unit, actor=None, at: dt.datetime | None = None) -> None:
+    """:func:`merge_units` for one unit, inside the caller's transaction (no savepoint of
+    its own: a reorganisation merges hundreds in one transaction)."""
+    # Units merged or retired before stay where they were: their place is history
+    # (a 2024 district still holds its 2024 communes, for drill-downs by year).
+    for child in list(source.children.filter(is_active=True)):
+        move_unit(child, new_parent=into, actor=actor,
+                  on=timezone.localdate(at) if at else None)
+    for membership in Membership.objects.filter(unit=source, is_active=True):
+        # Departments stay with the unit whose documents name them; people join the
+        # department of the same name in the receiving unit when there is one.
+        department = None
+        if membership.department_id:
+            department = Department.objects.filter(
+                unit=into, name=membership.department.name
+            ).first()
+        target = Membership.objects.filter(
+            user=membership.user, unit=into, department=department, role=membership.role
+        )
+        if not target.exists():
+            Membership.objects.create(
+                user=membership.user,
+                unit=into,
+                department=department,
+                role=membership.role,
+                title=membership.title,
+            )
+        membership.is_active = False
+        membership.save(update_fields=["is_active"])
+    Department.objects.filter(unit=source).update(is_active=False)
+    source.merged_into = into
+    source.is_active = False
+    source.retired_at = at or timezone.now()
+    source.save(update_fields=["merged_into", "is_active", "retired_at"])
+    record(source, "unit.merge", actor=actor, comment=f"{source.name} → {into.name}")
+    _tree_changed(source.pk)

@@ -73,6 +73,9 @@ class Command(BaseCommand):
                 "created": created or _("nothing, already complete"),
             }
         )
+        if options["verbosity"] >= 2:
+            for phase, (wall, cpu) in demo.timings.items():
+                self.stdout.write(f"  {phase}: {wall:.2f} s (CPU {cpu:.2f} s)")
         enrolled = [] if production else enrol_demo_accounts(demo)
         report = getattr(demo, "reorganisation_report", None)
         if report:
