@@ -312,6 +312,13 @@ def test_a_slow_ocsp_answer_still_counts_when_fetching(
     assert sig.revocation == "revoked" and sig.revocation_time
     assert any(e.kind == "ocsp" and e.status == "revoked" and e.source == "fetched"
                for e in sig.revocation_evidence)
+    # Signing checks the certificate with the same kind of context: still refused.
+    from signing.signers import SignerError, check_certificate
+    from signing.trust import validation_context
+
+    with pytest.raises(SignerError):
+        check_certificate(signing_pki.cert("revoked"), expected_name="",
+                          validation_context=validation_context(fetch=True))
 
 
 def test_a_path_found_good_against_revoked_evidence_is_not_passed(signing_pki):  # noqa: F811
