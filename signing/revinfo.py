@@ -42,15 +42,20 @@ class _Inputs:
     def context(self, *, mode: str, crls=(), ocsps=(), certs=(), moment=None):
         from pyhanko_certvalidator import ValidationContext
 
+        # Revocation data issued after the validation time is always usable. At a time a
+        # timestamp proves, later data may show the certificate was not revoked then (that is
+        # what B-LT data is for). At "now", pyHanko fixes the moment when the context is
+        # made, so an OCSP answer fetched during the check is issued after it: beyond the
+        # one-second tolerance (a loaded machine, a slow responder, a responder's clock
+        # ahead) pyHanko dropped it as "too recent" and judged on an older CRL alone, which
+        # passed a certificate the OCSP answer said was revoked.
         kwargs: dict = {"trust_roots": self.roots, "other_certs": self.other_certs + list(certs),
                         "crls": self.crls + list(crls), "ocsps": self.ocsps + list(ocsps),
-                        "revocation_mode": mode}
+                        "revocation_mode": mode, "retroactive_revinfo": True}
         if self.fetchers is not None:
             kwargs.update(allow_fetching=True, fetchers=self.fetchers)
         if moment is not None:
-            # Validation at the time a timestamp proves: revocation data issued later may
-            # show the certificate was not revoked then (that is what B-LT data is for).
-            kwargs.update(moment=moment, retroactive_revinfo=True)
+            kwargs.update(moment=moment)
         return ValidationContext(**kwargs)
 
 
@@ -154,6 +159,21 @@ def _signature_revinfo(emb) -> tuple[list, list]:
     return crls, ocsps
 
 
+def _answers_for(cert_id, cert) -> bool:
+    """An OCSP CertID names ``cert``: its serial number and its issuer's name (a serial
+    number is unique only under one issuer)."""
+    import hashlib
+
+    if cert_id["serial_number"].native != cert.serial_number:
+        return False
+    try:
+        digest = hashlib.new(cert_id["hash_algorithm"]["algorithm"].native,
+                             cert.issuer.dump()).digest()
+    except (ValueError, TypeError):  # a hash this Python does not know: the serial decides
+        return True
+    return cert_id["issuer_name_hash"].native == digest
+
+
 def _evidence_for(cert, vc, sources: dict) -> list[Evidence]:
     """The OCSP responses and CRLs the context holds (given or fetched) about ``cert``."""
     found = []
@@ -162,7 +182,7 @@ def _evidence_for(cert, vc, sources: dict) -> list[Evidence]:
             basic = response["response_bytes"]["response"].parsed
             data = basic["tbs_response_data"]
             for single in data["responses"]:
-                if single["cert_id"]["serial_number"].native != cert.serial_number:
+                if not _answers_for(single["cert_id"], cert):
                     continue
                 status = single["cert_status"].name
                 found.append(Evidence(

@@ -102,6 +102,10 @@ def validation_context(*, fetch: bool = True, extra_roots=()):
         from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
         backend = RequestsFetcherBackend(per_request_timeout=10)
+    # retroactive_revinfo: an OCSP answer fetched during the check is issued after the
+    # moment the context fixed; over pyHanko's one-second tolerance it was dropped as "too
+    # recent" and an older CRL let a revoked certificate sign (see revinfo._Inputs.context).
     return ValidationContext(trust_roots=trust_roots() + list(extra_roots), allow_fetching=fetch,
                              fetcher_backend=backend, crls=demo_crls(),
-                             other_certs=demo_ca_certs(), revocation_mode="soft-fail")
+                             other_certs=demo_ca_certs(), revocation_mode="soft-fail",
+                             retroactive_revinfo=True)

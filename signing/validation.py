@@ -110,6 +110,16 @@ def _judge_path(report: SignatureReport, status, rerun, inputs: _Inputs, poe: da
         report.trusted = True
         _anchor(report, status.validation_path, inputs)
         report.revocation_evidence = _evidence_for(status.signing_cert, vc, inputs.sources)
+        if any(e.status == REVOCATION_REVOKED for e in report.revocation_evidence):
+            # The validator found the certificate good, yet an OCSP response or CRL at hand
+            # says revoked: it was not used (unusable, or passed over). Never "not revoked"
+            # against evidence saying otherwise.
+            report.revocation = REVOCATION_NOT_CHECKED
+            report.verdict, report.sub_indication = (INDETERMINATE,
+                                                     "CERTIFICATE_CHAIN_GENERAL_FAILURE")
+            report.reason = _("An OCSP response or CRL says the certificate is revoked, but "
+                              "the check could not use it: the signature is not confirmed.")
+            return
         report.revocation = REVOCATION_GOOD
         report.verdict, report.sub_indication = PASSED, ""
         return

@@ -282,6 +282,73 @@ def test_leaf_revoked_before_signing_fails(tmp_path, client, signing_pki):  # no
                      "REVOKED")
 
 
+def test_a_slow_ocsp_answer_still_counts_when_fetching(
+        monkeypatch, signing_pki):  # noqa: F811
+    """A revoked certificate fails even when the OCSP responder answers seconds late.
+
+    pyHanko fixes "now" when the validation context is made; a fetched OCSP response is
+    issued later, and with a one-second tolerance a loaded machine or a slow responder made
+    it "too recent" to use. The check then fell back on the CA's weekly CRL, issued before
+    the revocation, and the revoked signer PASSED (seen once in a full run under load).
+    """
+    import time
+
+    from pyhanko_certvalidator.fetchers.requests_fetchers.ocsp_client import (
+        RequestsOCSPFetcher,
+    )
+
+    from signing.validation import verify_pdf
+
+    fetch_single = RequestsOCSPFetcher._fetch_single
+
+    async def slow_fetch_single(self, url, request):
+        time.sleep(3)  # well past pyHanko's one-second tolerance, whatever the load
+        return await fetch_single(self, url, request)
+
+    monkeypatch.setattr(RequestsOCSPFetcher, "_fetch_single", slow_fetch_single)
+    report = verify_pdf(sign(pdf_bytes("Slow OCSP"), signing_pki, "revoked"), fetch=True)
+    sig = report.signatures[0]
+    assert (report.verdict, sig.verdict, sig.sub_indication) == ("FAILED", "FAILED", "REVOKED")
+    assert sig.revocation == "revoked" and sig.revocation_time
+    assert any(e.kind == "ocsp" and e.status == "revoked" and e.source == "fetched"
+               for e in sig.revocation_evidence)
+    # Signing checks the certificate with the same kind of context: still refused.
+    from signing.signers import SignerError, check_certificate
+    from signing.trust import validation_context
+
+    with pytest.raises(SignerError):
+        check_certificate(signing_pki.cert("revoked"), expected_name="",
+                          validation_context=validation_context(fetch=True))
+
+
+def test_a_path_found_good_against_revoked_evidence_is_not_passed(signing_pki):  # noqa: F811
+    """Whatever the validator concludes, a report never says "not revoked" next to an OCSP
+    response it names saying revoked (the slow-OCSP case above, or any other way the
+    validator may pass over an answer)."""
+    from types import SimpleNamespace
+
+    from signing.revinfo import _Inputs
+    from signing.validation import _judge_path
+    from signing.verdicts import SignatureReport
+
+    root = signing_pki.cert("root")
+    path = SimpleNamespace(trust_anchor=SimpleNamespace(certificate=root), first=root)
+    found_good = SimpleNamespace(trust_problem_indic=None, validation_path=path,
+                                 signing_cert=signing_pki.cert("revoked"))
+    inputs = _Inputs(roots=[root], demo_root=None, request_roots=[], other_certs=[], crls=[],
+                     ocsps=[], sources={}, fetchers=None)
+    report = SignatureReport(field="Sig1", kind="signature")
+    vc = SimpleNamespace(ocsps=[ocsp_now(signing_pki, "revoked")], crls=[])
+    _judge_path(report, found_good, None, inputs, None, None, vc)
+    assert (report.verdict, report.revocation) == ("INDETERMINATE", "not_checked")
+    assert [e.status for e in report.revocation_evidence] == ["revoked"]
+    # An answer about another certificate does not hold a good signature back.
+    report = SignatureReport(field="Sig1", kind="signature")
+    found_good.signing_cert = signing_pki.cert("leader")
+    _judge_path(report, found_good, None, inputs, None, None, vc)
+    assert (report.verdict, report.revocation_evidence) == ("PASSED", [])
+
+
 def test_leaf_revoked_after_a_timestamp_passes_with_the_evidence_named(
         tmp_path, client, signing_pki):  # noqa: F811
     # The DEMO PKI revoked this certificate an hour ago; the timestamp is two hours old.
