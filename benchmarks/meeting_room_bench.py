@@ -120,27 +120,10 @@ def build():
 
 
 def session_cookie(user) -> str:
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    """A session key for ``user`` as after logging in (and the second factor if required)."""
+    from topology import session_for
 
-    from workflow.accounts import twofactor
-
-    store = SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    # The backend that loads users (the first listed is django-axes' lockout check).
-    store[BACKEND_SESSION_KEY] = next(b for b in settings.AUTHENTICATION_BACKENDS
-                                      if "axes" not in b)
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    if twofactor.is_required(user):
-        # A session as after the second factor, as people who must use one have.
-        device = (TOTPDevice.objects.filter(user=user, confirmed=True).first()
-                  or twofactor.enrol_with_secret(user, os.urandom(20)))
-        store[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    store.create()
-    return store.session_key
+    return session_for(user)
 
 
 @dataclass

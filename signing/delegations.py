@@ -8,8 +8,6 @@ unit's leaders and administrators record and end them; every change is audited.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +16,7 @@ from workflow import access
 from workflow.audit.services import record
 from workflow.documents.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from workflow.documents.models import DocumentType
+from workflow.inputs import date_value as _as_date
 from workflow.organisation.models import Membership, Role, Unit
 
 from .capacity import ACTING, HEAD, position_of
@@ -45,15 +44,6 @@ def members_of(unit: Unit):
     return people
 
 
-def _as_date(value, label: str) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInput(_("%(field)s is not a valid date.") % {"field": label}) from None
 
 
 @transaction.atomic

@@ -24,6 +24,7 @@ from workflow.audit.services import record
 from workflow.documents.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from workflow.documents.models import PUBLISHED_STATES, Document, DocumentType, Priority
 from workflow.documents.numbering import locked_counter
+from workflow.inputs import date_value as _date
 from workflow.organisation.models import Membership, Role, Unit, User
 
 from . import delivery as delivery_ops
@@ -80,15 +81,6 @@ def urgent_first(qs: QuerySet[IncomingDocument]) -> QuerySet[IncomingDocument]:
 # --- fields -------------------------------------------------------------------------------
 
 
-def _date(value, label: str) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInput(_("%(field)s is not a valid date.") % {"field": label}) from None
 
 
 EDITABLE = ("issuer_name", "number_symbol", "issued_on", "type_name", "subject", "priority",

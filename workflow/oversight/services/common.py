@@ -21,6 +21,7 @@ from workflow.audit.services import record
 from workflow.documents.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from workflow.documents.models import DocumentType
 from workflow.documents.uploads import check_upload
+from workflow.inputs import date_value as _date
 from workflow.organisation.models import Unit
 
 from .. import conf
@@ -32,21 +33,6 @@ from ..models import (
     SupervisionActivity,
     SupervisionCase,
 )
-
-
-def _date(value, label: str, *, required: bool = False) -> dt.date | None:
-    if value in (None, ""):
-        if required:
-            raise InvalidInput(_("%(field)s is required.") % {"field": label})
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InvalidInput(_("%(field)s is not a valid date.") % {"field": label}) from None
 
 
 def _text(value, label: str, *, required: bool = False, limit: int = 500) -> str:
