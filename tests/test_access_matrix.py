@@ -1,7 +1,7 @@
 """Role × relation × action matrix, through the HTTP layer (REST API and browser pages).
 
 The expected answers below are written out by hand from the rules at the top of
-``workflow/access.py``; they are *not* computed by calling the access module, so a
+``workflow/access/``; they are *not* computed by calling the access module, so a
 change of rule shows up here as a failing case that has to be looked at.
 
 Set-up: documents of the ``district`` unit drafted by a dedicated drafter (a specialist
@@ -58,7 +58,7 @@ TARGET = {
 }
 
 # Y = allowed, . = refused. One row per (relation, role); one column per action@state.
-# Read with the rules in workflow/access.py:
+# Read with the rules in workflow/access/documents.py:
 #  - a draft is private to its drafter;
 #  - own unit: leader sees submitted onwards, the head of the drafting department too,
 #    the clerk approved onwards, everybody else issued only;

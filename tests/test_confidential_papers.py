@@ -3,7 +3,7 @@ the meeting (document page, API, download, paper file, room, search).
 
 Set-up: a published province meeting; its first paper's document is then marked
 confidential the way an administrator would (a plain save, as the admin does). Expected
-answers are written out by hand from the rule in ``workflow/access.py``: participants
+answers are written out by hand from the rule in ``workflow/access/meetings.py``: participants
 read a paper through the meeting only when it is not confidential; otherwise only the
 confidential readers (the unit's leaders and clerk, the drafting department's head,
 the drafter) read it, on their own rights.

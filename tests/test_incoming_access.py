@@ -1,6 +1,6 @@
 """Who may see and do what on an incoming document: a hand-written matrix.
 
-The expected answers are written out from the rules in ``workflow/access.py``
+The expected answers are written out from the rules in ``workflow/access/incoming.py``
 (incoming section), not computed by it. People, all relative to one document the
 province issued to ``commune`` and ``commune2``, looked at in ``commune``:
 
