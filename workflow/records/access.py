@@ -28,6 +28,7 @@ from enum import StrEnum
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from workflow import access as core
+from workflow.access.oversight import _leader_paths, _leads_ancestor_of
 from workflow.organisation.models import Role, Unit
 
 KEEPER_ROLES = (Role.LEADER, Role.CLERK)
@@ -47,7 +48,7 @@ def _actor(user) -> core.Actor:
 
 
 def _leads_above(actor: core.Actor, unit: Unit) -> bool:
-    return core._leads_ancestor_of(actor, unit)
+    return _leads_ancestor_of(actor, unit)
 
 
 def visible_items_q(user, prefix: str = "") -> Q:
@@ -69,7 +70,7 @@ def visible_case_files_q(user) -> Q:
     if actor.user_id is None:
         return Q(pk__in=[])
     q = Q(unit_id__in=actor.scope(*KEEPER_ROLES)) | Q(responsible_id=actor.user_id)
-    for path in core._leader_paths(actor):
+    for path in _leader_paths(actor):
         q |= Q(unit__path__startswith=path) & ~Q(unit__path=path)
     members = actor.scope()
     if members:
@@ -175,7 +176,7 @@ def visible_plans_q(user) -> Q:
     if actor.user_id is None:
         return Q(pk__in=[])
     q = Q(unit_id__in=actor.scope())
-    for path in core._leader_paths(actor):
+    for path in _leader_paths(actor):
         q |= Q(unit__path__startswith=path)
     return q
 
@@ -195,7 +196,7 @@ def visible_handovers_q(user) -> Q:
     if actor.user_id is None:
         return Q(pk__in=[])
     q = Q(unit_id__in=actor.scope(*KEEPER_ROLES))
-    for path in core._leader_paths(actor):
+    for path in _leader_paths(actor):
         q |= Q(unit__path__startswith=path) & ~Q(unit__path=path)
     return q
 
