@@ -51,7 +51,7 @@ run_suite() {
     local label="$1" browser="${2:-1}"
     step "pytest on $label (-n $PYTEST_WORKERS)"
     if [ "$PYTEST_WORKERS" -gt 1 ]; then
-        run_pytest -n "$PYTEST_WORKERS" --dist loadgroup -m "not browser" || FAILED="$FAILED $label"
+        run_pytest -n "$PYTEST_WORKERS" -m "not browser" || FAILED="$FAILED $label"
     else
         run_pytest -m "not browser" || FAILED="$FAILED $label"
     fi

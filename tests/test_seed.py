@@ -1,8 +1,8 @@
 """``seed_demo`` builds the Nghệ An shape from the seeds, idempotently.
 
-The demo is seeded once for this module, committed as from the command line (so what
-runs after commit, such as deliveries, runs too), and every test reads it inside its own
-rolled-back transaction; the database is emptied afterwards. Seeding without the DEMO
+The demo is seeded once, committed as from the command line (so what
+runs after commit, such as deliveries, runs too), and one test runs every check on it inside its
+own rolled-back transaction; the database is emptied afterwards. Seeding without the DEMO
 PKI and the refusal in production need an empty database: ``test_seed_states.py``.
 """
 
@@ -68,9 +68,6 @@ def counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in MODELS}
 
 
-pytestmark = pytest.mark.xdist_group("seed_demo")
-
-
 @pytest.fixture(scope="module")
 def demo_dirs(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("demo")
@@ -102,8 +99,7 @@ def _demo_settings(_fast_settings, settings, demo_dirs):
         setattr(settings, name, value)
 
 
-@pytest.mark.django_db
-def test_seed_builds_the_nghe_an_shape(seeded):
+def check_seed_builds_the_nghe_an_shape(seeded):
     output = seeded
     province = Unit.objects.get(parent=None)
     assert province.name == "Ủy ban MTTQ Việt Nam tỉnh Nghệ An"
@@ -130,8 +126,7 @@ def test_seed_builds_the_nghe_an_shape(seeded):
             assert f"{level}.{suffix}" in output
 
 
-@pytest.mark.django_db
-def test_demo_people_hold_one_role_each_in_three_units(seeded):
+def check_demo_people_hold_one_role_each_in_three_units(seeded):
     for level, unit_name in [
         ("tinh", "Ủy ban MTTQ Việt Nam tỉnh Nghệ An"),
         ("huyen", "Ủy ban MTTQ Việt Nam huyện Nam Đàn"),
@@ -148,8 +143,7 @@ def test_demo_people_hold_one_role_each_in_three_units(seeded):
     assert not User.objects.get(username="xa.quantri").is_staff
 
 
-@pytest.mark.django_db
-def test_demo_document_types_rules_and_documents(seeded):
+def check_demo_document_types_rules_and_documents(seeded):
     types = dict(DocumentType.objects.values_list("code", "abbreviation"))
     assert types["ke-hoach"] == "KH"
     assert types["quy-dinh"] == "QyĐ"
@@ -186,9 +180,7 @@ def demo_documents():
                                    subject__in=[d[2] for d in demo.DOCUMENTS])
 
 
-@pytest.mark.slow
-@pytest.mark.django_db
-def test_demo_documents_are_signed_and_issued_through_the_signing_pipeline(seeded):
+def check_demo_documents_are_signed_and_issued_through_the_signing_pipeline(seeded):
     for level in demo.PEOPLE:
         assert SignatureProfile.objects.filter(user__username=f"{level}.lanhdao",
                                                key__isnull=False).exists()
@@ -212,8 +204,7 @@ def test_demo_documents_are_signed_and_issued_through_the_signing_pipeline(seede
     assert person.trusted and seal.trusted
 
 
-@pytest.mark.django_db
-def test_demo_incoming_in_every_state(seeded):
+def check_demo_incoming_in_every_state(seeded):
     clerk = User.objects.get(username="xa.vanthu")
     unit = clerk.memberships.first().unit
     states = set(IncomingDocument.objects.filter(unit=unit).values_list("state", flat=True))
@@ -245,8 +236,7 @@ def test_demo_incoming_in_every_state(seeded):
     assert "Answered by" in html
 
 
-@pytest.mark.django_db
-def test_demo_recall_and_replacement(seeded):
+def check_demo_recall_and_replacement(seeded):
     """A recalled and a replaced document at xã Kim Liên; units have codes."""
     unit = User.objects.get(username="xa.vanthu").memberships.first().unit
     assert unit.organ_id == exchange_demo.CODES["xa"]
@@ -257,8 +247,7 @@ def test_demo_recall_and_replacement(seeded):
     assert link.replaced_at is not None
 
 
-@pytest.mark.django_db
-def test_seeding_again_changes_nothing(seeded):
+def check_seeding_again_changes_nothing(seeded):
     before = counts(), Recall.objects.count(), Replacement.objects.count(), \
         IncomingDocument.objects.count(), Delivery.objects.count()
     second = seed()
@@ -275,3 +264,15 @@ def test_commune_counts_add_up_to_the_seeds():
         names = demo.commune_names(district)
         assert len(names) == district[3]
         assert len(set(names)) == len(names)
+
+
+@pytest.mark.django_db
+def test_the_demo(seeded):
+    """One seed for every check (seeding costs more than all of them); seeding again last."""
+    check_seed_builds_the_nghe_an_shape(seeded)
+    check_demo_people_hold_one_role_each_in_three_units(seeded)
+    check_demo_document_types_rules_and_documents(seeded)
+    check_demo_documents_are_signed_and_issued_through_the_signing_pipeline(seeded)
+    check_demo_incoming_in_every_state(seeded)
+    check_demo_recall_and_replacement(seeded)
+    check_seeding_again_changes_nothing(seeded)

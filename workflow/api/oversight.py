@@ -17,7 +17,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from workflow import access
+from workflow import access, query
 from workflow.documents.errors import InvalidInput, NotFound
 from workflow.oversight import targets
 from workflow.oversight.models import CritiqueCase, Recommendation, RecStatus, SupervisionCase
@@ -210,14 +210,16 @@ class TargetsView(ApiView):
         units = access.dashboard_units(request.user).select_related("level").order_by("path")
         unit_param = request.query_params.get("unit")
         if unit_param:
-            root = units.filter(pk=int(unit_param)).first() if unit_param.isdigit() else None
+            # Not str.isdigit: it accepts "²", which int() refuses.
+            unit_id = query.int_value(unit_param)
+            root = units.filter(pk=unit_id).first() if unit_id is not None else None
             if root is None:
                 raise NotFound(_("The unit does not exist or you cannot see it."))
         else:
             root = min(units, key=lambda u: (u.path.count("/"), u.path), default=None)
         this_year = timezone.localdate().year
         year_param = request.query_params.get("year", "")
-        year = int(year_param) if year_param.isdigit() else this_year
+        year = query.year_value(year_param, this_year)
         if not 2000 <= year <= this_year + 1:
             raise InvalidInput(_("Choose a year between 2000 and next year."))
         if root is None:

@@ -191,6 +191,17 @@ def can_view_handover(user, handover) -> bool:
             or _leads_above(actor, handover.unit))
 
 
+def can_download_package(user, handover) -> bool:
+    """The archive ZIP: the unit's clerks and leaders only (it holds confidential documents)."""
+    actor = _actor(user)
+    return any(actor.has(r, handover.unit_id) for r in (Role.CLERK, Role.LEADER))
+
+
+def handover_units(user) -> QuerySet[Unit]:
+    """Units whose files the person may hand over: their clerks."""
+    return Unit.objects.filter(pk__in=_actor(user).scope(Role.CLERK), is_active=True)
+
+
 def visible_handovers_q(user) -> Q:
     actor = _actor(user)
     if actor.user_id is None:

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -351,10 +351,7 @@ def plan_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 
 @login_required
 def handover_list(request: HttpRequest) -> HttpResponse:
-    from workflow.organisation.models import Role, Unit
-
-    actor = core_access.actor_for(request.user)
-    units = list(Unit.objects.filter(pk__in=actor.scope(Role.CLERK), is_active=True))
+    units = list(access.handover_units(request.user))
     unit = next((u for u in units if str(u.pk) == (request.POST.get("unit")
                                                    or request.GET.get("unit"))),
                 units[0] if units else None)
@@ -414,16 +411,13 @@ def handover_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 
 
 @login_required
-def handover_package(request: HttpRequest, pk: int) -> FileResponse:
+def handover_package(request: HttpRequest, pk: int) -> HttpResponse:
     """The ZIP, for the unit's clerks and leaders only (it holds confidential documents)."""
     try:
         handover = services.get_handover(request.user, pk)
     except NotFound:
         raise Http404() from None
-    from workflow.organisation.models import Role
-
-    actor = core_access.actor_for(request.user)
-    if not (actor.has(Role.CLERK, handover.unit_id) or actor.has(Role.LEADER, handover.unit_id)):
+    if not access.can_download_package(request.user, handover):
         raise Http404()
     if handover.status != PackageStatus.READY or not handover.package:
         raise Http404(_("The archive package is not ready yet."))
