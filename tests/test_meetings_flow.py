@@ -22,7 +22,7 @@ from workflow.meetings.services.agenda import add_agenda_item
 from workflow.meetings.services.attendance import check_in, respond
 from workflow.meetings.services.common import get_meeting
 from workflow.meetings.services.links import _paper_serves, paper_versions
-from workflow.meetings.services.notes import get_note, save_note
+from workflow.meetings.services.notes import get_note, get_paper, save_note
 from workflow.meetings.services.paperless import level_summary, paperless_report
 from workflow.meetings.services.papers import (
     attach_paper,
@@ -393,3 +393,18 @@ def test_room_link_binding_follows_replacement_and_confidentiality(org):
     assert not _paper_serves(paper.pk, old_doc)
     Document.objects.filter(pk=new.pk).update(confidential=True)
     assert not _paper_serves(paper.pk, new.pk)
+
+
+def test_ids_that_only_look_numeric_are_not_found(org):
+    """'²' passes str.isdigit but not int(): it must be "not found", never a 500."""
+    cast = people(org)
+    for bad in ("²", "٣", "9" * 40, "0"):
+        with pytest.raises(NotFound):
+            get_paper(cast["secretary"], bad)
+    assert paper_link_version_for("².1.abc") is None
+
+
+def paper_link_version_for(token: str):
+    from workflow.meetings.services.links import paper_link_version
+
+    return paper_link_version(token, 1, "session")

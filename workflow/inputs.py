@@ -28,3 +28,15 @@ def date_value(value: Any, label: str, *, required: bool = False) -> dt.date | N
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
         raise InvalidInput(_("%(field)s is not a valid date.") % {"field": label}) from None
+
+
+_ID_MAX = 2**63 - 1
+
+
+def is_id(value: Any) -> bool:
+    """Could ``value`` name a row (a positive 64-bit integer in ASCII digits)?
+
+    ``str.isdigit`` alone accepts "²" and "٣", which ``int()`` and the database refuse.
+    """
+    text = str(value)
+    return 0 < len(text) <= 19 and text.isascii() and text.isdigit() and 0 < int(text) <= _ID_MAX

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from workflow.access import MeetingAction as A
 from workflow.audit.services import record
 from workflow.documents.errors import InvalidInput, NotFound
+from workflow.inputs import is_id
 
 from ..models import (
     AgendaItem,
@@ -53,7 +54,7 @@ def add_agenda_item(user, pk, *, data: dict) -> AgendaItem:
 
 
 def _item_for(user, item_id, action: str = A.EDIT) -> tuple[AgendaItem, Meeting]:
-    item = AgendaItem.objects.filter(pk=item_id).first() if str(item_id).isdigit() else None
+    item = AgendaItem.objects.filter(pk=item_id).first() if is_id(item_id) else None
     if item is None:
         raise NotFound(_("This agenda item does not exist."))
     meeting = get_meeting(user, item.meeting_id, action=action, lock=True)

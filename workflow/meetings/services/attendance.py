@@ -17,6 +17,7 @@ from workflow import access
 from workflow.access import MeetingAction as A
 from workflow.audit.services import record
 from workflow.documents.errors import InvalidInput, NotAllowed, NotFound
+from workflow.inputs import is_id
 from workflow.organisation.models import User
 
 from ..models import (
@@ -112,7 +113,7 @@ def decide_delegation(user, pk, participant_id, *, approve: bool) -> Participant
     """The organiser confirms or refuses a delegation across units."""
     meeting = get_meeting(user, pk, action=A.DELEGATIONS, lock=True)
     seat = Participant.objects.select_for_update().filter(
-        meeting=meeting, pk=participant_id if str(participant_id).isdigit() else None,
+        meeting=meeting, pk=participant_id if is_id(participant_id) else None,
         delegation_requested__isnull=False).select_related("delegation_requested").first()
     if seat is None:
         raise NotFound(_("No delegation waits for confirmation here."))
@@ -139,13 +140,13 @@ def decide_delegation(user, pk, participant_id, *, approve: bool) -> Participant
 def set_deputies(user, participant_id, *, user_ids: Iterable) -> Participant:
     """The organiser lists who may attend in a participant's place without confirmation."""
     seat = Participant.objects.filter(
-        pk=participant_id if str(participant_id).isdigit() else None).first()
+        pk=participant_id if is_id(participant_id) else None).first()
     if seat is None:
         raise NotFound(_("This participant does not exist."))
     meeting = get_meeting(user, seat.meeting_id, action=A.EDIT, lock=True)
     if seat.user_id is None:
         raise InvalidInput(_("A guest without an account cannot have deputies."))
-    ids = {int(u) for u in user_ids if str(u).strip().isdigit()}
+    ids = {int(u) for u in user_ids if is_id(str(u).strip())}
     people = list(User.objects.filter(pk__in=ids, is_active=True))
     if len(people) != len(ids):
         raise InvalidInput(_("One of the deputies does not exist."))

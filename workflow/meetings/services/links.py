@@ -19,6 +19,7 @@ from workflow.documents.models import (
     FileKind,
     FileVersion,
 )
+from workflow.inputs import is_id
 
 from ..models import (
     Paper,
@@ -30,7 +31,7 @@ def paper_file_version(paper: Paper, version_id=None) -> FileVersion | None:
     """The file to show: a chosen version of one of the paper's documents, else the main file."""
     doc_ids = [paper.document_id, *paper.previous_documents]
     if version_id:
-        if not str(version_id).isdigit():
+        if not is_id(version_id):
             return None
         return FileVersion.objects.filter(pk=version_id, file__document_id__in=doc_ids).first()
     files = list(paper.document.files.select_related("current_version").order_by("kind", "pk"))
@@ -147,8 +148,8 @@ def paper_link_version(token: str, paper_id: int, session_key: str | None
         return None
     parts = token.split(".")
     reader = parts.pop() if len(parts) == 4 else None
-    if len(parts) != 3 or not parts[0].isdigit() or (reader is not None
-                                                     and not reader.isdigit()):
+    if len(parts) != 3 or not is_id(parts[0]) or (reader is not None
+                                                     and not is_id(reader)):
         return None
     version, stamp, mac = parts
     if reader is not None:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from workflow import access
 from workflow.access import MeetingAction as A
 from workflow.documents.errors import InvalidInput, NotAllowed, NotFound
+from workflow.inputs import is_id
 
 from ..models import (
     Paper,
@@ -21,7 +22,7 @@ MAX_NOTE_CHARS = 20000
 
 def get_paper(user, paper_id) -> Paper:
     paper = Paper.objects.select_related("meeting", "document", "document__unit", "item").filter(
-        pk=paper_id).first() if str(paper_id).isdigit() else None
+        pk=paper_id).first() if is_id(paper_id) else None
     if paper is None or not access.can_read_paper(user, paper):
         raise NotFound(_("This paper does not exist or you cannot read it."))
     return paper

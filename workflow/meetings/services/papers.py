@@ -25,6 +25,7 @@ from workflow.documents.models import (
     FileKind,
 )
 from workflow.documents.models import State as DocState
+from workflow.inputs import is_id
 from workflow.organisation.models import User
 
 from ..models import (
@@ -51,7 +52,7 @@ from .common import (
 
 
 def _restrict(paper: Paper, meeting: Meeting, user_ids: Iterable) -> None:
-    ids = {int(u) for u in user_ids if str(u).strip().isdigit()}
+    ids = {int(u) for u in user_ids if is_id(str(u).strip())}
     seats = set(Participant.objects.filter(meeting=meeting, user_id__in=ids)
                 .values_list("user_id", flat=True))
     if seats != ids:
@@ -64,7 +65,7 @@ def attach_paper(user, item_id, *, document, restricted_to: Iterable = ()) -> Pa
     """Attach a document to an agenda item: a draft going through approval, or an archived one."""
     item, meeting = _item_for(user, item_id)
     if not isinstance(document, Document):
-        document = Document.objects.filter(pk=document).first() if str(document).isdigit() \
+        document = Document.objects.filter(pk=document).first() if is_id(document) \
             else None
     if document is None or not access.can(user, "view", document):
         raise NotFound(_("The document does not exist or you cannot see it."))
@@ -93,7 +94,7 @@ def draft_paper(user, item_id, *, subject: str, document_type=None, body: str = 
                 upload=None) -> Paper:
     """Draft a new paper in the system (it then goes through the document approval flow)."""
     item = AgendaItem.objects.filter(pk=item_id).select_related("meeting__unit").first() \
-        if str(item_id).isdigit() else None
+        if is_id(item_id) else None
     if item is None:
         raise NotFound(_("This agenda item does not exist."))
     get_meeting(user, item.meeting_id, action=A.EDIT)
@@ -111,12 +112,12 @@ def draft_paper(user, item_id, *, subject: str, document_type=None, body: str = 
 @transaction.atomic
 def replace_paper(user, paper_id, *, document) -> Paper:
     """Point a paper at a new document; the earlier one stays readable from the paper."""
-    paper = Paper.objects.filter(pk=paper_id).first() if str(paper_id).isdigit() else None
+    paper = Paper.objects.filter(pk=paper_id).first() if is_id(paper_id) else None
     if paper is None:
         raise NotFound(_("This paper does not exist."))
     meeting = get_meeting(user, paper.meeting_id, action=A.EDIT, lock=True)
     if not isinstance(document, Document):
-        document = Document.objects.filter(pk=document).first() if str(document).isdigit() \
+        document = Document.objects.filter(pk=document).first() if is_id(document) \
             else None
     if document is None or not access.can(user, "view", document):
         raise NotFound(_("The document does not exist or you cannot see it."))
@@ -141,7 +142,7 @@ def replace_paper(user, paper_id, *, document) -> Paper:
 
 @transaction.atomic
 def detach_paper(user, paper_id) -> None:
-    paper = Paper.objects.filter(pk=paper_id).first() if str(paper_id).isdigit() else None
+    paper = Paper.objects.filter(pk=paper_id).first() if is_id(paper_id) else None
     if paper is None:
         raise NotFound(_("This paper does not exist."))
     meeting = get_meeting(user, paper.meeting_id, action=A.EDIT, lock=True)
@@ -153,7 +154,7 @@ def detach_paper(user, paper_id) -> None:
 
 @transaction.atomic
 def restrict_paper(user, paper_id, *, user_ids: Iterable) -> Paper:
-    paper = Paper.objects.filter(pk=paper_id).first() if str(paper_id).isdigit() else None
+    paper = Paper.objects.filter(pk=paper_id).first() if is_id(paper_id) else None
     if paper is None:
         raise NotFound(_("This paper does not exist."))
     meeting = get_meeting(user, paper.meeting_id, action=A.EDIT, lock=True)

@@ -19,6 +19,8 @@ from django.db import transaction
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import get_language
 
+from workflow.inputs import is_id
+
 from ..models import (
     Meeting,
 )
@@ -72,7 +74,7 @@ POLL_TOKEN_SECONDS = 30
 
 
 def _poll_period(user_id, now: float | None = None) -> int:
-    offset = int(user_id) % POLL_TOKEN_SECONDS if str(user_id).isdigit() else 0
+    offset = int(user_id) % POLL_TOKEN_SECONDS if is_id(user_id) else 0
     return (int(time.time() if now is None else now) + offset) // POLL_TOKEN_SECONDS
 
 
@@ -128,7 +130,7 @@ def current_room_version(meeting_id, cached: dict | None = None) -> int | None:
 
 def _token_version(token: str) -> int | None:
     head = token.split(".", 1)[0]
-    return int(head) if head.isdigit() and len(head) < 12 else None
+    return int(head) if head.isascii() and head.isdigit() and len(head) < 12 else None
 
 
 def room_token_current(meeting_id, token: str, user_id, session_key: str | None,

@@ -22,6 +22,7 @@ from workflow.documents.errors import InvalidInput, NotAllowed, NotFound
 from workflow.documents.models import (
     Document,
 )
+from workflow.inputs import is_id
 from workflow.organisation.models import User
 
 from ..models import (
@@ -153,7 +154,7 @@ def add_task(user, pk, *, title: str, owner, due_date=None) -> FollowUpTask:
 @transaction.atomic
 def set_task_state(user, task_id, *, done: bool) -> FollowUpTask:
     task = FollowUpTask.objects.select_for_update().select_related("meeting").filter(
-        pk=task_id).first() if str(task_id).isdigit() else None
+        pk=task_id).first() if is_id(task_id) else None
     if task is None:
         raise NotFound(_("This task does not exist."))
     if task.owner_id != user.pk and not access.is_meeting_organiser(user, task.meeting):

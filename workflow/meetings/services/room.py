@@ -34,6 +34,7 @@ from workflow.documents.models import (
     FileKind,
 )
 from workflow.documents.models import State as DocState
+from workflow.inputs import is_id
 from workflow.sqlrows import Converters, column_converters, from_row
 
 from ..models import (
@@ -395,7 +396,7 @@ def load_room(user, pk) -> tuple[Meeting | None, bool]:
     loaded meeting, which asks ``access``. The seat is primed in
     ``access.meeting_seat``'s cache so nothing loads it twice.
     """
-    if not str(pk).isdigit() or not getattr(user, "is_authenticated", False):
+    if not is_id(pk) or not getattr(user, "is_authenticated", False):
         return None, False
     if int(pk) > _MAX_ID:  # no such meeting; the database would refuse the number
         return None, False

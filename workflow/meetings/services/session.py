@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from workflow.access import MeetingAction as A
 from workflow.audit.services import record
 from workflow.documents.errors import InvalidInput
+from workflow.inputs import is_id
 
 from ..models import (
     Meeting,
@@ -36,7 +37,7 @@ def start_meeting(user, pk, *, expected_state: str | None = None) -> Meeting:
 @transaction.atomic
 def set_current_item(user, pk, item_id) -> Meeting:
     meeting = get_meeting(user, pk, action=A.RUN, lock=True)
-    item = meeting.items.filter(pk=item_id).first() if str(item_id).isdigit() else None
+    item = meeting.items.filter(pk=item_id).first() if is_id(item_id) else None
     if item is None:
         raise InvalidInput(_("This agenda item does not exist."))
     if meeting.current_item_id != item.pk:
