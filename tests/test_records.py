@@ -99,9 +99,12 @@ def test_file_single_and_bulk(org):
     assert AuditEntry.objects.filter(action="records.document.filed", object_id=str(a.pk)).exists()
     # A draft, a document of another unit or one the person cannot see refuses the whole batch.
     other = issued(org, "district2")
-    for bad in (other.pk, 999999):
+    # Ids that only look numeric, or cannot name a row, are refused the same way (no 500).
+    for bad in (other.pk, 999999, "²", "٣", "9" * 40, "0", "abc"):
         with pytest.raises(InvalidInput):
             services.file_documents(clerk, case_file.pk, documents=[bad])
+    with pytest.raises(InvalidInput, match="at most"):
+        services.file_documents(clerk, case_file.pk, documents=range(1, 10**6))
     with pytest.raises(InvalidInput):
         services.file_documents(specialist, case_file.pk, incoming=[incoming.pk])
     assert case_file.items.count() == 3

@@ -21,6 +21,7 @@ from workflow.audit.services import record
 from workflow.documents.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from workflow.documents.models import Document
 from workflow.incoming.models import IncomingDocument
+from workflow.inputs import is_id
 from workflow.organisation.models import Unit, User
 
 from . import access
@@ -372,30 +373,23 @@ def file_documents(user, pk, *, documents: Iterable = (), incoming: Iterable = (
     ordinal = case_file.items.aggregate(m=Max("ordinal"))["m"] or 0
     filed = 0
     new_docs, new_inc = [], []
-    for pk_ in doc_ids:
-        if pk_ in present_docs:
-            continue
-        ordinal += 1
-        CaseFileItem.objects.create(case_file=case_file, ordinal=ordinal, document_id=pk_,
-                                    filed_by=user)
-        label = docs[pk_].symbol or docs[pk_].subject
-        record(case_file, "records.file.filed", actor=user, comment=label[:200])
-        record(docs[pk_], "records.document.filed", actor=user,
-               comment=f"{case_file.code} {case_file.title}"[:200])
-        new_docs.append(pk_)
-        filed += 1
-    for pk_ in inc_ids:
-        if pk_ in present_inc:
-            continue
-        ordinal += 1
-        CaseFileItem.objects.create(case_file=case_file, ordinal=ordinal, incoming_id=pk_,
-                                    filed_by=user)
-        label = incs[pk_].number_symbol or incs[pk_].subject
-        record(case_file, "records.file.filed", actor=user, comment=label[:200])
-        record(incs[pk_], "records.document.filed", actor=user,
-               comment=f"{case_file.code} {case_file.title}"[:200])
-        new_inc.append(pk_)
-        filed += 1
+    # Outgoing and incoming documents are filed alike: (ids, rows, already in, item key,
+    # label, ids filed).
+    kinds = ((doc_ids, docs, present_docs, "document_id", lambda d: d.symbol, new_docs),
+             (inc_ids, incs, present_inc, "incoming_id", lambda i: i.number_symbol, new_inc))
+    for ids, rows, present, key, reference, filed_ids in kinds:
+        for pk_ in ids:
+            if pk_ in present:
+                continue
+            ordinal += 1
+            CaseFileItem.objects.create(case_file=case_file, ordinal=ordinal, filed_by=user,
+                                        **{key: pk_})
+            label = reference(rows[pk_]) or rows[pk_].subject
+            record(case_file, "records.file.filed", actor=user, comment=label[:200])
+            record(rows[pk_], "records.document.filed", actor=user,
+                   comment=f"{case_file.code} {case_file.title}"[:200])
+            filed_ids.append(pk_)
+    filed = len(new_docs) + len(new_inc)
     if filed:
         case_file.save(update_fields=["updated_at"])
         _reindex(case_file, new_docs, new_inc)
@@ -403,16 +397,15 @@ def file_documents(user, pk, *, documents: Iterable = (), incoming: Iterable = (
 
 
 def _ids(values: Iterable) -> list[int]:
-    out: list[int] = []
+    out: dict[int, None] = {}  # ordered, and membership in O(1) before the count is checked
     for value in values or ():
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
+        if not is_id(str(value).strip()):
             raise InvalidInput(_("A chosen document cannot be filed here: only issued "
-                                 "documents of the file's unit that you may see.")) from None
-        if number > 0 and number not in out:
-            out.append(number)
-    return out
+                                 "documents of the file's unit that you may see."))
+        out[int(str(value).strip())] = None
+        if len(out) > MAX_BULK:
+            raise InvalidInput(_("File at most %(n)s documents at once.") % {"n": MAX_BULK})
+    return list(out)
 
 
 @transaction.atomic
